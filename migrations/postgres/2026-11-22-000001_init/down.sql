@@ -1,0 +1,15 @@
+DROP TABLE invitations;
+DROP TABLE api_keys;
+DROP TABLE sessions;
+DROP TABLE audit_log;
+DROP TABLE otp_challenges;
+DROP TABLE job_targets;
+DROP TABLE jobs;
+DROP TABLE suppressions;
+DROP TABLE events;
+DROP TABLE customers;
+DROP TABLE memberships;
+DROP TABLE roles;
+DROP TABLE login_throttles;
+DROP TABLE users;
+DROP TABLE workspaces;

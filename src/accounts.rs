@@ -1,0 +1,93 @@
+//! Creating the account owner and workspaces: shared by the setup page and the
+//! command line, so both leave the database in the same state.
+
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::{AuditAction, BuiltinRole, Email, WorkspaceName};
+use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::store::users::User;
+use crate::store::workspaces::Workspace;
+use crate::store::{self, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the console is already set up")]
+    AlreadySetUp,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::r2d2::PoolError> for SetupError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        SetupError::Store(StoreError::Pool(err))
+    }
+}
+
+impl From<diesel::result::Error> for SetupError {
+    fn from(err: diesel::result::Error) -> Self {
+        SetupError::Store(StoreError::Query(err))
+    }
+}
+
+/// A new workspace's public site id for the Track API.
+fn new_site_id() -> String {
+    Alphanumeric
+        .sample_string(&mut rand::rngs::OsRng, 20)
+        .to_lowercase()
+}
+
+/// Creates the account owner and the first workspace, if no user exists yet. The
+/// check and the inserts share one write transaction, so two setups racing each
+/// other cannot both succeed.
+pub fn create_owner(
+    conn: &mut DbConnection,
+    email: &Email,
+    name: &str,
+    password_hash: &str,
+    workspace: &WorkspaceName,
+    origin: &RequestOrigin,
+) -> Result<(User, Workspace), SetupError> {
+    write_transaction(conn, |conn| {
+        if store::users::count(conn)? > 0 {
+            return Err(SetupError::AlreadySetUp);
+        }
+        let user = store::users::insert(
+            conn,
+            &store::users::new_user(email.as_str(), name, password_hash, true),
+        )?;
+        let workspace = add_workspace(conn, &user, workspace, origin)?;
+        audit::append(
+            conn,
+            NewEntry::new(Actor::User(user.id), AuditAction::SetupCompleted, origin)
+                .workspace(workspace.id)
+                .target(format!("user:{}", user.id)),
+        )?;
+        Ok((user, workspace))
+    })
+}
+
+/// Creates a workspace and makes `creator` its owner-level member. Runs inside the
+/// caller's transaction.
+pub fn add_workspace(
+    conn: &mut DbConnection,
+    creator: &User,
+    name: &WorkspaceName,
+    origin: &RequestOrigin,
+) -> Result<Workspace, StoreError> {
+    let workspace = store::workspaces::insert(conn, name.as_str(), &name.slug(), &new_site_id())?;
+    let role = if creator.is_owner {
+        BuiltinRole::Owner
+    } else {
+        BuiltinRole::Admin
+    };
+    let role = store::roles::find_builtin(conn, role)?;
+    store::memberships::insert(conn, creator.id, workspace.id, role.id)?;
+    audit::append(
+        conn,
+        NewEntry::new(Actor::User(creator.id), AuditAction::WorkspaceCreated, origin)
+            .workspace(workspace.id)
+            .target(format!("workspace:{}", workspace.id)),
+    )?;
+    Ok(workspace)
+}

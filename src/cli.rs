@@ -1,0 +1,136 @@
+//! The command line: `erasure serve | migrate | create-owner`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DatabaseArgs, ServeArgs, Settings};
+use crate::domain::{Email, WorkspaceName};
+use crate::startup::{open_database, Application};
+use crate::store::audit::RequestOrigin;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "erasure",
+    version,
+    about = "Delete, anonymize and suppress customer data"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the console (the default when no command is given)
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Apply pending database migrations and exit
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Create the account owner and the first workspace, without the setup page
+    CreateOwner {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = "My workspace")]
+        workspace: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        // `erasure` alone serves with every default (and the environment).
+        match Cli::parse_from(["erasure", "serve"]).command {
+            Some(command) => command,
+            None => unreachable!("serve was given"),
+        }
+    });
+    match run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
+    let serve = ServeArgs {
+        bind: "127.0.0.1:0".parse().map_err(|_| "bad address")?,
+        public_url: None,
+        smtp_url: None,
+        mail_from: "Erasure <erasure@localhost>".into(),
+        session_idle_minutes: 30,
+        session_absolute_hours: 12,
+        http_workers: None,
+    };
+    Settings::from_args(db, &serve).map_err(|e| e.to_string())
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve { db, serve } => {
+            let settings = Settings::from_args(&db, &serve).map_err(|e| e.to_string())?;
+            let bind = settings.bind;
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(settings).map_err(|e| e.to_string())?;
+                tracing::info!(address = %bind, "console listening");
+                app.run_until_stopped().await.map_err(|e| e.to_string())
+            })
+        }
+        Command::Migrate { db } => {
+            let settings = settings_without_server(&db)?;
+            open_database(&settings).map_err(|e| e.to_string())?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::CreateOwner {
+            db,
+            email,
+            name,
+            password_stdin: _,
+            workspace,
+        } => {
+            let settings = settings_without_server(&db)?;
+            let email = Email::parse(&email).map_err(|e| format!("--email: {e}"))?;
+            let name = crate::web::check_person_name(&name).map_err(|e| format!("--name: {e}"))?;
+            let workspace = WorkspaceName::parse(&workspace).map_err(|e| format!("--workspace: {e}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            crate::password::check_new(&password).map_err(|e| format!("password: {e}"))?;
+            let hash = crate::password::hash(&password).map_err(|e| e.to_string())?;
+            let database = open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+            let origin = RequestOrigin {
+                request_id: "cli".into(),
+                client_ip: String::new(),
+            };
+            let (user, workspace) =
+                crate::accounts::create_owner(&mut conn, &email, &name, &hash, &workspace, &origin)
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "owner {} created (user id {}); workspace {} at /w/{}",
+                user.email, user.id, workspace.name, workspace.slug
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Settings from flags and the environment. Every flag can also be given as the
+//! environment variable named beside it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::db::{DatabaseUrl, DatabaseUrlError};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/erasure.db";
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// sqlite://PATH (relative or absolute) or postgres://USER@HOST/DB
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Connections in the pool (default: 8 on SQLite, 16 on PostgreSQL)
+    #[arg(long, env = "DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+
+    /// Folder for the mail outbox and the generated secret key
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Key for suppression digests and code hashes; generated into DATA_DIR/secret.key when unset
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The address people reach the console at; https:// makes the cookie Secure
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// smtp://user:pass@host:port or smtps://…; when unset mail goes to DATA_DIR/outbox
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From: of every message
+    #[arg(long, env = "MAIL_FROM", default_value = "Erasure <erasure@localhost>")]
+    pub mail_from: String,
+
+    /// Minutes without a request before a session ends
+    #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
+
+    /// Hours after sign-in when a session ends however active
+    #[arg(long, env = "SESSION_ABSOLUTE_HOURS", default_value_t = 12)]
+    pub session_absolute_hours: u32,
+
+    /// Worker threads serving HTTP (default: one per core)
+    #[arg(long, env = "HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+}
+
+/// Everything the server needs, parsed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub db_pool_size: u32,
+    pub data_dir: PathBuf,
+    pub secret_key: Option<String>,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub session_idle: chrono::Duration,
+    pub session_absolute: chrono::Duration,
+    pub http_workers: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DATABASE_URL: {0}")]
+    DatabaseUrl(#[from] DatabaseUrlError),
+    #[error("PUBLIC_URL must start with http:// or https://")]
+    PublicUrl,
+    #[error("SESSION_IDLE_MINUTES and SESSION_ABSOLUTE_HOURS must be at least 1")]
+    SessionTimeout,
+}
+
+impl Settings {
+    pub fn from_args(db: &DatabaseArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
+        let database_url = DatabaseUrl::parse(&db.database_url)?;
+        let public_url = match &serve.public_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(_) => return Err(ConfigError::PublicUrl),
+            None => format!("http://{}", serve.bind),
+        };
+        if serve.session_idle_minutes == 0 || serve.session_absolute_hours == 0 {
+            return Err(ConfigError::SessionTimeout);
+        }
+        Ok(Settings {
+            db_pool_size: db.db_pool_size.unwrap_or(match database_url {
+                DatabaseUrl::Sqlite(_) => 8,
+                DatabaseUrl::Postgres(_) => 16,
+            }),
+            database_url,
+            data_dir: db.data_dir.clone(),
+            secret_key: db.secret_key.clone(),
+            bind: serve.bind,
+            public_url,
+            smtp_url: serve.smtp_url.clone().filter(|s| !s.trim().is_empty()),
+            mail_from: serve.mail_from.clone(),
+            session_idle: chrono::Duration::minutes(i64::from(serve.session_idle_minutes)),
+            session_absolute: chrono::Duration::hours(i64::from(serve.session_absolute_hours)),
+            http_workers: serve.http_workers,
+        })
+    }
+
+    /// Settings for tests and tools: defaults, over the given database and folder.
+    pub fn for_database(database_url: DatabaseUrl, data_dir: PathBuf) -> Settings {
+        Settings {
+            db_pool_size: 8,
+            database_url,
+            data_dir,
+            secret_key: None,
+            bind: "127.0.0.1:0".parse().expect("a literal address"),
+            public_url: "http://127.0.0.1".into(),
+            smtp_url: None,
+            mail_from: "Erasure <erasure@localhost>".into(),
+            session_idle: chrono::Duration::minutes(30),
+            session_absolute: chrono::Duration::hours(12),
+            http_workers: Some(2),
+        }
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

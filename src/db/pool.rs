@@ -1,0 +1,96 @@
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use std::time::Duration;
+
+use super::{DatabaseUrl, DbConnection};
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Establishes the one backend the URL names; never tries another.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    r2d2::Error::ConnectionError(diesel::ConnectionError::InvalidConnectionUrl(
+                        "the SQLite path is not valid UTF-8".into(),
+                    ))
+                })?;
+                SqliteConnection::establish(path)
+                    .map(DbConnection::Sqlite)
+                    .map_err(r2d2::Error::ConnectionError)
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+/// Settings every pooled SQLite connection gets when it is opened.
+///
+/// WAL lets readers go on while one writer writes; `busy_timeout` makes a second writer
+/// wait instead of failing with "database is locked"; `secure_delete` overwrites erased
+/// rows so that deleted personal data does not linger in free pages.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 15000;
+PRAGMA secure_delete = ON;
+PRAGMA cache_size = -32000;
+PRAGMA temp_store = MEMORY;";
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> Result<DbPool, r2d2::PoolError> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // A missing folder would otherwise surface as an opaque "unable to open" error.
+            let _ = std::fs::create_dir_all(parent);
+        }
+    }
+    let manager = ConnectionManager { url: url.clone() };
+    r2d2::Pool::builder()
+        .max_size(settings.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(settings.connection_timeout)
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+}

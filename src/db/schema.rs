@@ -1,0 +1,232 @@
+//! The tables, written by hand so that one description fits both backends:
+//! integers are BIGINT, timestamps UTC `Timestamp`, JSON is `Text`.
+
+diesel::table! {
+    workspaces (id) {
+        id -> BigInt,
+        name -> Text,
+        slug -> Text,
+        site_id -> Text,
+        identifier_mode -> Text,
+        pii_keys -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        is_owner -> Bool,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        recovery_codes -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttles (key_digest) {
+        key_digest -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> BigInt,
+        name -> Text,
+        builtin -> Nullable<Text>,
+        permissions -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (user_id, workspace_id) {
+        user_id -> BigInt,
+        workspace_id -> BigInt,
+        role_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        external_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        name -> Nullable<Text>,
+        country -> Nullable<Text>,
+        city -> Nullable<Text>,
+        attributes -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
+        archived_by -> Nullable<BigInt>,
+        legal_hold_reason -> Nullable<Text>,
+        legal_hold_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        customer_id -> BigInt,
+        name -> Text,
+        properties -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        kind -> Text,
+        digest -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        kind -> Text,
+        state -> Text,
+        selection -> Text,
+        suppress -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        total -> BigInt,
+        done -> BigInt,
+        skipped_missing -> BigInt,
+        skipped_held -> BigInt,
+        skipped_other -> BigInt,
+        events_removed -> BigInt,
+        cancel_requested -> Bool,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        receipt_id -> Text,
+        payload -> Text,
+        report -> Text,
+    }
+}
+
+diesel::table! {
+    job_targets (job_id, customer_id) {
+        job_id -> BigInt,
+        customer_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    otp_challenges (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        user_id -> BigInt,
+        session_digest -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        attempts -> Integer,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        workspace_id -> Nullable<BigInt>,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        target -> Text,
+        selection -> Text,
+        affected -> BigInt,
+        details -> Text,
+        request_id -> Text,
+        client_ip -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id_digest) {
+        id_digest -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        created_at -> Timestamp,
+        touched_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        key_digest -> Text,
+        key_prefix -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        email -> Text,
+        role_id -> BigInt,
+        token_digest -> Text,
+        invited_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> workspaces (workspace_id));
+diesel::joinable!(memberships -> roles (role_id));
+diesel::joinable!(customers -> workspaces (workspace_id));
+diesel::joinable!(events -> customers (customer_id));
+diesel::joinable!(api_keys -> workspaces (workspace_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    workspaces,
+    users,
+    login_throttles,
+    roles,
+    memberships,
+    customers,
+    events,
+    suppressions,
+    jobs,
+    job_targets,
+    otp_challenges,
+    audit_log,
+    sessions,
+    api_keys,
+    invitations,
+);

@@ -1,0 +1,54 @@
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::result::Error as DieselError;
+
+use super::DbConnection;
+
+/// Runs `work` in a transaction that takes the write lock up front.
+///
+/// On SQLite a plain `BEGIN` starts as a reader and fails with "database is locked" when
+/// it later tries to write while another writer holds the lock (the busy handler is not
+/// consulted for that upgrade). `BEGIN IMMEDIATE` waits for the lock instead. PostgreSQL
+/// needs no such care.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(inner) => AnsiTransactionManager::begin_transaction(inner)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            let committed = match conn {
+                DbConnection::Sqlite(inner) => AnsiTransactionManager::commit_transaction(inner),
+                DbConnection::Postgres(inner) => AnsiTransactionManager::commit_transaction(inner),
+            };
+            match committed {
+                Ok(()) => Ok(value),
+                Err(err) => {
+                    rollback(conn);
+                    Err(err.into())
+                }
+            }
+        }
+        Err(err) => {
+            rollback(conn);
+            Err(err)
+        }
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    let result = match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::rollback_transaction(inner),
+        DbConnection::Postgres(inner) => AnsiTransactionManager::rollback_transaction(inner),
+    };
+    if let Err(err) = result {
+        tracing::error!(error = %err, "rollback failed");
+    }
+}

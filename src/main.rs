@@ -1,0 +1,4 @@
+fn main() -> std::process::ExitCode {
+    erasure::telemetry::init();
+    erasure::cli::main()
+}

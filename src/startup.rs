@@ -1,0 +1,166 @@
+//! Builds the application from settings: pool, migrations, mail, sessions, routes.
+//! Tests build it on port 0 over a fresh database.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::db::{self, Backend, Database, DatabaseUrl, PoolSettings};
+use crate::mail::{MailError, Mailer};
+use crate::secret::{SecretKey, SecretKeyError};
+use crate::web::session_store::DbSessionStore;
+use crate::web::state::AppState;
+use crate::web::{self as routes};
+
+/// The largest url-encoded form accepted (a CSV upload has its own limit).
+const FORM_LIMIT: usize = 64 * 1024;
+/// The largest JSON body the API accepts.
+pub const JSON_LIMIT: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+    #[error(transparent)]
+    Secret(#[from] SecretKeyError),
+    #[error("mail is misconfigured: {0}")]
+    Mail(#[from] MailError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the pool for the settings' database and brings its schema up to date.
+pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    let pool = db::build_pool(
+        &settings.database_url,
+        PoolSettings {
+            max_size: settings.db_pool_size,
+            connection_timeout: std::time::Duration::from_secs(10),
+        },
+    )?;
+    let mut conn = pool.get()?;
+    let applied = db::run_migrations(&mut conn).map_err(|e| StartupError::Migrate(e.to_string()))?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+    drop(conn);
+    let backend = match settings.database_url {
+        DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        DatabaseUrl::Postgres(_) => Backend::Postgres,
+    };
+    Ok(Database::new(pool, backend))
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> Result<Application, StartupError> {
+        let listener = TcpListener::bind(settings.bind)?;
+        Application::build_with_listener(settings, listener)
+    }
+
+    pub fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> Result<Application, StartupError> {
+        let db = open_database(&settings)?;
+        let secret = SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)?;
+        let mailer = Mailer::new(
+            settings.smtp_url.as_deref(),
+            settings.data_dir.join("outbox"),
+            &settings.mail_from,
+        )?;
+        tracing::info!(
+            database = %settings.database_url.redacted(),
+            mail = %mailer.describe(),
+            "starting"
+        );
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            mailer,
+            secret,
+        };
+        let server = run(listener, state.clone())?;
+        spawn_housekeeping(state.clone());
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error> {
+    let settings = state.settings.clone();
+    let cookie_key = Key::derive_from(state.secret.digest("session-cookie", b"").as_bytes());
+    let session_store = DbSessionStore::new(state.db.clone(), settings.session_idle);
+    let data = web::Data::new(state);
+    let workers = settings.http_workers;
+    let mut server = HttpServer::new(move || {
+        let session = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())
+            .cookie_name("erasure_session".into())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Strict)
+            .cookie_secure(settings.cookie_secure())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(BrowserSession::default().state_ttl(
+                actix_web::cookie::time::Duration::seconds(settings.session_idle.num_seconds()),
+            ))
+            .build();
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::FormConfig::default()
+                    .limit(FORM_LIMIT)
+                    .error_handler(|err, _| routes::input_error(err)),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| routes::input_error(err)))
+            .app_data(web::PathConfig::default().error_handler(|_, _| routes::WebError::NotFound.into()))
+            .configure(routes::routes)
+            .default_service(web::to(routes::not_found))
+            .wrap(from_fn(routes::csrf_protection))
+            .wrap(session)
+            .wrap(from_fn(routes::error_pages))
+            .wrap(from_fn(routes::security_headers))
+            .wrap(from_fn(routes::request_context))
+    })
+    .listen(listener)?;
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Periodic clean-up that no request should wait for.
+fn spawn_housekeeping(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match state.db.run(crate::store::sessions::delete_expired).await {
+                Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+        }
+    });
+}

@@ -1,0 +1,276 @@
+//! The append-only audit log. Each entry's hash covers its content and the previous
+//! entry's hash, so changing or removing an entry breaks the chain at that point.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::{now, StoreResult};
+use crate::db::schema::audit_log;
+use crate::db::DbConnection;
+use crate::domain::AuditAction;
+
+/// The hash the first entry chains to.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub created_at: NaiveDateTime,
+    pub workspace_id: Option<i64>,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub target: String,
+    pub selection: String,
+    pub affected: i64,
+    pub details: String,
+    pub request_id: String,
+    pub client_ip: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Who did it: a signed-in user, an API key, the server itself, or nobody known
+/// (a failed sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(i64),
+    ApiKey(i64),
+    System,
+    Anonymous,
+}
+
+impl Actor {
+    fn kind(self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::ApiKey(_) => "api_key",
+            Actor::System => "system",
+            Actor::Anonymous => "anonymous",
+        }
+    }
+
+    fn id(self) -> Option<i64> {
+        match self {
+            Actor::User(id) | Actor::ApiKey(id) => Some(id),
+            Actor::System | Actor::Anonymous => None,
+        }
+    }
+}
+
+/// Where a request came from, for the log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin {
+    pub request_id: String,
+    pub client_ip: String,
+}
+
+/// One entry to append. Never put an email, phone, name, external id, code or secret in
+/// any of these fields: targets are internal ids or counts.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    pub workspace_id: Option<i64>,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub target: String,
+    pub selection: String,
+    pub affected: i64,
+    pub details: serde_json::Value,
+    pub origin: &'a RequestOrigin,
+}
+
+impl<'a> NewEntry<'a> {
+    pub fn new(actor: Actor, action: AuditAction, origin: &'a RequestOrigin) -> Self {
+        NewEntry {
+            workspace_id: None,
+            actor,
+            action,
+            target: String::new(),
+            selection: String::new(),
+            affected: 0,
+            details: serde_json::Value::Object(Default::default()),
+            origin,
+        }
+    }
+
+    pub fn workspace(mut self, id: i64) -> Self {
+        self.workspace_id = Some(id);
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = target.into();
+        self
+    }
+
+    pub fn selection(mut self, selection: impl Into<String>) -> Self {
+        self.selection = selection.into();
+        self
+    }
+
+    pub fn affected(mut self, affected: i64) -> Self {
+        self.affected = affected;
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// The fields the hash covers, in a fixed order, each length-prefixed so that no two
+/// different entries can serialize alike.
+#[allow(clippy::too_many_arguments)]
+pub fn entry_hash(
+    id: i64,
+    created_at: NaiveDateTime,
+    workspace_id: Option<i64>,
+    actor_kind: &str,
+    actor_id: Option<i64>,
+    action: &str,
+    target: &str,
+    selection: &str,
+    affected: i64,
+    details: &str,
+    request_id: &str,
+    client_ip: &str,
+    prev_hash: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let created = created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let workspace = workspace_id.map(|w| w.to_string()).unwrap_or_default();
+    let actor = actor_id.map(|a| a.to_string()).unwrap_or_default();
+    let id = id.to_string();
+    let affected = affected.to_string();
+    for field in [
+        id.as_str(),
+        created.as_str(),
+        workspace.as_str(),
+        actor_kind,
+        actor.as_str(),
+        action,
+        target,
+        selection,
+        affected.as_str(),
+        details,
+        request_id,
+        client_ip,
+        prev_hash,
+    ] {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+impl AuditEntry {
+    pub fn computed_hash(&self) -> String {
+        entry_hash(
+            self.id,
+            self.created_at,
+            self.workspace_id,
+            &self.actor_kind,
+            self.actor_id,
+            &self.action,
+            &self.target,
+            &self.selection,
+            self.affected,
+            &self.details,
+            &self.request_id,
+            &self.client_ip,
+            &self.prev_hash,
+        )
+    }
+}
+
+/// Appends one entry. Call it inside the transaction of the change it describes.
+///
+/// On PostgreSQL a transaction-scoped advisory lock makes appends take turns, so two
+/// transactions can never chain to the same predecessor; SQLite's write lock does the
+/// same by itself.
+pub fn append(conn: &mut DbConnection, entry: NewEntry<'_>) -> StoreResult<AuditEntry> {
+    if let DbConnection::Postgres(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7261001)").execute(conn)?;
+    }
+    let last: Option<(i64, String)> = audit_log::table
+        .order(audit_log::id.desc())
+        .select((audit_log::id, audit_log::hash))
+        .first(conn)
+        .optional()?;
+    let (id, prev_hash) = match last {
+        Some((id, hash)) => (id + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let created_at = now();
+    let details = entry.details.to_string();
+    let hash = entry_hash(
+        id,
+        created_at,
+        entry.workspace_id,
+        entry.actor.kind(),
+        entry.actor.id(),
+        entry.action.key(),
+        &entry.target,
+        &entry.selection,
+        entry.affected,
+        &details,
+        &entry.origin.request_id,
+        &entry.origin.client_ip,
+        &prev_hash,
+    );
+    let row = AuditEntry {
+        id,
+        created_at,
+        workspace_id: entry.workspace_id,
+        actor_kind: entry.actor.kind().to_owned(),
+        actor_id: entry.actor.id(),
+        action: entry.action.key().to_owned(),
+        target: entry.target,
+        selection: entry.selection,
+        affected: entry.affected,
+        details,
+        request_id: entry.origin.request_id.clone(),
+        client_ip: entry.origin.client_ip.clone(),
+        prev_hash,
+        hash,
+    };
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::id.eq(row.id),
+            audit_log::created_at.eq(row.created_at),
+            audit_log::workspace_id.eq(row.workspace_id),
+            audit_log::actor_kind.eq(&row.actor_kind),
+            audit_log::actor_id.eq(row.actor_id),
+            audit_log::action.eq(&row.action),
+            audit_log::target.eq(&row.target),
+            audit_log::selection.eq(&row.selection),
+            audit_log::affected.eq(row.affected),
+            audit_log::details.eq(&row.details),
+            audit_log::request_id.eq(&row.request_id),
+            audit_log::client_ip.eq(&row.client_ip),
+            audit_log::prev_hash.eq(&row.prev_hash),
+            audit_log::hash.eq(&row.hash),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Entries with ids in `(after, after + limit]` order, for walking the chain in pages.
+pub fn page_after(conn: &mut DbConnection, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    Ok(audit_log::table
+        .filter(audit_log::id.gt(after))
+        .order(audit_log::id)
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}
+
+pub fn count_action(conn: &mut DbConnection, action: AuditAction) -> StoreResult<i64> {
+    Ok(audit_log::table
+        .filter(audit_log::action.eq(action.key()))
+        .count()
+        .get_result(conn)?)
+}

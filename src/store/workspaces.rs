@@ -1,0 +1,85 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{now, StoreError, StoreResult};
+use crate::db::schema::{memberships, workspaces};
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = workspaces)]
+pub struct Workspace {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub site_id: String,
+    pub identifier_mode: String,
+    pub pii_keys: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = workspaces)]
+struct NewWorkspace<'a> {
+    name: &'a str,
+    slug: &'a str,
+    site_id: &'a str,
+    identifier_mode: &'a str,
+    pii_keys: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Inserts a workspace under `base_slug`, or `base_slug-2`, `-3` … when taken.
+pub fn insert(conn: &mut DbConnection, name: &str, base_slug: &str, site_id: &str) -> StoreResult<Workspace> {
+    let taken: Vec<String> = workspaces::table
+        .filter(workspaces::slug.like(format!("{base_slug}%")))
+        .select(workspaces::slug)
+        .load(conn)?;
+    let slug = (1..)
+        .map(|n| {
+            if n == 1 {
+                base_slug.to_owned()
+            } else {
+                format!("{base_slug}-{n}")
+            }
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .ok_or_else(|| StoreError::Inconsistent("no free slug".into()))?;
+    diesel::insert_into(workspaces::table)
+        .values(&NewWorkspace {
+            name,
+            slug: &slug,
+            site_id,
+            identifier_mode: "id",
+            pii_keys: "[]",
+            created_at: now(),
+        })
+        .execute(conn)?;
+    find_by_slug(conn, &slug)?
+        .ok_or_else(|| StoreError::Inconsistent("a workspace just inserted cannot be found".into()))
+}
+
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> StoreResult<Option<Workspace>> {
+    Ok(workspaces::table
+        .filter(workspaces::slug.eq(slug))
+        .select(Workspace::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_site_id(conn: &mut DbConnection, site_id: &str) -> StoreResult<Option<Workspace>> {
+    Ok(workspaces::table
+        .filter(workspaces::site_id.eq(site_id))
+        .select(Workspace::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The workspaces a user is a member of, by name.
+pub fn list_for_user(conn: &mut DbConnection, user_id: i64) -> StoreResult<Vec<Workspace>> {
+    Ok(workspaces::table
+        .inner_join(memberships::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order((workspaces::name, workspaces::id))
+        .select(Workspace::as_select())
+        .load(conn)?)
+}

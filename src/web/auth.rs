@@ -1,0 +1,524 @@
+//! First-run setup, sign-in (with the optional authenticator step) and sign-out.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::extractors::{request_origin, CurrentUser};
+use super::layout::{render, render_with_status, see_other, Layout};
+use super::session::{FlashKind, TypedSession};
+use super::state::AppState;
+use super::WebError;
+use crate::accounts::{self, SetupError};
+use crate::db::write_transaction;
+use crate::domain::{AuditAction, Email, WorkspaceName};
+use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::store::{self, StoreError};
+use crate::{password, totp};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").route(web::get().to(root)))
+        .service(
+            web::resource("/setup")
+                .route(web::get().to(setup_form))
+                .route(web::post().to(setup_submit)),
+        )
+        .service(
+            web::resource("/login")
+                .route(web::get().to(login_form))
+                .route(web::post().to(login_submit)),
+        )
+        .service(
+            web::resource("/login/totp")
+                .route(web::get().to(totp_form))
+                .route(web::post().to(totp_submit)),
+        )
+        .service(web::resource("/logout").route(web::post().to(logout)));
+}
+
+async fn user_count(state: &AppState) -> Result<i64, WebError> {
+    Ok(state.db.run(store::users::count).await?)
+}
+
+/// Where `/` leads: setup, sign-in, or the user's first workspace.
+async fn root(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+) -> Result<HttpResponse, WebError> {
+    if user_count(&state).await? == 0 {
+        return Ok(see_other("/setup"));
+    }
+    if session.user_id().is_none() {
+        return Ok(see_other("/login"));
+    }
+    let user = match CurrentUser::extract(&req).await {
+        Ok(user) => user,
+        Err(WebError::SignInRequired) => return Ok(see_other("/login")),
+        Err(err) => return Err(err),
+    };
+    Ok(match user.workspaces.first() {
+        Some(workspace) => see_other(format!("/w/{}/customers", workspace.slug)),
+        None => see_other("/settings/security"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    layout: Layout,
+    form: SetupForm,
+    errors: SetupErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+    #[serde(default)]
+    workspace: String,
+}
+
+#[derive(Debug, Default)]
+struct SetupErrors {
+    name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    password_confirm: Option<String>,
+    workspace: Option<String>,
+}
+
+impl SetupErrors {
+    fn any(&self) -> bool {
+        self.name.is_some()
+            || self.email.is_some()
+            || self.password.is_some()
+            || self.password_confirm.is_some()
+            || self.workspace.is_some()
+    }
+}
+
+/// A person's display name: 1 to 100 characters, no control characters.
+pub fn check_person_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("enter your name");
+    }
+    if name.chars().count() > 100 {
+        return Err("a name can be at most 100 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name cannot contain control characters");
+    }
+    Ok(name.to_owned())
+}
+
+async fn setup_form(state: web::Data<AppState>, session: TypedSession) -> Result<HttpResponse, WebError> {
+    if user_count(&state).await? > 0 {
+        return Err(WebError::NotFound);
+    }
+    render(&SetupPage {
+        layout: Layout::public("Set up Erasure", &session),
+        form: SetupForm::default(),
+        errors: SetupErrors::default(),
+    })
+}
+
+async fn setup_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, WebError> {
+    if user_count(&state).await? > 0 {
+        return Err(WebError::NotFound);
+    }
+    let mut form = form.into_inner();
+    let mut errors = SetupErrors::default();
+    let name = check_person_name(&form.name)
+        .map_err(|e| errors.name = Some(e.into()))
+        .ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.email = Some(e.to_string()))
+        .ok();
+    let workspace = WorkspaceName::parse(&form.workspace)
+        .map_err(|e| errors.workspace = Some(e.to_string()))
+        .ok();
+    if let Err(e) = password::check_new(&form.password) {
+        errors.password = Some(e.to_string());
+    } else if form.password != form.password_confirm {
+        errors.password_confirm = Some("the two passwords differ".into());
+    }
+    let (Some(name), Some(email), Some(workspace), false) = (name, email, workspace, errors.any()) else {
+        form.password.clear();
+        form.password_confirm.clear();
+        return render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                layout: Layout::public("Set up Erasure", &session),
+                form,
+                errors,
+            },
+        );
+    };
+    let hash = hash_password(form.password).await?;
+    let origin = request_origin(&req);
+    let created = state
+        .db
+        .run(move |conn| accounts::create_owner(conn, &email, &name, &hash, &workspace, &origin))
+        .await;
+    let (user, workspace) = match created {
+        Ok(created) => created,
+        Err(SetupError::AlreadySetUp) => return Err(WebError::NotFound),
+        Err(SetupError::Store(err)) => return Err(err.into()),
+    };
+    session.sign_in(user.id).map_err(WebError::internal)?;
+    session.flash(
+        FlashKind::Success,
+        format!("Welcome. Your workspace {} is ready.", workspace.name),
+    );
+    Ok(see_other(format!("/w/{}/customers", workspace.slug)))
+}
+
+async fn hash_password(password: String) -> Result<String, WebError> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(WebError::internal)?
+        .map_err(|err| WebError::Internal(err.to_string().into()))
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_form(state: web::Data<AppState>, session: TypedSession) -> Result<HttpResponse, WebError> {
+    if user_count(&state).await? == 0 {
+        return Ok(see_other("/setup"));
+    }
+    if session.user_id().is_some() {
+        return Ok(see_other("/"));
+    }
+    render(&LoginPage {
+        layout: Layout::public("Sign in", &session),
+        email: String::new(),
+        error: None,
+    })
+}
+
+const WRONG_CREDENTIALS: &str = "That email and password do not match an account.";
+
+fn throttle_message(until: chrono::NaiveDateTime) -> String {
+    let minutes = ((until - store::now()).num_seconds() + 59) / 60;
+    format!(
+        "Too many failed attempts for this account. Try again in {} minute{}.",
+        minutes.max(1),
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+/// What the password step decided.
+enum PasswordOutcome {
+    Accepted(store::users::User),
+    Refused,
+    Throttled(chrono::NaiveDateTime),
+}
+
+async fn login_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    let LoginForm { email, password } = form.into_inner();
+    let typed_email = email.trim().to_owned();
+    let normalized = typed_email.to_lowercase();
+    let throttle_key = state.secret.digest("login", normalized.as_bytes());
+    let origin = request_origin(&req);
+    let outcome = check_password(&state, normalized, password, throttle_key, origin).await?;
+    match outcome {
+        PasswordOutcome::Accepted(user) if user.has_totp() => {
+            session.set_pending_user(user.id).map_err(WebError::internal)?;
+            Ok(see_other("/login/totp"))
+        }
+        PasswordOutcome::Accepted(user) => {
+            session.sign_in(user.id).map_err(WebError::internal)?;
+            Ok(see_other("/"))
+        }
+        PasswordOutcome::Refused => render_with_status(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                layout: Layout::public("Sign in", &session),
+                email: typed_email,
+                error: Some(WRONG_CREDENTIALS.into()),
+            },
+        ),
+        PasswordOutcome::Throttled(until) => render_with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            &LoginPage {
+                layout: Layout::public("Sign in", &session),
+                email: typed_email,
+                error: Some(throttle_message(until)),
+            },
+        ),
+    }
+}
+
+/// Checks a password against the account, counting failures per account name. An
+/// unknown or disabled account gets the same answer, after the same work, as a wrong
+/// password.
+async fn check_password(
+    state: &AppState,
+    email: String,
+    password: String,
+    throttle_key: String,
+    origin: RequestOrigin,
+) -> Result<PasswordOutcome, WebError> {
+    let key = throttle_key.clone();
+    let lookup = state
+        .db
+        .run(move |conn| -> Result<_, StoreError> {
+            let locked = store::login_throttles::locked_until(conn, &key)?;
+            let user = store::users::find_by_email(conn, &email)?;
+            Ok((locked, user))
+        })
+        .await?;
+    let (locked, user) = lookup;
+    if let Some(until) = locked {
+        let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
+        record(state, actor, AuditAction::SignInThrottled, origin).await?;
+        return Ok(PasswordOutcome::Throttled(until));
+    }
+    let stored_hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored_hash))
+        .await
+        .map_err(WebError::internal)?;
+    match user {
+        Some(user) if matches && !user.disabled => {
+            let user_id = user.id;
+            state
+                .db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| -> Result<(), StoreError> {
+                        store::login_throttles::clear(conn, &throttle_key)?;
+                        audit::append(
+                            conn,
+                            NewEntry::new(Actor::User(user_id), AuditAction::SignInSucceeded, &origin)
+                                .target(format!("user:{user_id}")),
+                        )?;
+                        Ok(())
+                    })
+                })
+                .await?;
+            Ok(PasswordOutcome::Accepted(user))
+        }
+        user => {
+            let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
+            let locked = state
+                .db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| -> Result<_, StoreError> {
+                        let locked = store::login_throttles::record_failure(conn, &throttle_key)?;
+                        audit::append(conn, NewEntry::new(actor, AuditAction::SignInFailed, &origin))?;
+                        Ok(locked)
+                    })
+                })
+                .await?;
+            Ok(match locked {
+                Some(until) => PasswordOutcome::Throttled(until),
+                None => PasswordOutcome::Refused,
+            })
+        }
+    }
+}
+
+async fn record(
+    state: &AppState,
+    actor: Actor,
+    action: AuditAction,
+    origin: RequestOrigin,
+) -> Result<(), WebError> {
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                audit::append(conn, NewEntry::new(actor, action, &origin)).map(|_| ())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "auth/totp.html")]
+struct TotpPage {
+    layout: Layout,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TotpForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn totp_form(session: TypedSession) -> Result<HttpResponse, WebError> {
+    if session.pending_user().is_none() {
+        return Ok(see_other("/login"));
+    }
+    render(&TotpPage {
+        layout: Layout::public("Two-step sign-in", &session),
+        error: None,
+    })
+}
+
+enum SecondFactor {
+    Accepted,
+    Refused,
+    Throttled(chrono::NaiveDateTime),
+}
+
+async fn totp_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, WebError> {
+    let Some(user_id) = session.pending_user() else {
+        session.flash(FlashKind::Info, "Your sign-in took too long. Please start again.");
+        return Ok(see_other("/login"));
+    };
+    let code = form.into_inner().code;
+    let throttle_key = state.secret.digest("totp", user_id.to_string().as_bytes());
+    let origin = request_origin(&req);
+    let outcome = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<_, StoreError> {
+                if let Some(until) = store::login_throttles::locked_until(conn, &throttle_key)? {
+                    return Ok(SecondFactor::Throttled(until));
+                }
+                let Some(user) = store::users::find(conn, user_id)?.filter(|u| !u.disabled) else {
+                    return Ok(SecondFactor::Refused);
+                };
+                let accepted = verify_second_factor(conn, &user, &code, &origin)?;
+                if accepted {
+                    store::login_throttles::clear(conn, &throttle_key)?;
+                    audit::append(
+                        conn,
+                        NewEntry::new(Actor::User(user.id), AuditAction::SignInSucceeded, &origin)
+                            .target(format!("user:{}", user.id))
+                            .details(serde_json::json!({ "second_factor": true })),
+                    )?;
+                    return Ok(SecondFactor::Accepted);
+                }
+                let locked = store::login_throttles::record_failure(conn, &throttle_key)?;
+                audit::append(
+                    conn,
+                    NewEntry::new(Actor::User(user.id), AuditAction::SignInFailed, &origin)
+                        .details(serde_json::json!({ "second_factor": true })),
+                )?;
+                Ok(match locked {
+                    Some(until) => SecondFactor::Throttled(until),
+                    None => SecondFactor::Refused,
+                })
+            })
+        })
+        .await?;
+    match outcome {
+        SecondFactor::Accepted => {
+            session.sign_in(user_id).map_err(WebError::internal)?;
+            Ok(see_other("/"))
+        }
+        SecondFactor::Refused => render_with_status(
+            StatusCode::UNAUTHORIZED,
+            &TotpPage {
+                layout: Layout::public("Two-step sign-in", &session),
+                error: Some("That code is not valid, or it was already used. Wait for the next code.".into()),
+            },
+        ),
+        SecondFactor::Throttled(until) => {
+            session.clear_pending_user();
+            render_with_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &TotpPage {
+                    layout: Layout::public("Two-step sign-in", &session),
+                    error: Some(throttle_message(until)),
+                },
+            )
+        }
+    }
+}
+
+/// An authenticator code (each time step once) or an unused recovery code.
+pub fn verify_second_factor(
+    conn: &mut crate::db::DbConnection,
+    user: &store::users::User,
+    code: &str,
+    origin: &RequestOrigin,
+) -> Result<bool, StoreError> {
+    let Some(secret) = user.totp_secret.as_deref() else {
+        return Ok(false);
+    };
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+    if let Some(step) = totp::matching_step(secret, code, now) {
+        return store::users::consume_totp_step(conn, user.id, step);
+    }
+    let digest = totp::recovery_code_digest(code);
+    let mut remaining: Vec<String> = serde_json::from_str(&user.recovery_codes).unwrap_or_default();
+    let Some(position) = remaining.iter().position(|d| *d == digest) else {
+        return Ok(false);
+    };
+    remaining.remove(position);
+    let replacement = serde_json::to_string(&remaining).unwrap_or_else(|_| "[]".into());
+    let swapped = store::users::swap_recovery_codes(conn, user.id, &user.recovery_codes, &replacement)?;
+    if swapped {
+        audit::append(
+            conn,
+            NewEntry::new(Actor::User(user.id), AuditAction::RecoveryCodeUsed, origin)
+                .affected(remaining.len() as i64)
+                .details(serde_json::json!({ "remaining": remaining.len() })),
+        )?;
+    }
+    Ok(swapped)
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+) -> Result<HttpResponse, WebError> {
+    if let Some(user_id) = session.user_id() {
+        record(
+            &state,
+            Actor::User(user_id),
+            AuditAction::SignOut,
+            request_origin(&req),
+        )
+        .await?;
+    }
+    session.sign_out();
+    session.flash(FlashKind::Info, "You are signed out.");
+    Ok(see_other("/login"))
+}

@@ -1,0 +1,261 @@
+//! Who is asking, and what they may do: resolved before a handler's body runs.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use super::layout::WorkspaceLink;
+use super::session::TypedSession;
+use super::state::AppState;
+use super::WebError;
+use crate::domain::{AuditAction, Permission, PermissionSet};
+use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::store::roles::Role;
+use crate::store::users::User;
+use crate::store::workspaces::Workspace;
+use crate::store::{self, StoreError};
+
+/// The signed-in, enabled user, loaded fresh on every request so that disabling or
+/// removing someone takes effect at once.
+#[derive(Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub workspaces: Vec<Workspace>,
+}
+
+impl CurrentUser {
+    pub fn workspace_links(&self) -> Vec<WorkspaceLink> {
+        self.workspaces
+            .iter()
+            .map(|w| WorkspaceLink {
+                slug: w.slug.clone(),
+                name: w.name.clone(),
+            })
+            .collect()
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, WebError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| WebError::Internal("application state missing".into()))
+}
+
+/// The request id and client address the logging middleware recorded.
+pub fn request_origin(req: &HttpRequest) -> RequestOrigin {
+    req.extensions()
+        .get::<RequestOrigin>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, WebError> {
+    let state = app_state(&req)?;
+    let session = TypedSession::extract(&req)
+        .await
+        .map_err(|_| WebError::SignInRequired)?;
+    let Some(user_id) = session.user_id() else {
+        return Err(WebError::SignInRequired);
+    };
+    let absolute = state.settings.session_absolute.num_seconds();
+    let expired = session
+        .signed_in_at()
+        .is_none_or(|at| chrono::Utc::now().timestamp() - at > absolute);
+    if expired {
+        session.sign_out();
+        return Err(WebError::SignInRequired);
+    }
+    let loaded = state
+        .db
+        .run(move |conn| -> Result<_, StoreError> {
+            let Some(user) = store::users::find(conn, user_id)? else {
+                return Ok(None);
+            };
+            let workspaces = store::workspaces::list_for_user(conn, user.id)?;
+            Ok(Some(CurrentUser { user, workspaces }))
+        })
+        .await?;
+    match loaded {
+        Some(current) if !current.user.disabled => Ok(current),
+        _ => {
+            session.sign_out();
+            Err(WebError::SignInRequired)
+        }
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if let Some(cached) = req.extensions().get::<CurrentUser>().cloned() {
+                return Ok(cached);
+            }
+            let current = load_current_user(req.clone()).await?;
+            req.extensions_mut().insert(current.clone());
+            Ok(current)
+        })
+    }
+}
+
+/// A workspace the user is a member of (from the `{workspace}` path segment), with the
+/// user's role there. Any other slug answers 404, whether or not it exists.
+#[derive(Clone)]
+pub struct WorkspaceAccess {
+    pub user: CurrentUser,
+    pub workspace: Workspace,
+    pub role: Role,
+    pub permissions: PermissionSet,
+    pub origin: RequestOrigin,
+}
+
+impl WorkspaceAccess {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.user.user.id)
+    }
+
+    /// Base path of this workspace's pages.
+    pub fn base(&self) -> String {
+        format!("/w/{}", self.workspace.slug)
+    }
+}
+
+impl FromRequest for WorkspaceAccess {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let user = CurrentUser::from_request(&req, payload);
+        Box::pin(async move {
+            if let Some(cached) = req.extensions().get::<WorkspaceAccess>().cloned() {
+                return Ok(cached);
+            }
+            let user = user.await?;
+            let slug = req
+                .match_info()
+                .get("workspace")
+                .ok_or(WebError::NotFound)?
+                .to_owned();
+            let state = app_state(&req)?;
+            let user_id = user.user.id;
+            let found = state
+                .db
+                .run(move |conn| store::memberships::workspace_with_role(conn, user_id, &slug))
+                .await?;
+            let (workspace, role) = found.ok_or(WebError::NotFound)?;
+            let permissions = role.permission_set();
+            let access = WorkspaceAccess {
+                user,
+                workspace,
+                role,
+                permissions,
+                origin: request_origin(&req),
+            };
+            req.extensions_mut().insert(access.clone());
+            Ok(access)
+        })
+    }
+}
+
+/// A permission, as a type, so that a handler states what it needs in its signature.
+pub trait RequiredPermission {
+    const PERMISSION: Permission;
+}
+
+macro_rules! permission_markers {
+    ($($name:ident => $permission:ident),* $(,)?) => {
+        /// Marker types for [`Authorized`].
+        pub mod perm {
+            $(
+                pub struct $name;
+                impl super::RequiredPermission for $name {
+                    const PERMISSION: crate::domain::Permission = crate::domain::Permission::$permission;
+                }
+            )*
+        }
+    };
+}
+
+permission_markers! {
+    CustomersView => CustomersView,
+    CustomersViewPii => CustomersViewPii,
+    CustomersArchive => CustomersArchive,
+    CustomersDelete => CustomersDelete,
+    CustomersDeleteAll => CustomersDeleteAll,
+    SuppressionsManage => SuppressionsManage,
+    AuditView => AuditView,
+    TeamManage => TeamManage,
+    SettingsManage => SettingsManage,
+}
+
+/// Workspace access that also holds permission `P`; otherwise 403, and the refusal is
+/// written to the audit log.
+pub struct Authorized<P: RequiredPermission> {
+    pub access: WorkspaceAccess,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> std::ops::Deref for Authorized<P> {
+    type Target = WorkspaceAccess;
+    fn deref(&self) -> &WorkspaceAccess {
+        &self.access
+    }
+}
+
+impl<P: RequiredPermission + 'static> FromRequest for Authorized<P> {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let access = WorkspaceAccess::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let access = access.await?;
+            if access.can(P::PERMISSION) {
+                return Ok(Authorized {
+                    access,
+                    _permission: PhantomData,
+                });
+            }
+            record_denial(&req, &access, P::PERMISSION).await;
+            Err(WebError::Forbidden)
+        })
+    }
+}
+
+async fn record_denial(req: &HttpRequest, access: &WorkspaceAccess, permission: Permission) {
+    let Ok(state) = app_state(req) else { return };
+    let actor = access.actor();
+    let workspace_id = access.workspace.id;
+    let origin = access.origin.clone();
+    let route = req.match_pattern().unwrap_or_default();
+    let method = req.method().to_string();
+    let result = state
+        .db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                audit::append(
+                    conn,
+                    NewEntry::new(actor, AuditAction::PermissionDenied, &origin)
+                        .workspace(workspace_id)
+                        .target(format!("{method} {route}"))
+                        .details(serde_json::json!({ "permission": permission.key() })),
+                )
+            })
+        })
+        .await;
+    if let Err(err) = result {
+        tracing::error!(error = %err, "could not record a permission denial");
+    }
+}

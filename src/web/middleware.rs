@@ -1,0 +1,225 @@
+//! Middleware that every response passes through: request ids, security headers,
+//! CSRF and cross-site checks, and error pages for errors the framework makes itself.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse};
+use rand::distributions::{Alphanumeric, DistString};
+use tracing::Instrument;
+
+use super::error::error_page;
+use super::session::TypedSession;
+use crate::store::audit::RequestOrigin;
+
+/// Gives each request an id and records where it came from, for logs and the audit log.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
+    let client_ip = req
+        .peer_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_default();
+    req.extensions_mut().insert(RequestOrigin {
+        request_id: request_id.clone(),
+        client_ip,
+    });
+    // The path is logged without its query string: filters may hold search terms.
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
+    });
+    Ok(res)
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// Security headers on every response, error pages included.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let is_static = req.path().starts_with("/static/");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_static {
+        // Pages carry personal data: no browser or proxy may keep a copy.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+/// Turns the framework's own bare error responses (unknown route, wrong method, body
+/// too large, unparseable input) into the error page, or a JSON error under /api.
+pub async fn error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let is_api = req.path().starts_with("/api/");
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res);
+    }
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("text/html") || content_type.starts_with("application/json") {
+        return Ok(res);
+    }
+    let replacement = if is_api {
+        crate::web::api_error::api_error_for_status(status)
+    } else {
+        error_page(status, None)
+    };
+    Ok(res.into_response(replacement))
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Refuses unsafe requests that come from another site, and (outside the token-
+/// authenticated API) those without the session's form token.
+///
+/// The token is read from the `X-CSRF-Token` header, the `csrf_token` query parameter
+/// (used by file uploads), or the `csrf_token` field of a url-encoded form body, which
+/// is read here and handed on unchanged.
+pub async fn csrf_protection(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !is_unsafe(req.method()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    if is_cross_site(&req) {
+        return Ok(reject(req));
+    }
+    if req.path().starts_with("/api/") {
+        // The API authenticates every request with its key, never with a cookie.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    if req.method() != Method::POST {
+        // Every state-changing page route is a POST; other methods reach no handler
+        // and get their 405 or 404 from the router.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let session = req.extract::<TypedSession>().await?;
+    let Some(expected) = session.existing_csrf_token() else {
+        return Ok(reject(req));
+    };
+    let mut presented = header_token(&req).or_else(|| query_token(&req));
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if presented.is_none() && is_form {
+        let body = match req.extract::<actix_web::web::Bytes>().await {
+            Ok(body) => body,
+            Err(err) => {
+                let status = err.as_response_error().status_code();
+                return Ok(req.into_response(error_page(status, None)));
+            }
+        };
+        presented = form_token(&body);
+        req.set_payload(bytes_to_payload(body));
+    }
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        _ => Ok(reject(req)),
+    }
+}
+
+fn reject(req: ServiceRequest) -> ServiceResponse<BoxBody> {
+    let response: HttpResponse = if req.path().starts_with("/api/") {
+        crate::web::api_error::api_error(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "Cross-site requests are refused.",
+        )
+    } else {
+        error_page(
+            StatusCode::FORBIDDEN,
+            Some(
+                "The form had expired or came from another site. Go back, reload the page and try again."
+                    .into(),
+            ),
+        )
+    };
+    req.into_response(response)
+}
+
+/// A browser tells us where a request started: `Sec-Fetch-Site`, or failing that the
+/// `Origin` header. A request that names another origin is refused.
+fn is_cross_site(req: &ServiceRequest) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if origin == "null" {
+            return true;
+        }
+        let host = req.connection_info().host().to_owned();
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+        return !origin_host.eq_ignore_ascii_case(&host);
+    }
+    false
+}
+
+fn header_token(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn query_token(req: &ServiceRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "csrf_token")
+        .map(|(_, value)| value.into_owned())
+}
+
+fn form_token(body: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == "csrf_token")
+        .map(|(_, value)| value.into_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+fn bytes_to_payload(body: actix_web::web::Bytes) -> actix_web::dev::Payload {
+    let (_, mut payload) = actix_http::h1::Payload::create(true);
+    payload.unread_data(body);
+    actix_web::dev::Payload::from(payload)
+}

@@ -1,0 +1,47 @@
+//! HTTP: one file per area; handlers parse input, call the layers below, and render.
+
+pub mod api_error;
+mod assets;
+mod auth;
+pub use auth::check_person_name;
+mod customers;
+mod error;
+pub mod extractors;
+mod health;
+mod layout;
+mod middleware;
+pub mod session;
+pub mod session_store;
+mod settings;
+pub mod state;
+
+pub use error::WebError;
+pub use middleware::{csrf_protection, error_pages, request_context, security_headers};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    assets::routes(cfg);
+    health::routes(cfg);
+    auth::routes(cfg);
+    settings::routes(cfg);
+    customers::routes(cfg);
+}
+
+/// Unknown routes: the 404 page (or a JSON error under /api).
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        api_error::api_error_for_status(actix_web::http::StatusCode::NOT_FOUND)
+    } else {
+        error::error_page(actix_web::http::StatusCode::NOT_FOUND, None)
+    }
+}
+
+/// Turns the framework's input errors (bad form, query or path) into our 400 page.
+pub fn input_error(err: impl std::fmt::Display) -> actix_web::Error {
+    tracing::debug!(error = %err, "unparseable input");
+    WebError::BadRequest(
+        "Some of what was sent could not be understood. Check the form and try again.".into(),
+    )
+    .into()
+}
