@@ -131,7 +131,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
             .app_data(
                 web::FormConfig::default()
                     .limit(FORM_LIMIT)
-                    .error_handler(|err, _| routes::input_error(err)),
+                    .error_handler(|err, _| routes::form_error(err)),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _| routes::input_error(err)))
             .app_data(web::PathConfig::default().error_handler(|_, _| routes::WebError::NotFound.into()))
@@ -152,7 +152,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
 
 /// Periodic clean-up that no request should wait for.
 fn spawn_housekeeping(state: AppState) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;

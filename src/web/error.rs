@@ -19,6 +19,8 @@ pub enum WebError {
     SignInRequired,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("too many requests: {0}")]
     TooManyRequests(String),
     #[error("the database is unavailable")]
@@ -117,6 +119,7 @@ impl ResponseError for WebError {
             WebError::SignInRequired => StatusCode::SEE_OTHER,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

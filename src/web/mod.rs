@@ -45,3 +45,12 @@ pub fn input_error(err: impl std::fmt::Display) -> actix_web::Error {
     )
     .into()
 }
+
+/// Turns the framework's form errors into our pages: 413 for a body over the limit,
+/// 400 for anything unparseable.
+pub fn form_error(err: actix_web::error::UrlencodedError) -> actix_web::Error {
+    match err {
+        actix_web::error::UrlencodedError::Overflow { .. } => WebError::PayloadTooLarge.into(),
+        other => input_error(other),
+    }
+}

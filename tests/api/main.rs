@@ -1,0 +1,8 @@
+//! Black-box tests: the real server over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod cli;
+mod foundation;
+mod request_safety;
+mod sign_in;
