@@ -9,6 +9,7 @@ on_both_backends!(
     setup_creates_the_owner_once_and_is_gone_afterwards,
     setup_shows_each_error_next_to_its_field_and_creates_nothing,
     mail_reaches_the_smtp_listener,
+    without_smtp_mail_is_written_to_the_outbox,
 );
 
 async fn a_fresh_database_is_migrated_and_healthy(backend: Backend) {
@@ -136,4 +137,29 @@ async fn mail_reaches_the_smtp_listener(backend: Backend) {
     let mail = app.mail.wait_for(|m| m.is_to("someone@example.com")).await;
     assert_eq!(mail.subject(), "Hello");
     assert!(mail.body().contains("A line of text."));
+}
+
+async fn without_smtp_mail_is_written_to_the_outbox(backend: Backend) {
+    let app = spawn_app_with(backend, Box::new(|settings| settings.smtp_url = None)).await;
+
+    app.state
+        .mailer
+        .send(erasure::mail::OutgoingMail {
+            to: "someone@example.com".into(),
+            subject: "Your code".into(),
+            body: "Code: 123456".into(),
+        })
+        .await
+        .expect("written");
+
+    let outbox = app.data_dir.join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("an outbox folder")
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let contents = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(contents.contains("Subject: Your code"));
+    assert!(contents.contains("Code: 123456"));
+    assert!(app.mail.all().is_empty(), "nothing went over SMTP");
 }

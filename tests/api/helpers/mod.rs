@@ -132,12 +132,10 @@ fn with_database(url: &str, name: &str) -> String {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub client: reqwest::Client,
     pub state: AppState,
     pub mail: MailSink,
     pub data_dir: PathBuf,
-    pub backend: Backend,
     _dir: Arc<tempfile::TempDir>,
     _database: Arc<TestDatabase>,
 }
@@ -165,12 +163,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: Tweak) -> TestApp {
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        port,
         client: new_client(),
         state,
         mail,
         data_dir,
-        backend,
         _dir: Arc::new(dir),
         _database: Arc::new(database),
     }
