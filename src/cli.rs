@@ -30,6 +30,11 @@ enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Work with the audit log
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Apply pending database migrations and exit
     Migrate {
         #[command(flatten)]
@@ -48,6 +53,15 @@ enum Command {
         password_stdin: bool,
         #[arg(long, default_value = "My workspace")]
         workspace: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first altered or missing entry
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
 }
 
@@ -92,6 +106,25 @@ fn run(command: Command) -> Result<(), String> {
                 tracing::info!(address = %bind, "console listening");
                 app.run_until_stopped().await.map_err(|e| e.to_string())
             })
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => {
+            let settings = settings_without_server(&db)?;
+            let database = open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+            match crate::store::audit::verify_chain(&mut conn, 1000).map_err(|e| e.to_string())? {
+                crate::store::audit::ChainReport::Intact { entries, last_hash } => {
+                    println!("audit log intact: {entries} entries, last hash {last_hash}");
+                    Ok(())
+                }
+                crate::store::audit::ChainReport::Altered { id } => Err(format!(
+                    "audit entry #{id} was altered: its content does not match its hash"
+                )),
+                crate::store::audit::ChainReport::Missing { after_id, before_id } => Err(format!(
+                    "audit entries are missing between #{after_id} and #{before_id}"
+                )),
+            }
         }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;

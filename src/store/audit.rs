@@ -274,3 +274,100 @@ pub fn count_action(conn: &mut DbConnection, action: AuditAction) -> StoreResult
         .count()
         .get_result(conn)?)
 }
+
+/// What walking the chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    /// Every entry's hash matches its content and links to the one before it.
+    Intact { entries: i64, last_hash: String },
+    /// This entry's content no longer matches its stored hash.
+    Altered { id: i64 },
+    /// An entry is missing before this one (ids skip, or the link is broken).
+    Missing { after_id: i64, before_id: i64 },
+}
+
+/// Walks the whole chain in pages of `page_size`, holding one page in memory at a time.
+pub fn verify_chain(conn: &mut DbConnection, page_size: i64) -> StoreResult<ChainReport> {
+    let mut previous_id = 0i64;
+    let mut previous_hash = GENESIS_HASH.to_owned();
+    let mut entries = 0i64;
+    loop {
+        let page = page_after(conn, previous_id, page_size)?;
+        if page.is_empty() {
+            return Ok(ChainReport::Intact {
+                entries,
+                last_hash: previous_hash,
+            });
+        }
+        for entry in page {
+            if entry.computed_hash() != entry.hash {
+                return Ok(ChainReport::Altered { id: entry.id });
+            }
+            if entry.id != previous_id + 1 || entry.prev_hash != previous_hash {
+                // A removed entry shows as a gap in the ids or as a link to a hash
+                // that is not the predecessor's; a rewritten link without a gap means
+                // the predecessor itself was replaced.
+                return Ok(ChainReport::Missing {
+                    after_id: previous_id,
+                    before_id: entry.id,
+                });
+            }
+            previous_id = entry.id;
+            previous_hash = entry.hash;
+            entries += 1;
+        }
+    }
+}
+
+/// Which entries an audit page or export shows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub workspace_id: i64,
+    /// Also entries that belong to no workspace (sign-ins, sessions, team changes).
+    pub include_account: bool,
+    pub actor_user_id: Option<i64>,
+    pub action: Option<AuditAction>,
+    pub from: Option<NaiveDateTime>,
+    /// Exclusive upper bound.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Newest first, ids below `before_id` when given: keyset pages of the filtered log.
+pub fn list(
+    conn: &mut DbConnection,
+    query: &AuditQuery,
+    before_id: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
+    let mut q = audit_log::table.into_boxed();
+    q = if query.include_account {
+        q.filter(
+            audit_log::workspace_id
+                .eq(query.workspace_id)
+                .or(audit_log::workspace_id.is_null()),
+        )
+    } else {
+        q.filter(audit_log::workspace_id.eq(query.workspace_id))
+    };
+    if let Some(actor) = query.actor_user_id {
+        q = q
+            .filter(audit_log::actor_kind.eq("user"))
+            .filter(audit_log::actor_id.eq(actor));
+    }
+    if let Some(action) = query.action {
+        q = q.filter(audit_log::action.eq(action.key()));
+    }
+    if let Some(from) = query.from {
+        q = q.filter(audit_log::created_at.ge(from));
+    }
+    if let Some(until) = query.until {
+        q = q.filter(audit_log::created_at.lt(until));
+    }
+    if let Some(before) = before_id {
+        q = q.filter(audit_log::id.lt(before));
+    }
+    Ok(q.order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}

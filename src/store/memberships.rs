@@ -33,3 +33,14 @@ pub fn workspace_with_role(
         .first(conn)
         .optional()?)
 }
+
+/// The members of a workspace as (user id, name), by name.
+pub fn members_of(conn: &mut DbConnection, workspace_id: i64) -> StoreResult<Vec<(i64, String)>> {
+    use crate::db::schema::users;
+    Ok(memberships::table
+        .inner_join(users::table)
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .order((users::name, users::id))
+        .select((users::id, users::name))
+        .load(conn)?)
+}

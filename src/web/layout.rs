@@ -20,6 +20,7 @@ pub struct WorkspaceLink {
 pub enum Section {
     None,
     Customers,
+    Audit,
     Settings,
 }
 
@@ -30,6 +31,7 @@ pub struct Layout {
     pub workspace: Option<WorkspaceLink>,
     pub workspaces: Vec<WorkspaceLink>,
     pub show_customers: bool,
+    pub show_audit: bool,
     pub show_settings: bool,
     pub section: Section,
     pub flashes: Vec<Flash>,
@@ -45,6 +47,7 @@ impl Layout {
             workspace: None,
             workspaces: Vec::new(),
             show_customers: false,
+            show_audit: false,
             show_settings: false,
             section: Section::None,
             flashes: session.take_flashes(),
@@ -60,6 +63,7 @@ impl Layout {
             workspace: None,
             workspaces: user.workspace_links(),
             show_customers: false,
+            show_audit: false,
             show_settings: true,
             section: Section::Settings,
             flashes: session.take_flashes(),
@@ -83,6 +87,7 @@ impl Layout {
             }),
             workspaces: access.user.workspace_links(),
             show_customers: access.can(Permission::CustomersView),
+            show_audit: access.can(Permission::AuditView),
             show_settings: true,
             section,
             flashes: session.take_flashes(),
@@ -91,6 +96,10 @@ impl Layout {
 
     pub fn section_is_customers(&self) -> bool {
         self.section == Section::Customers
+    }
+
+    pub fn section_is_audit(&self) -> bool {
+        self.section == Section::Audit
     }
 
     pub fn section_is_settings(&self) -> bool {

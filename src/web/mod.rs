@@ -2,6 +2,7 @@
 
 pub mod api_error;
 mod assets;
+mod audit;
 mod auth;
 pub use auth::check_person_name;
 mod customers;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     settings::routes(cfg);
     customers::routes(cfg);
+    audit::routes(cfg);
 }
 
 /// Unknown routes: the 404 page (or a JSON error under /api).

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod audit;
 mod cli;
 mod foundation;
 mod request_safety;

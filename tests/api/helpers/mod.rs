@@ -234,6 +234,10 @@ impl TestApp {
         self.get(path).await.text().await.expect("a body")
     }
 
+    pub async fn get_html_with(&self, client: &reqwest::Client, path: &str) -> String {
+        self.get_with(client, path).await.text().await.expect("a body")
+    }
+
     /// The session's form token, read from a page the session can see.
     pub async fn csrf_token_for(&self, client: &reqwest::Client) -> String {
         for path in ["/settings/security", "/login", "/setup", "/login/totp"] {

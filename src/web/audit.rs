@@ -1,0 +1,435 @@
+//! The audit log of a workspace: filters, pages, verification and streamed exports.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime};
+use futures_util::stream;
+use serde::Deserialize;
+
+use super::extractors::{perm, Authorized};
+use super::layout::{render, see_other, Layout, Section};
+use super::session::{FlashKind, TypedSession};
+use super::state::AppState;
+use super::WebError;
+use crate::domain::{AuditAction, Permission};
+use crate::store::audit::{self, AuditEntry, AuditQuery, ChainReport};
+use crate::store::{self, StoreError};
+
+const PAGE_SIZE: i64 = 50;
+const EXPORT_PAGE: i64 = 1000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/w/{workspace}/audit").route(web::get().to(list)))
+        .service(web::resource("/w/{workspace}/audit/verify").route(web::post().to(verify)))
+        .service(web::resource("/w/{workspace}/audit/export.csv").route(web::get().to(export_csv)))
+        .service(web::resource("/w/{workspace}/audit/export.jsonl").route(web::get().to(export_jsonl)));
+}
+
+/// The filter form as typed; every field optional.
+#[derive(Debug, Default, Deserialize)]
+struct AuditParams {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+fn parse_date(raw: &str, field: &str) -> Result<Option<NaiveDate>, WebError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| WebError::BadRequest(format!("The {field} date must look like 2026-01-31.")))
+}
+
+fn start_of(date: NaiveDate) -> NaiveDateTime {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default()
+}
+
+impl AuditParams {
+    fn to_query(&self, workspace_id: i64, include_account: bool) -> Result<AuditQuery, WebError> {
+        let actor_user_id = match self.actor.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse::<i64>()
+                    .map_err(|_| WebError::BadRequest("Choose an actor from the list.".into()))?,
+            ),
+        };
+        let action = match self.action.trim() {
+            "" => None,
+            raw => Some(
+                AuditAction::parse(raw)
+                    .ok_or_else(|| WebError::BadRequest("Choose an action from the list.".into()))?,
+            ),
+        };
+        let from = parse_date(&self.from, "from")?;
+        let to = parse_date(&self.to, "to")?;
+        if let (Some(from), Some(to)) = (from, to) {
+            if to < from {
+                return Err(WebError::BadRequest(
+                    "The to date is before the from date.".into(),
+                ));
+            }
+        }
+        Ok(AuditQuery {
+            workspace_id,
+            include_account,
+            actor_user_id,
+            action,
+            from: from.map(start_of),
+            until: to.and_then(|d| d.succ_opt()).map(start_of),
+        })
+    }
+
+    /// The filters again, for links that keep them.
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string([
+            ("actor", self.actor.trim()),
+            ("action", self.action.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+pub struct EntryView {
+    pub id: i64,
+    pub when: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub selection: String,
+    pub affected: i64,
+    pub request_id: String,
+    pub client_ip: String,
+    pub hash_prefix: String,
+}
+
+pub struct ActorOption {
+    pub id: i64,
+    pub name: String,
+    pub selected: bool,
+}
+
+pub struct ActionOption {
+    pub key: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "audit/list.html")]
+struct AuditPage {
+    layout: Layout,
+    base: String,
+    entries: Vec<EntryView>,
+    actors: Vec<ActorOption>,
+    actions: Vec<ActionOption>,
+    params: AuditParams,
+    filters: String,
+    next_before: Option<i64>,
+    is_later_page: bool,
+}
+
+fn actor_label(entry: &AuditEntry, names: &HashMap<i64, String>) -> String {
+    match (entry.actor_kind.as_str(), entry.actor_id) {
+        ("user", Some(id)) => names.get(&id).cloned().unwrap_or_else(|| format!("user #{id}")),
+        ("api_key", Some(id)) => format!("API key #{id}"),
+        ("system", _) => "Erasure".into(),
+        _ => "unknown (not signed in)".into(),
+    }
+}
+
+fn view(entry: &AuditEntry, names: &HashMap<i64, String>) -> EntryView {
+    EntryView {
+        id: entry.id,
+        when: entry.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        actor: actor_label(entry, names),
+        action: entry.action.clone(),
+        target: entry.target.clone(),
+        selection: entry.selection.clone(),
+        affected: entry.affected,
+        request_id: entry.request_id.clone(),
+        client_ip: entry.client_ip.clone(),
+        hash_prefix: entry.hash.chars().take(12).collect(),
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::AuditView>,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, WebError> {
+    let params = params.into_inner();
+    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    let before = params.before;
+    let workspace_id = access.workspace.id;
+    let (entries, members) = state
+        .db
+        .run(move |conn| -> Result<_, StoreError> {
+            let entries = audit::list(conn, &query, before, PAGE_SIZE + 1)?;
+            let members = store::memberships::members_of(conn, workspace_id)?;
+            Ok((entries, members))
+        })
+        .await?;
+    let names: HashMap<i64, String> = members.iter().map(|(id, name)| (*id, name.clone())).collect();
+    let has_more = entries.len() as i64 > PAGE_SIZE;
+    let shown: Vec<&AuditEntry> = entries.iter().take(PAGE_SIZE as usize).collect();
+    let selected_actor = params.actor.trim().parse::<i64>().ok();
+    let page = AuditPage {
+        base: access.base(),
+        entries: shown.iter().map(|e| view(e, &names)).collect(),
+        actors: members
+            .into_iter()
+            .map(|(id, name)| ActorOption {
+                id,
+                name,
+                selected: Some(id) == selected_actor,
+            })
+            .collect(),
+        actions: AuditAction::ALL
+            .iter()
+            .map(|a| ActionOption {
+                key: a.key(),
+                selected: a.key() == params.action.trim(),
+            })
+            .collect(),
+        filters: params.query_string(),
+        next_before: if has_more {
+            shown.last().map(|e| e.id)
+        } else {
+            None
+        },
+        is_later_page: before.is_some(),
+        params,
+        layout: Layout::workspace("Audit log", Section::Audit, &session, &access),
+    };
+    render(&page)
+}
+
+async fn verify(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::AuditView>,
+) -> Result<HttpResponse, WebError> {
+    let report = state
+        .db
+        .run(|conn| audit::verify_chain(conn, EXPORT_PAGE))
+        .await?;
+    match report {
+        ChainReport::Intact { entries, last_hash } => session.flash(
+            FlashKind::Success,
+            format!(
+                "The audit log is intact: {entries} entries, each matching its hash and linked to the one before. Latest hash {}.",
+                &last_hash[..16.min(last_hash.len())]
+            ),
+        ),
+        ChainReport::Altered { id } => session.flash(
+            FlashKind::Error,
+            format!("Entry #{id} was altered: its content no longer matches its hash."),
+        ),
+        ChainReport::Missing { after_id, before_id } => session.flash(
+            FlashKind::Error,
+            format!("Entries are missing between #{after_id} and #{before_id}: the chain is broken there."),
+        ),
+    }
+    Ok(see_other(format!("{}/audit", access.base())))
+}
+
+/// A CSV cell that a spreadsheet will show as text, never run as a formula.
+pub fn csv_safe(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ExportFormat {
+    Csv,
+    JsonLines,
+}
+
+fn export_row(entry: &AuditEntry, format: ExportFormat) -> Vec<u8> {
+    let when = entry.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let actor = format!(
+        "{}:{}",
+        entry.actor_kind,
+        entry.actor_id.map(|i| i.to_string()).unwrap_or_default()
+    );
+    match format {
+        ExportFormat::Csv => {
+            let mut writer = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            let fields = [
+                entry.id.to_string(),
+                when,
+                entry.workspace_id.map(|w| w.to_string()).unwrap_or_default(),
+                actor,
+                entry.action.clone(),
+                entry.target.clone(),
+                entry.selection.clone(),
+                entry.affected.to_string(),
+                entry.details.clone(),
+                entry.request_id.clone(),
+                entry.client_ip.clone(),
+                entry.prev_hash.clone(),
+                entry.hash.clone(),
+            ];
+            let _ = writer.write_record(fields.iter().map(|f| csv_safe(f)));
+            writer.into_inner().unwrap_or_default()
+        }
+        ExportFormat::JsonLines => {
+            let details: serde_json::Value =
+                serde_json::from_str(&entry.details).unwrap_or(serde_json::Value::Null);
+            let mut line = serde_json::to_vec(&serde_json::json!({
+                "id": entry.id,
+                "created_at": when,
+                "workspace_id": entry.workspace_id,
+                "actor_kind": entry.actor_kind,
+                "actor_id": entry.actor_id,
+                "action": entry.action,
+                "target": entry.target,
+                "selection": entry.selection,
+                "affected": entry.affected,
+                "details": details,
+                "request_id": entry.request_id,
+                "client_ip": entry.client_ip,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }))
+            .unwrap_or_default();
+            line.push(b'\n');
+            line
+        }
+    }
+}
+
+const CSV_HEADER: &str = "id,created_at,workspace_id,actor,action,target,selection,affected,details,request_id,client_ip,prev_hash,hash\n";
+
+/// Streams the filtered log page by page: one page of rows in memory at a time,
+/// however long the log.
+fn export(
+    state: web::Data<AppState>,
+    query: AuditQuery,
+    format: ExportFormat,
+    filename: &str,
+) -> HttpResponse {
+    struct Cursor {
+        state: web::Data<AppState>,
+        query: AuditQuery,
+        before: Option<i64>,
+        header_sent: bool,
+        done: bool,
+    }
+    let start = Cursor {
+        state,
+        query,
+        before: None,
+        header_sent: false,
+        done: false,
+    };
+    let body = stream::unfold(start, move |mut cursor| async move {
+        if cursor.done {
+            return None;
+        }
+        if !cursor.header_sent {
+            cursor.header_sent = true;
+            if let ExportFormat::Csv = format {
+                return Some((
+                    Ok::<_, WebError>(web::Bytes::from_static(CSV_HEADER.as_bytes())),
+                    cursor,
+                ));
+            }
+        }
+        let query = cursor.query.clone();
+        let before = cursor.before;
+        let page = cursor
+            .state
+            .db
+            .run(move |conn| audit::list(conn, &query, before, EXPORT_PAGE))
+            .await;
+        match page {
+            Ok(entries) if entries.is_empty() => None,
+            Ok(entries) => {
+                cursor.before = entries.last().map(|e| e.id);
+                cursor.done = (entries.len() as i64) < EXPORT_PAGE;
+                let mut chunk = Vec::with_capacity(entries.len() * 256);
+                for entry in &entries {
+                    chunk.extend(export_row(entry, format));
+                }
+                Some((Ok(web::Bytes::from(chunk)), cursor))
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "audit export stopped");
+                cursor.done = true;
+                Some((Err(WebError::from(err)), cursor))
+            }
+        }
+    });
+    let content_type = match format {
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+        ExportFormat::JsonLines => "application/x-ndjson",
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(body)
+}
+
+async fn export_csv(
+    state: web::Data<AppState>,
+    access: Authorized<perm::AuditView>,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, WebError> {
+    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    Ok(export(
+        state,
+        query,
+        ExportFormat::Csv,
+        &format!("audit-{}.csv", access.workspace.slug),
+    ))
+}
+
+async fn export_jsonl(
+    state: web::Data<AppState>,
+    access: Authorized<perm::AuditView>,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, WebError> {
+    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    Ok(export(
+        state,
+        query,
+        ExportFormat::JsonLines,
+        &format!("audit-{}.jsonl", access.workspace.slug),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_safe;
+
+    #[test]
+    fn formulas_are_neutralized() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("+1"), "'+1");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("customer:42"), "customer:42");
+    }
+}
