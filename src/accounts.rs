@@ -4,7 +4,7 @@
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, BuiltinRole, Email, WorkspaceName};
+use crate::domain::{AuditAction, BuiltinRole, Email, IdentifierMode, PiiKeys, WorkspaceName};
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::users::User;
 use crate::store::workspaces::Workspace;
@@ -90,4 +90,59 @@ pub fn add_workspace(
             .target(format!("workspace:{}", workspace.id)),
     )?;
     Ok(workspace)
+}
+
+/// A workspace's editable settings, parsed.
+pub struct WorkspaceSettings {
+    pub name: WorkspaceName,
+    pub identifier_mode: IdentifierMode,
+    pub pii_keys: PiiKeys,
+}
+
+/// Saves a workspace's settings with one audit entry naming what changed (never the
+/// values: a name could say more than it should). Returns the changed fields.
+pub fn update_workspace(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    actor: Actor,
+    settings: &WorkspaceSettings,
+    origin: &RequestOrigin,
+) -> Result<Vec<&'static str>, StoreError> {
+    write_transaction(conn, |conn| {
+        let current = store::workspaces::find(conn, workspace_id)?
+            .ok_or_else(|| StoreError::Inconsistent("the workspace being edited is gone".into()))?;
+        let pii_keys = settings.pii_keys.to_stored();
+        let mut changed = Vec::new();
+        if current.name != settings.name.as_str() {
+            changed.push("name");
+        }
+        if current.identifier_mode != settings.identifier_mode.key() {
+            changed.push("identifier_mode");
+        }
+        if current.pii_keys != pii_keys {
+            changed.push("pii_keys");
+        }
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        store::workspaces::update_settings(
+            conn,
+            workspace_id,
+            settings.name.as_str(),
+            settings.identifier_mode.key(),
+            &pii_keys,
+        )?;
+        audit::append(
+            conn,
+            NewEntry::new(actor, AuditAction::WorkspaceUpdated, origin)
+                .workspace(workspace_id)
+                .target(format!("workspace:{workspace_id}"))
+                .details(serde_json::json!({
+                    "changed": changed,
+                    "identifier_mode": settings.identifier_mode.key(),
+                    "pii_keys": settings.pii_keys.len(),
+                })),
+        )?;
+        Ok(changed)
+    })
 }

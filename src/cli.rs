@@ -35,6 +35,28 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage Track API keys
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Fill a workspace with generated customers and events, to try or measure the console
+    Seed {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The workspace's slug, as in /w/SLUG
+        #[arg(long)]
+        workspace: String,
+        /// How many customers to add
+        #[arg(long, default_value_t = 1000)]
+        customers: u64,
+        /// How many events each customer gets
+        #[arg(long, default_value_t = 10)]
+        events_per_customer: u32,
+        /// The random seed: the same seed gives the same data
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Apply pending database migrations and exit
     Migrate {
         #[command(flatten)]
@@ -65,6 +87,21 @@ enum AuditCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for a workspace; prints the site id and the key, which is shown only once
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The workspace's slug, as in /w/SLUG
+        #[arg(long)]
+        workspace: String,
+        /// What the key is for, e.g. the program that will use it
+        #[arg(long)]
+        name: String,
+    },
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or_else(|| {
@@ -92,6 +129,9 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         session_idle_minutes: 30,
         session_absolute_hours: 12,
         http_workers: None,
+        job_batch_size: 1000,
+        job_lease_seconds: 30,
+        api_rate_limit: 100,
     };
     Settings::from_args(db, &serve).map_err(|e| e.to_string())
 }
@@ -125,6 +165,27 @@ fn run(command: Command) -> Result<(), String> {
                     "audit entries are missing between #{after_id} and #{before_id}"
                 )),
             }
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { db, workspace, name },
+        } => create_api_key(&db, &workspace, &name),
+        Command::Seed {
+            db,
+            workspace,
+            customers,
+            events_per_customer,
+            seed,
+        } => {
+            let settings = settings_without_server(&db)?;
+            crate::seed::run_command(
+                &settings,
+                &crate::seed::SeedPlan {
+                    workspace_slug: workspace,
+                    customers,
+                    events_per_customer,
+                    seed,
+                },
+            )
         }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;
@@ -166,4 +227,36 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn create_api_key(db: &DatabaseArgs, slug: &str, name: &str) -> Result<(), String> {
+    let settings = settings_without_server(db)?;
+    let name = crate::domain::ApiKeyName::parse(name).map_err(|e| format!("--name: {e}"))?;
+    let secret = crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
+        .map_err(|e| e.to_string())?;
+    let database = open_database(&settings).map_err(|e| e.to_string())?;
+    let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+    let workspace = crate::store::workspaces::find_by_slug(&mut conn, slug)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("--workspace: no workspace at /w/{slug}"))?;
+    let origin = RequestOrigin {
+        request_id: "cli".into(),
+        client_ip: String::new(),
+    };
+    let issued = crate::store::api_keys::issue(
+        &mut conn,
+        &secret,
+        workspace.id,
+        &name,
+        crate::store::audit::Actor::System,
+        &origin,
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "API key \"{}\" created for workspace {}. Copy it now: it is not stored and cannot be shown again.",
+        issued.key.name, workspace.name
+    );
+    println!("site id: {}", workspace.site_id);
+    println!("api key: {}", issued.secret);
+    Ok(())
 }

@@ -59,6 +59,19 @@ pub struct ServeArgs {
     /// Worker threads serving HTTP (default: one per core)
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+
+    /// Customers erased per batch (each batch is one transaction)
+    #[arg(long, env = "JOB_BATCH_SIZE", default_value_t = 1000)]
+    pub job_batch_size: u32,
+
+    /// Seconds a server holds a running job without renewing its lease before
+    /// another server may take it over
+    #[arg(long, env = "JOB_LEASE_SECONDS", default_value_t = 30)]
+    pub job_lease_seconds: u32,
+
+    /// Track API requests per second per key, in bursts of up to twice as many
+    #[arg(long, env = "API_RATE_LIMIT", default_value_t = 100)]
+    pub api_rate_limit: u32,
 }
 
 /// Everything the server needs, parsed.
@@ -75,6 +88,9 @@ pub struct Settings {
     pub session_idle: chrono::Duration,
     pub session_absolute: chrono::Duration,
     pub http_workers: Option<usize>,
+    pub job_batch_size: i64,
+    pub job_lease: chrono::Duration,
+    pub api_rate_per_second: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +131,9 @@ impl Settings {
             session_idle: chrono::Duration::minutes(i64::from(serve.session_idle_minutes)),
             session_absolute: chrono::Duration::hours(i64::from(serve.session_absolute_hours)),
             http_workers: serve.http_workers,
+            job_batch_size: i64::from(serve.job_batch_size.clamp(1, 100_000)),
+            job_lease: chrono::Duration::seconds(i64::from(serve.job_lease_seconds.max(2))),
+            api_rate_per_second: serve.api_rate_limit.max(1),
         })
     }
 
@@ -132,6 +151,9 @@ impl Settings {
             session_idle: chrono::Duration::minutes(30),
             session_absolute: chrono::Duration::hours(12),
             http_workers: Some(2),
+            job_batch_size: 1000,
+            job_lease: chrono::Duration::seconds(30),
+            api_rate_per_second: 100,
         }
     }
 

@@ -13,8 +13,10 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::db::{self, Backend, Database, DatabaseUrl, PoolSettings};
+use crate::erasure::runner::JobRunner;
 use crate::mail::{MailError, Mailer};
 use crate::secret::{SecretKey, SecretKeyError};
+use crate::web::api::RateLimiter;
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
 use crate::web::{self as routes};
@@ -89,13 +91,12 @@ impl Application {
             "starting"
         );
         let port = listener.local_addr()?.port();
-        let state = AppState {
-            db,
-            settings: Arc::new(settings),
-            mailer,
-            secret,
-        };
+        let api_limiter = Arc::new(RateLimiter::new(settings.api_rate_per_second));
+        let settings = Arc::new(settings);
+        let jobs = JobRunner::new(db.clone(), secret.clone(), mailer.clone(), settings.clone());
+        let state = AppState { db, api_limiter, settings, mailer, secret, jobs: jobs.clone() };
         let server = run(listener, state.clone())?;
+        jobs.spawn();
         spawn_housekeeping(state.clone());
         Ok(Application { port, server, state })
     }
@@ -160,6 +161,15 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+            // A preview nobody confirmed within a day no longer describes the data.
+            let stale = state.db.run(|conn| {
+                crate::db::write_transaction(conn, |conn| {
+                    crate::store::jobs::discard_stale_previews(conn, chrono::Duration::hours(24))
+                })
+            });
+            if let Err(err) = stale.await {
+                tracing::warn!(error = %err, "could not discard stale previews");
             }
         }
     });

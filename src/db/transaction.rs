@@ -9,6 +9,9 @@ use super::DbConnection;
 /// it later tries to write while another writer holds the lock (the busy handler is not
 /// consulted for that upgrade). `BEGIN IMMEDIATE` waits for the lock instead. PostgreSQL
 /// needs no such care.
+///
+/// Called inside another transaction, `work` simply joins it: it commits or rolls
+/// back with the outer one.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -16,6 +19,13 @@ pub fn write_transaction<T, E>(
 where
     E: From<DieselError>,
 {
+    let depth = match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
+        DbConnection::Postgres(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
+    };
+    if depth?.is_some() {
+        return work(conn);
+    }
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?

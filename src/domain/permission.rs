@@ -121,6 +121,11 @@ impl PermissionSet {
         self.0.is_empty()
     }
 
+    /// True when `other` grants everything this set grants: what someone may hand on.
+    pub fn is_subset(&self, other: &PermissionSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
     /// Parses the space-separated form stored in the database.
     pub fn parse_stored(stored: &str) -> Result<Self, UnknownPermission> {
         stored

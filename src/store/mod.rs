@@ -1,13 +1,23 @@
 //! Every query, one file per table family. Functions are synchronous and take the
 //! connection; callers run them off the async threads.
 
+pub mod anonymized;
+pub mod api_keys;
 pub mod audit;
+pub mod bulk_load;
+pub mod customer_writes;
 pub mod customers;
+pub mod erasures;
+pub mod jobs;
 mod error;
+pub mod events;
 pub mod login_throttles;
+pub mod invitations;
 pub mod memberships;
+pub mod otp;
 pub mod roles;
 pub mod sessions;
+pub mod suppressions;
 pub mod users;
 pub mod workspaces;
 

@@ -1,10 +1,12 @@
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{StoreError, StoreResult};
-use crate::db::schema::roles;
+use super::{now, StoreError, StoreResult};
+use crate::db::schema::{memberships, roles};
 use crate::db::DbConnection;
-use crate::domain::{BuiltinRole, PermissionSet};
+use crate::domain::{BuiltinRole, PermissionSet, RoleName};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = roles)]
@@ -46,4 +48,89 @@ pub fn find(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Role>> {
         .select(Role::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Every role: the built-in ones first, in their fixed order, then custom roles by name.
+pub fn list_all(conn: &mut DbConnection) -> StoreResult<Vec<Role>> {
+    let mut all: Vec<Role> = roles::table
+        .order((roles::name, roles::id))
+        .select(Role::as_select())
+        .load(conn)?;
+    all.sort_by_key(|role| match role.builtin_role() {
+        Some(builtin) => BuiltinRole::ALL.iter().position(|r| *r == builtin).unwrap_or(0),
+        None => BuiltinRole::ALL.len(),
+    });
+    Ok(all)
+}
+
+/// A custom role; built-in roles are not found here, so nothing can edit them.
+pub fn find_custom(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Role>> {
+    Ok(roles::table
+        .find(id)
+        .filter(roles::builtin.is_null())
+        .select(Role::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether another role already has this name, ignoring case.
+pub fn name_taken(conn: &mut DbConnection, name: &RoleName, except_id: Option<i64>) -> StoreResult<bool> {
+    // Few roles exist, so comparing in Rust keeps the rule identical on both backends.
+    let names: Vec<(i64, String)> = roles::table.select((roles::id, roles::name)).load(conn)?;
+    Ok(names
+        .iter()
+        .any(|(id, existing)| Some(*id) != except_id && name.same_as(existing)))
+}
+
+pub fn insert_custom(conn: &mut DbConnection, name: &RoleName, permissions: &PermissionSet) -> StoreResult<Role> {
+    diesel::insert_into(roles::table)
+        .values((
+            roles::name.eq(name.as_str()),
+            roles::builtin.eq(None::<String>),
+            roles::permissions.eq(permissions.to_stored()),
+            roles::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    roles::table
+        .filter(roles::name.eq(name.as_str()))
+        .select(Role::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::Inconsistent("a role just inserted cannot be found".into()))
+}
+
+pub fn update_custom(
+    conn: &mut DbConnection,
+    id: i64,
+    name: &RoleName,
+    permissions: &PermissionSet,
+) -> StoreResult<bool> {
+    let changed = diesel::update(roles::table.find(id).filter(roles::builtin.is_null()))
+        .set((
+            roles::name.eq(name.as_str()),
+            roles::permissions.eq(permissions.to_stored()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn delete_custom(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
+    let deleted = diesel::delete(roles::table.find(id).filter(roles::builtin.is_null())).execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// How many memberships, in any workspace, hold each role that is assigned at all.
+pub fn assignment_counts(conn: &mut DbConnection) -> StoreResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = memberships::table
+        .group_by(memberships::role_id)
+        .select((memberships::role_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub fn assignment_count(conn: &mut DbConnection, role_id: i64) -> StoreResult<i64> {
+    Ok(memberships::table
+        .filter(memberships::role_id.eq(role_id))
+        .count()
+        .get_result(conn)?)
 }

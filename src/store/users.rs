@@ -136,3 +136,30 @@ pub fn new_user<'a>(email: &'a str, name: &'a str, password_hash: &'a str, is_ow
         created_at: now(),
     }
 }
+
+pub fn set_owner(conn: &mut DbConnection, id: i64, is_owner: bool) -> StoreResult<bool> {
+    let changed = diesel::update(users::table.find(id))
+        .set(users::is_owner.eq(is_owner))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Owners who can still sign in: the account must always keep at least one.
+pub fn count_enabled_owners(conn: &mut DbConnection) -> StoreResult<i64> {
+    Ok(users::table
+        .filter(users::is_owner.eq(true))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Display names of the given users, for labelling ids on a page.
+pub fn names_by_id(conn: &mut DbConnection, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load(conn)?)
+}

@@ -83,3 +83,29 @@ pub fn list_for_user(conn: &mut DbConnection, user_id: i64) -> StoreResult<Vec<W
         .select(Workspace::as_select())
         .load(conn)?)
 }
+
+pub fn find(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Workspace>> {
+    Ok(workspaces::table
+        .find(id)
+        .select(Workspace::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The settings an admin edits; the slug stays, so links keep working after a rename.
+pub fn update_settings(
+    conn: &mut DbConnection,
+    id: i64,
+    name: &str,
+    identifier_mode: &str,
+    pii_keys: &str,
+) -> StoreResult<bool> {
+    let changed = diesel::update(workspaces::table.find(id))
+        .set((
+            workspaces::name.eq(name),
+            workspaces::identifier_mode.eq(identifier_mode),
+            workspaces::pii_keys.eq(pii_keys),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}

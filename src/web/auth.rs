@@ -187,7 +187,7 @@ async fn setup_submit(
     Ok(see_other(format!("/w/{}/customers", workspace.slug)))
 }
 
-async fn hash_password(password: String) -> Result<String, WebError> {
+pub(super) async fn hash_password(password: String) -> Result<String, WebError> {
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(WebError::internal)?

@@ -20,6 +20,7 @@ pub struct WorkspaceLink {
 pub enum Section {
     None,
     Customers,
+    Suppressions,
     Audit,
     Settings,
 }
@@ -32,6 +33,7 @@ pub struct Layout {
     pub workspaces: Vec<WorkspaceLink>,
     pub show_customers: bool,
     pub show_audit: bool,
+    pub show_suppressions: bool,
     pub show_settings: bool,
     pub section: Section,
     pub flashes: Vec<Flash>,
@@ -48,6 +50,7 @@ impl Layout {
             workspaces: Vec::new(),
             show_customers: false,
             show_audit: false,
+            show_suppressions: false,
             show_settings: false,
             section: Section::None,
             flashes: session.take_flashes(),
@@ -64,6 +67,7 @@ impl Layout {
             workspaces: user.workspace_links(),
             show_customers: false,
             show_audit: false,
+            show_suppressions: false,
             show_settings: true,
             section: Section::Settings,
             flashes: session.take_flashes(),
@@ -88,6 +92,7 @@ impl Layout {
             workspaces: access.user.workspace_links(),
             show_customers: access.can(Permission::CustomersView),
             show_audit: access.can(Permission::AuditView),
+            show_suppressions: access.can(Permission::SuppressionsManage) || access.can(Permission::AuditView),
             show_settings: true,
             section,
             flashes: session.take_flashes(),
@@ -96,6 +101,10 @@ impl Layout {
 
     pub fn section_is_customers(&self) -> bool {
         self.section == Section::Customers
+    }
+
+    pub fn section_is_suppressions(&self) -> bool {
+        self.section == Section::Suppressions
     }
 
     pub fn section_is_audit(&self) -> bool {

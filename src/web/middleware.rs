@@ -29,7 +29,8 @@ pub async fn request_context(
         client_ip,
     });
     // The path is logged without its query string: filters may hold search terms.
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let path = loggable_path(req.path());
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %path);
     let started = std::time::Instant::now();
     let res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
@@ -41,6 +42,26 @@ pub async fn request_context(
         );
     });
     Ok(res)
+}
+
+/// The path for the log. API paths name a customer by their id or email address, which
+/// stay out of the logs: the segment after `customers` or `suppressions` is replaced.
+fn loggable_path(path: &str) -> String {
+    if !path.starts_with("/api/") {
+        return path.to_owned();
+    }
+    let mut previous = "";
+    path.split('/')
+        .map(|segment| {
+            let shown = match previous {
+                "customers" | "suppressions" if !segment.is_empty() => "{identifier}",
+                _ => segment,
+            };
+            previous = segment;
+            shown
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -222,4 +243,22 @@ fn bytes_to_payload(body: actix_web::web::Bytes) -> actix_web::dev::Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     actix_web::dev::Payload::from(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn api_paths_are_logged_without_the_customer_identifier() {
+        assert_eq!(
+            loggable_path("/api/v1/customers/ada@example.com/events"),
+            "/api/v1/customers/{identifier}/events"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/customers/42"),
+            "/api/v1/customers/{identifier}"
+        );
+        assert_eq!(loggable_path("/w/acme/customers/42"), "/w/acme/customers/42");
+    }
 }

@@ -1,19 +1,27 @@
 //! HTTP: one file per area; handlers parse input, call the layers below, and render.
 
+pub mod api;
 pub mod api_error;
+mod anonymized;
+mod api_keys;
 mod assets;
 mod audit;
 mod auth;
 pub use auth::check_person_name;
 mod customers;
+mod delete_all;
+mod erasures;
 mod error;
 pub mod extractors;
 mod health;
+mod invitations;
+mod jobs;
 mod layout;
 mod middleware;
 pub mod session;
 pub mod session_store;
 mod settings;
+mod suppressions;
 pub mod state;
 
 pub use error::WebError;
@@ -26,8 +34,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
     auth::routes(cfg);
     settings::routes(cfg);
+    delete_all::routes(cfg);
+    erasures::routes(cfg);
     customers::routes(cfg);
+    jobs::routes(cfg);
+    suppressions::routes(cfg);
     audit::routes(cfg);
+    anonymized::routes(cfg);
+    invitations::routes(cfg);
+    api::routes(cfg);
+    api_keys::routes(cfg);
 }
 
 /// Unknown routes: the 404 page (or a JSON error under /api).

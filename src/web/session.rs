@@ -14,6 +14,7 @@ const FLASH_KEY: &str = "flash";
 const NONCE_KEY: &str = "nonce";
 const PENDING_USER_KEY: &str = "pending_user_id";
 const PENDING_AT_KEY: &str = "pending_at";
+const TOTP_ENROLMENT_KEY: &str = "totp_enrolment";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlashKind {
@@ -135,6 +136,20 @@ impl TypedSession {
     pub fn clear_pending_user(&self) {
         self.0.remove(PENDING_USER_KEY);
         self.0.remove(PENDING_AT_KEY);
+    }
+
+    /// An authenticator secret shown for enrolment, kept here (never in the user's row)
+    /// until a code from it proves the app has it.
+    pub fn set_totp_enrolment(&self, secret: &str) -> Result<(), actix_session::SessionInsertError> {
+        self.0.insert(TOTP_ENROLMENT_KEY, secret)
+    }
+
+    pub fn totp_enrolment(&self) -> Option<String> {
+        self.0.get::<String>(TOTP_ENROLMENT_KEY).ok().flatten()
+    }
+
+    pub fn clear_totp_enrolment(&self) {
+        self.0.remove(TOTP_ENROLMENT_KEY);
     }
 }
 

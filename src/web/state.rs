@@ -2,8 +2,10 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Database;
+use crate::erasure::runner::JobRunner;
 use crate::mail::Mailer;
 use crate::secret::SecretKey;
+use crate::web::api::RateLimiter;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -12,4 +14,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub mailer: Mailer,
     pub secret: SecretKey,
+    /// Shared by every worker, so a key's rate is counted once per server.
+    pub api_limiter: Arc<RateLimiter>,
+    /// Wakes this server's job runner when a job is confirmed here.
+    pub jobs: JobRunner,
 }

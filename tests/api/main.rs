@@ -4,6 +4,11 @@ mod helpers;
 
 mod audit;
 mod cli;
+mod customers;
+mod delete_all;
+mod erasure;
 mod foundation;
 mod request_safety;
 mod sign_in;
+mod suppression;
+mod track_api;

@@ -1,6 +1,7 @@
 //! Starts the real server on a random port over a fresh database, with a real SMTP
 //! listener for its mail, and talks to it over HTTP like a browser would.
 
+pub mod api;
 pub mod smtp;
 
 use std::net::TcpListener;

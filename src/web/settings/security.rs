@@ -1,17 +1,18 @@
-//! Settings → Security: the signed-in user's own sessions.
+//! Settings → Security: the signed-in user's two-step sign-in and sessions.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::extractors::{request_origin, CurrentUser};
-use super::layout::{render, see_other, Layout};
-use super::session::{FlashKind, TypedSession};
-use super::state::AppState;
-use super::WebError;
+use super::{load_nav, SettingsNav};
 use crate::db::write_transaction;
 use crate::domain::AuditAction;
 use crate::store::audit::{self, Actor, NewEntry};
 use crate::store::{self, StoreError};
+use crate::web::extractors::{request_origin, CurrentUser};
+use crate::web::layout::{render, see_other, Layout};
+use crate::web::session::{FlashKind, TypedSession};
+use crate::web::state::AppState;
+use crate::web::WebError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/settings/security").route(web::get().to(security)))
@@ -25,14 +26,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "settings/security.html")]
 struct SecurityPage {
     layout: Layout,
+    nav: SettingsNav,
     email: String,
     has_totp: bool,
+    recovery_codes_left: usize,
 }
 
-async fn security(session: TypedSession, user: CurrentUser) -> Result<HttpResponse, WebError> {
+async fn security(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    user: CurrentUser,
+) -> Result<HttpResponse, WebError> {
+    let nav = load_nav(&state, user.user.id, "/settings/security".into()).await?;
+    let recovery_codes_left = serde_json::from_str::<Vec<String>>(&user.user.recovery_codes)
+        .map(|codes| codes.len())
+        .unwrap_or_default();
     render(&SecurityPage {
+        nav,
         email: user.user.email.clone(),
         has_totp: user.user.has_totp(),
+        recovery_codes_left,
         layout: Layout::signed_in("Security", &session, &user),
     })
 }

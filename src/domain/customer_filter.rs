@@ -1,0 +1,635 @@
+//! The customers list's filters, parsed once from the query string.
+//!
+//! The same value decides what the list shows, what its count says, and (later) which
+//! customers a "delete everyone matching" confirmation covers, so it lives here, apart
+//! from HTTP and SQL, and cannot hold a value that the query would have to re-check.
+
+mod cursor;
+mod query_map;
+mod status;
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+pub use cursor::{Cursor, CursorError};
+pub use query_map::QueryMap;
+pub use status::{CustomerStatus, ACTIVE_WITHIN_DAYS};
+
+const MAX_SEARCH_CHARS: usize = 200;
+const MAX_COUNTRY_CHARS: usize = 64;
+const MAX_CITY_CHARS: usize = 100;
+const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
+const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+
+/// The order of the list. Every order ends with the customer id, so rows with equal
+/// keys still have one fixed place and paging neither repeats nor skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerSort {
+    /// Most recently seen first.
+    #[default]
+    LastSeen,
+    /// Newest customers first.
+    Created,
+    /// A to Z, customers without a name last.
+    Name,
+}
+
+impl CustomerSort {
+    pub const ALL: [CustomerSort; 3] = [CustomerSort::LastSeen, CustomerSort::Created, CustomerSort::Name];
+
+    pub fn parse(raw: &str) -> Option<CustomerSort> {
+        CustomerSort::ALL.into_iter().find(|s| s.key() == raw)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CustomerSort::LastSeen => "last_seen",
+            CustomerSort::Created => "created",
+            CustomerSort::Name => "name",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerSort::LastSeen => "Last seen, newest first",
+            CustomerSort::Created => "Created, newest first",
+            CustomerSort::Name => "Name, A to Z",
+        }
+    }
+}
+
+/// `key=value`: customers whose attribute `key` is the string `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeMatch {
+    key: String,
+    value: String,
+}
+
+impl AttributeMatch {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    fn parse(raw: &str) -> Result<AttributeMatch, &'static str> {
+        let (key, value) = raw
+            .split_once('=')
+            .ok_or("write an attribute as key=value, e.g. plan=pro")?;
+        let key = key.trim();
+        let value = value.trim();
+        if key.is_empty() {
+            return Err("the attribute name before = is missing");
+        }
+        if key.chars().count() > MAX_ATTRIBUTE_KEY_CHARS {
+            return Err("an attribute name can be at most 64 characters");
+        }
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err("an attribute name can hold only letters, digits, _ . and -");
+        }
+        if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+            return Err("an attribute value can be at most 200 characters");
+        }
+        if value.chars().any(char::is_control) {
+            return Err("an attribute value cannot contain control characters");
+        }
+        Ok(AttributeMatch {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for AttributeMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+/// One of the filter form's fields, named as in the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterField {
+    Q,
+    Country,
+    City,
+    Status,
+    SeenFrom,
+    SeenTo,
+    Attr,
+    Sort,
+    Cursor,
+}
+
+impl FilterField {
+    pub fn key(self) -> &'static str {
+        match self {
+            FilterField::Q => "q",
+            FilterField::Country => "country",
+            FilterField::City => "city",
+            FilterField::Status => "status",
+            FilterField::SeenFrom => "seen_from",
+            FilterField::SeenTo => "seen_to",
+            FilterField::Attr => "attr",
+            FilterField::Sort => "sort",
+            FilterField::Cursor => "cursor",
+        }
+    }
+}
+
+/// What was wrong with the filters, field by field, in words for the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterErrors(Vec<(FilterField, String)>);
+
+impl FilterErrors {
+    fn add(&mut self, field: FilterField, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for one field, if that field was wrong.
+    pub fn message(&self, field: FilterField) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FilterField, &str)> {
+        self.0.iter().map(|(f, m)| (*f, m.as_str()))
+    }
+}
+
+impl fmt::Display for FilterErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(field, m)| format!("{}: {m}", field.key()))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for FilterErrors {}
+
+/// Which customers the list shows, in which order, from where.
+///
+/// Fields are private: a value exists only through [`CustomerFilter::from_query`] (or
+/// [`Default`], which is every customer), so it always holds trimmed, bounded text,
+/// an ordered date range and a cursor that belongs to its sort.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    q: Option<String>,
+    country: Option<String>,
+    city: Option<String>,
+    status: Option<CustomerStatus>,
+    seen_from: Option<NaiveDate>,
+    seen_to: Option<NaiveDate>,
+    attr: Option<AttributeMatch>,
+    sort: CustomerSort,
+    cursor: Option<Cursor>,
+}
+
+impl CustomerFilter {
+    /// Parses every field and reports every wrong one at once. An empty field means
+    /// "any"; an unknown query key is ignored.
+    pub fn from_query(query: &QueryMap) -> Result<CustomerFilter, FilterErrors> {
+        let mut errors = FilterErrors::default();
+        let field = |key: FilterField| query.get(key.key()).map(str::trim).filter(|v| !v.is_empty());
+
+        let q = field(FilterField::Q)
+            .map(|v| bounded_text(v, MAX_SEARCH_CHARS, "search"))
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::Q, m);
+                None
+            });
+        let country = field(FilterField::Country)
+            .map(parse_country)
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::Country, m);
+                None
+            });
+        let city = field(FilterField::City)
+            .map(|v| bounded_text(v, MAX_CITY_CHARS, "city"))
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::City, m);
+                None
+            });
+        let status = match field(FilterField::Status) {
+            None => None,
+            Some(v) => CustomerStatus::parse(v).or_else(|| {
+                errors.add(FilterField::Status, "choose active, inactive or anonymous");
+                None
+            }),
+        };
+        let seen_from = field(FilterField::SeenFrom)
+            .map(parse_date)
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::SeenFrom, m);
+                None
+            });
+        let seen_to = field(FilterField::SeenTo)
+            .map(parse_date)
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::SeenTo, m);
+                None
+            });
+        if let (Some(from), Some(to)) = (seen_from, seen_to) {
+            if to < from {
+                errors.add(FilterField::SeenTo, "the end date is before the start date");
+            }
+        }
+        let attr = field(FilterField::Attr)
+            .map(AttributeMatch::parse)
+            .transpose()
+            .unwrap_or_else(|m| {
+                errors.add(FilterField::Attr, m);
+                None
+            });
+        let sort = match field(FilterField::Sort) {
+            None => CustomerSort::default(),
+            Some(v) => CustomerSort::parse(v).unwrap_or_else(|| {
+                errors.add(FilterField::Sort, "choose last seen, created or name");
+                CustomerSort::default()
+            }),
+        };
+        let cursor = match field(FilterField::Cursor) {
+            None => None,
+            Some(v) => Cursor::decode(v, sort)
+                .map_err(|e| errors.add(FilterField::Cursor, e.to_string()))
+                .ok(),
+        };
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CustomerFilter {
+            q,
+            country,
+            city,
+            status,
+            seen_from,
+            seen_to,
+            attr,
+            sort,
+            cursor,
+        })
+    }
+
+    /// Parses a query string as made by [`CustomerFilter::to_query_string`].
+    pub fn from_query_string(query: &str) -> Result<CustomerFilter, FilterErrors> {
+        CustomerFilter::from_query(&QueryMap::parse(query))
+    }
+
+    pub fn q(&self) -> Option<&str> {
+        self.q.as_deref()
+    }
+
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+
+    pub fn city(&self) -> Option<&str> {
+        self.city.as_deref()
+    }
+
+    pub fn status(&self) -> Option<CustomerStatus> {
+        self.status
+    }
+
+    pub fn seen_from(&self) -> Option<NaiveDate> {
+        self.seen_from
+    }
+
+    pub fn seen_to(&self) -> Option<NaiveDate> {
+        self.seen_to
+    }
+
+    /// The first moment of `seen_from`, inclusive.
+    pub fn seen_from_start(&self) -> Option<NaiveDateTime> {
+        self.seen_from.map(|d| d.and_time(NaiveTime::MIN))
+    }
+
+    /// The first moment after `seen_to`, exclusive, so that the whole last day counts.
+    pub fn seen_to_end(&self) -> Option<NaiveDateTime> {
+        self.seen_to
+            .and_then(|d| d.succ_opt())
+            .map(|d| d.and_time(NaiveTime::MIN))
+    }
+
+    pub fn attr(&self) -> Option<&AttributeMatch> {
+        self.attr.as_ref()
+    }
+
+    pub fn sort(&self) -> CustomerSort {
+        self.sort
+    }
+
+    pub fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+
+    /// True when any filter narrows the list (sort and page do not).
+    pub fn narrows(&self) -> bool {
+        self.q.is_some()
+            || self.country.is_some()
+            || self.city.is_some()
+            || self.status.is_some()
+            || self.seen_from.is_some()
+            || self.seen_to.is_some()
+            || self.attr.is_some()
+    }
+
+    /// The same filters from the first page.
+    pub fn first_page(&self) -> CustomerFilter {
+        CustomerFilter {
+            cursor: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same filters from `cursor`, which must come from a page in this sort.
+    pub fn page_after(&self, cursor: Cursor) -> CustomerFilter {
+        debug_assert_eq!(cursor.sort(), self.sort, "a cursor of another sort");
+        CustomerFilter {
+            cursor: Some(cursor),
+            ..self.clone()
+        }
+    }
+
+    /// The filters as query pairs, in a fixed order and leaving out what is unset (and
+    /// the sort when it is the default), so that equal filters make equal links.
+    pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
+        let pairs = [
+            (FilterField::Q, self.q.clone()),
+            (FilterField::Country, self.country.clone()),
+            (FilterField::City, self.city.clone()),
+            (FilterField::Status, self.status.map(|s| s.key().to_owned())),
+            (FilterField::SeenFrom, self.seen_from.map(format_date)),
+            (FilterField::SeenTo, self.seen_to.map(format_date)),
+            (FilterField::Attr, self.attr.as_ref().map(ToString::to_string)),
+            (
+                FilterField::Sort,
+                (self.sort != CustomerSort::default()).then(|| self.sort.key().to_owned()),
+            ),
+            (FilterField::Cursor, self.cursor.as_ref().map(Cursor::encode)),
+        ];
+        pairs
+            .into_iter()
+            .filter_map(|(field, value)| value.map(|v| (field.key(), v)))
+            .collect()
+    }
+
+    /// The filters as a query string without a leading `?`, so that links keep them.
+    /// [`CustomerFilter::from_query_string`] reads it back.
+    pub fn to_query_string(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.to_query_pairs())
+            .finish()
+    }
+
+    /// The filters in words, e.g. "active customers in DE, seen between 2026-01-01
+    /// and 2026-03-31, matching “ada”".
+    pub fn describe(&self) -> String {
+        let mut head = match self.status {
+            Some(status) => format!("{} customers", status.key()),
+            None if self.narrows() => "customers".to_owned(),
+            None => "all customers".to_owned(),
+        };
+        match (&self.city, &self.country) {
+            (Some(city), Some(country)) => head.push_str(&format!(" in {city}, {country}")),
+            (Some(place), None) | (None, Some(place)) => head.push_str(&format!(" in {place}")),
+            (None, None) => {}
+        }
+        let mut parts = vec![head];
+        match (self.seen_from, self.seen_to) {
+            (Some(from), Some(to)) if from == to => parts.push(format!("seen on {}", format_date(from))),
+            (Some(from), Some(to)) => parts.push(format!(
+                "seen between {} and {}",
+                format_date(from),
+                format_date(to)
+            )),
+            (Some(from), None) => parts.push(format!("seen on or after {}", format_date(from))),
+            (None, Some(to)) => parts.push(format!("seen on or before {}", format_date(to))),
+            (None, None) => {}
+        }
+        if let Some(attr) = &self.attr {
+            parts.push(format!("with {} “{}”", attr.key, attr.value));
+        }
+        if let Some(q) = &self.q {
+            parts.push(format!("matching “{q}”"));
+        }
+        parts.join(", ")
+    }
+}
+
+fn bounded_text(value: &str, max_chars: usize, what: &str) -> Result<String, String> {
+    if value.chars().count() > max_chars {
+        return Err(format!("a {what} can be at most {max_chars} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("a {what} cannot contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Two letters are taken as an ISO country code and upper-cased, so `de` finds `DE`;
+/// anything longer is kept as written, for data that stores country names.
+fn parse_country(value: &str) -> Result<String, String> {
+    if value.len() == 2 && value.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Ok(value.to_ascii_uppercase());
+    }
+    bounded_text(value, MAX_COUNTRY_CHARS, "country")
+}
+
+fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    let shaped = value.len() == 10
+        && value.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    let message = "enter a date as YYYY-MM-DD, e.g. 2026-03-31";
+    if !shaped {
+        return Err(message.to_owned());
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| message.to_owned())
+}
+
+fn format_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<CustomerFilter, FilterErrors> {
+        CustomerFilter::from_query_string(query)
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn an_empty_query_is_every_customer_by_last_seen() {
+        let filter = parse("").unwrap();
+        assert_eq!(filter, CustomerFilter::default());
+        assert!(!filter.narrows());
+        assert_eq!(filter.sort(), CustomerSort::LastSeen);
+        assert_eq!(filter.describe(), "all customers");
+        assert_eq!(filter.to_query_string(), "");
+    }
+
+    #[test]
+    fn blank_fields_mean_any() {
+        let filter = parse("q=++&country=&city=%20&status=&seen_from=&seen_to=&attr=&sort=&cursor=").unwrap();
+        assert_eq!(filter, CustomerFilter::default());
+    }
+
+    #[test]
+    fn every_field_is_parsed_and_normalized() {
+        let filter = parse(
+            "q=+Ada+&country=de&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-03-31\
+             &attr=plan%3Dpro&sort=name",
+        )
+        .unwrap();
+        assert_eq!(filter.q(), Some("Ada"));
+        assert_eq!(filter.country(), Some("DE"));
+        assert_eq!(filter.city(), Some("Berlin"));
+        assert_eq!(filter.status(), Some(CustomerStatus::Active));
+        assert_eq!(filter.seen_from(), Some(date(2026, 1, 1)));
+        assert_eq!(filter.seen_to(), Some(date(2026, 3, 31)));
+        assert_eq!(filter.attr().map(|a| (a.key(), a.value())), Some(("plan", "pro")));
+        assert_eq!(filter.sort(), CustomerSort::Name);
+        assert!(filter.narrows());
+    }
+
+    #[test]
+    fn longer_countries_are_kept_as_written() {
+        assert_eq!(
+            parse("country=Deutschland").unwrap().country(),
+            Some("Deutschland")
+        );
+        assert_eq!(parse("country=d3").unwrap().country(), Some("d3"));
+        assert!(parse(&format!("country={}", "x".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn the_date_range_is_inclusive_of_both_days() {
+        let filter = parse("seen_from=2026-01-01&seen_to=2026-01-31").unwrap();
+        assert_eq!(
+            filter.seen_from_start(),
+            Some(date(2026, 1, 1).and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            filter.seen_to_end(),
+            Some(date(2026, 2, 1).and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert!(parse("seen_from=2026-01-01&seen_to=2026-01-01").is_ok());
+    }
+
+    #[test]
+    fn wrong_values_are_reported_per_field_all_at_once() {
+        let errors =
+            parse("status=gone&seen_from=2026-13-01&seen_to=yesterday&attr=novalue&sort=random&cursor=xyz")
+                .unwrap_err();
+        for field in [
+            FilterField::Status,
+            FilterField::SeenFrom,
+            FilterField::SeenTo,
+            FilterField::Attr,
+            FilterField::Sort,
+            FilterField::Cursor,
+        ] {
+            assert!(errors.message(field).is_some(), "{field:?} has no error");
+        }
+        assert!(errors.message(FilterField::Q).is_none());
+    }
+
+    #[test]
+    fn an_end_date_before_the_start_date_is_refused() {
+        let errors = parse("seen_from=2026-03-01&seen_to=2026-02-01").unwrap_err();
+        assert_eq!(
+            errors.message(FilterField::SeenTo),
+            Some("the end date is before the start date")
+        );
+    }
+
+    #[test]
+    fn dates_must_be_written_in_full() {
+        for bad in [
+            "2026-1-01",
+            "2026-02-30",
+            "26-01-01",
+            "2026/01/01",
+            "2026-01-01T00:00",
+        ] {
+            assert!(parse(&format!("seen_from={bad}")).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn text_fields_are_bounded() {
+        assert!(parse(&format!("q={}", "a".repeat(200))).is_ok());
+        assert!(parse(&format!("q={}", "a".repeat(201))).is_err());
+        assert!(parse(&format!("city={}", "é".repeat(100))).is_ok());
+        assert!(parse(&format!("city={}", "é".repeat(101))).is_err());
+        assert!(parse("q=a%00b").is_err());
+    }
+
+    #[test]
+    fn attribute_keys_are_restricted() {
+        assert!(parse("attr=signup_source%3Dads").is_ok());
+        assert!(parse("attr=a.b-c_d%3D").is_ok(), "an empty value is a value");
+        for bad in ["attr=%3Dpro", "attr=pl%20an%3Dpro", "attr=pl%22an%3Dpro"] {
+            assert!(parse(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(parse(&format!("attr={}%3Dx", "k".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn the_query_string_round_trips() {
+        let cursor = Cursor::Name {
+            name: Some("Zoë & co".into()),
+            id: 42,
+        };
+        let filter = parse(
+            "q=a%26b%3Dc&country=FR&city=Saint-%C3%89tienne&status=inactive&seen_from=2025-01-01\
+             &seen_to=2025-12-31&attr=plan%3Dpro%20plus&sort=name",
+        )
+        .unwrap()
+        .page_after(cursor.clone());
+        let again = parse(&filter.to_query_string()).unwrap();
+        assert_eq!(again, filter);
+        assert_eq!(again.cursor(), Some(&cursor));
+        assert_eq!(again.first_page().cursor(), None);
+        assert!(!again.first_page().to_query_string().contains("cursor="));
+    }
+
+    #[test]
+    fn descriptions_read_as_a_sentence() {
+        let filter = parse("country=de&seen_from=2026-01-01&seen_to=2026-03-31&q=ada").unwrap();
+        assert_eq!(
+            filter.describe(),
+            "customers in DE, seen between 2026-01-01 and 2026-03-31, matching “ada”"
+        );
+        let filter =
+            parse("status=active&city=Berlin&country=DE&attr=plan%3Dpro&seen_to=2026-01-01").unwrap();
+        assert_eq!(
+            filter.describe(),
+            "active customers in Berlin, DE, seen on or before 2026-01-01, with plan “pro”"
+        );
+    }
+}

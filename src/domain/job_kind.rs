@@ -1,0 +1,66 @@
+use std::fmt;
+
+/// What a job does to its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Delete,
+    Archive,
+    DeleteAll,
+}
+
+impl JobKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            JobKind::Delete => "delete",
+            JobKind::Archive => "archive",
+            JobKind::DeleteAll => "delete_all",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<JobKind> {
+        [JobKind::Delete, JobKind::Archive, JobKind::DeleteAll]
+            .into_iter()
+            .find(|k| k.key() == key)
+    }
+
+    /// Deleting removes profiles; archiving keeps them anonymous.
+    pub fn deletes(self) -> bool {
+        matches!(self, JobKind::Delete | JobKind::DeleteAll)
+    }
+
+    /// "Delete", "Archive", "Delete all": for headings and buttons.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobKind::Delete => "Delete",
+            JobKind::Archive => "Archive",
+            JobKind::DeleteAll => "Delete all",
+        }
+    }
+
+    /// "deleted", "archived": for results.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            JobKind::Delete | JobKind::DeleteAll => "deleted",
+            JobKind::Archive => "archived",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in [JobKind::Delete, JobKind::Archive, JobKind::DeleteAll] {
+            assert_eq!(JobKind::parse(kind.key()), Some(kind));
+        }
+        assert_eq!(JobKind::parse("drop"), None);
+    }
+}

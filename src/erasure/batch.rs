@@ -1,0 +1,90 @@
+//! Erasing one batch of customers, inside the caller's transaction: the unit both
+//! single erasures and jobs are made of.
+
+use crate::domain::JobKind;
+use crate::erasure::{anonymize, suppress};
+use crate::secret::SecretKey;
+use crate::store::jobs::BatchCounts;
+use crate::store::workspaces::Workspace;
+use crate::store::{erasures, suppressions, StoreResult};
+
+/// Who erases, in which workspace, with which key.
+pub struct ErasureScope<'a> {
+    pub workspace: &'a Workspace,
+    pub secret: &'a SecretKey,
+    /// The user behind the erasure, recorded on anonymized profiles.
+    pub by_user: Option<i64>,
+    /// How the suppression list names who suppressed ("user:3", "api_key:2").
+    pub actor_label: String,
+}
+
+impl ErasureScope<'_> {
+    fn emails_identify(&self) -> bool {
+        self.workspace.identifier_mode == "id_or_email"
+    }
+
+    fn pii_keys(&self) -> Vec<String> {
+        serde_json::from_str(&self.workspace.pii_keys).unwrap_or_default()
+    }
+}
+
+/// Deletes or archives the given customers. Ids that no longer exist count as
+/// already gone, held customers are skipped, and an archived profile archived
+/// again is left as it is.
+pub fn erase_batch(
+    conn: &mut crate::db::DbConnection,
+    scope: &ErasureScope<'_>,
+    kind: JobKind,
+    ids: &[i64],
+    suppress_identifiers: bool,
+) -> StoreResult<BatchCounts> {
+    let targets = erasures::load_targets(conn, scope.workspace.id, ids)?;
+    let mut counts = BatchCounts {
+        skipped_missing: (ids.len() - targets.len()) as i64,
+        ..BatchCounts::default()
+    };
+    let (held, acting): (Vec<_>, Vec<_>) = targets.into_iter().partition(|t| t.is_held());
+    counts.skipped_held = held.len() as i64;
+    if kind.deletes() {
+        if suppress_identifiers {
+            for target in &acting {
+                let digests = suppress::digests_for(
+                    scope.secret,
+                    target.external_id.as_deref(),
+                    target.email.as_deref(),
+                    scope.emails_identify(),
+                );
+                for (digest_kind, digest) in digests {
+                    suppressions::add(conn, scope.workspace.id, digest_kind, &digest, "deleted", &scope.actor_label)?;
+                }
+            }
+        }
+        let ids: Vec<i64> = acting.iter().map(|t| t.id).collect();
+        counts.events_removed = erasures::delete_customers(conn, scope.workspace.id, &ids)?;
+        counts.done = ids.len() as i64;
+        return Ok(counts);
+    }
+    let pii_keys = scope.pii_keys();
+    for target in acting {
+        if target.archived_at.is_some() {
+            counts.skipped_other += 1;
+            continue;
+        }
+        let identifying = anonymize::identifying_values(&[
+            target.external_id.as_deref(),
+            target.email.as_deref(),
+            target.phone.as_deref(),
+            target.name.as_deref(),
+        ]);
+        let attributes =
+            anonymize::scrub_json(&target.attributes, &pii_keys, &identifying).unwrap_or(target.attributes.clone());
+        for (event_id, properties) in erasures::event_properties(conn, target.id)? {
+            if let Some(scrubbed) = anonymize::scrub_json(&properties, &pii_keys, &identifying) {
+                erasures::set_event_properties(conn, event_id, &scrubbed)?;
+            }
+        }
+        erasures::write_anonymized(conn, scope.workspace.id, target.id, &attributes, scope.by_user)?;
+        counts.done += 1;
+    }
+    Ok(counts)
+}

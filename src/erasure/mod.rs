@@ -1,0 +1,13 @@
+//! The core: anonymize, delete, suppress; the job runner that does bulk work in
+//! resumable batches; receipts.
+
+pub mod anonymize;
+pub mod batch;
+mod error;
+pub mod preview;
+pub mod receipt;
+pub mod runner;
+pub mod single;
+pub mod suppress;
+
+pub use error::ErasureError;

@@ -1,0 +1,262 @@
+//! Runs queued jobs in the background: claims one under a lease, erases its targets a
+//! batch per transaction, and finishes it with one audit entry and a mail to whoever
+//! started it. A server that dies mid-job leaves its lease to run out; then any
+//! server (itself, restarted, included) claims the job and goes on from the next
+//! remaining target, so no target is erased twice and none is forgotten.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::distributions::{Alphanumeric, DistString};
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::db::{write_transaction, Database, DbConnection};
+use crate::domain::{AuditAction, JobKind};
+use crate::erasure::batch::{erase_batch, ErasureScope};
+use crate::erasure::ErasureError;
+use crate::mail::{Mailer, OutgoingMail};
+use crate::secret::SecretKey;
+use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::store::jobs::{self, state, Job};
+use crate::store::{erasures, users, workspaces};
+
+/// How long an idle runner waits before looking at the queue again (it is woken at
+/// once when a job is confirmed on this server).
+const IDLE_POLL: Duration = Duration::from_millis(1000);
+
+#[derive(Clone)]
+pub struct JobRunner {
+    db: Database,
+    secret: SecretKey,
+    mailer: Mailer,
+    settings: Arc<Settings>,
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+/// What one step of a job did.
+enum Step {
+    Progress,
+    Finished(Job),
+    Cancelled(Job),
+}
+
+impl JobRunner {
+    pub fn new(db: Database, secret: SecretKey, mailer: Mailer, settings: Arc<Settings>) -> JobRunner {
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
+        );
+        JobRunner { db, secret, mailer, settings, owner, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Wakes the runner now instead of at its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn spawn(self) {
+        tokio::spawn(async move {
+            loop {
+                match self.run_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(err) => tracing::warn!(error = %err, "job runner step failed; retrying"),
+                }
+                let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+            }
+        });
+    }
+
+    /// Claims and runs one job to its end; false when the queue was empty.
+    pub async fn run_next(&self) -> Result<bool, ErasureError> {
+        let owner = self.owner.clone();
+        let lease = self.settings.job_lease;
+        let claimed = self
+            .db
+            .run(move |conn| write_transaction(conn, |conn| jobs::claim_next(conn, &owner, lease)))
+            .await?;
+        let Some(job) = claimed else { return Ok(false) };
+        tracing::info!(job = job.id, kind = %job.kind, "job claimed");
+        self.run_job(job).await?;
+        Ok(true)
+    }
+
+    async fn run_job(&self, job: Job) -> Result<(), ErasureError> {
+        let job_id = job.id;
+        loop {
+            let runner = self.clone();
+            let step = self
+                .db
+                .run(move |conn| write_transaction(conn, |conn| runner.step(conn, job_id)))
+                .await;
+            match step {
+                Ok(Step::Progress) => tokio::task::yield_now().await,
+                Ok(Step::Finished(job)) | Ok(Step::Cancelled(job)) => {
+                    self.after_finish(&job).await;
+                    return Ok(());
+                }
+                Err(ErasureError::LostLease) => {
+                    tracing::warn!(job = job_id, "job taken over by another server");
+                    return Ok(());
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// One transaction: the next batch, or the job's end.
+    fn step(&self, conn: &mut DbConnection, job_id: i64) -> Result<Step, ErasureError> {
+        let job = jobs::get(conn, job_id)?;
+        if job.state != state::RUNNING || job.lease_owner.as_deref() != Some(self.owner.as_str()) {
+            return Err(ErasureError::LostLease);
+        }
+        let workspace = workspaces::find(conn, job.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
+        let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
+        let origin = RequestOrigin { request_id: format!("job-{job_id}"), client_ip: String::new() };
+        if job.cancel_requested {
+            jobs::clear_targets(conn, job_id)?;
+            return self.close(conn, &job, state::CANCELLED, AuditAction::JobCancelled, &origin).map(Step::Cancelled);
+        }
+        let ids = jobs::next_targets(conn, job_id, self.settings.job_batch_size)?;
+        if ids.is_empty() {
+            return self.close(conn, &job, state::DONE, AuditAction::JobFinished, &origin).map(Step::Finished);
+        }
+        let scope = ErasureScope {
+            workspace: &workspace,
+            secret: &self.secret,
+            by_user: Some(job.created_by),
+            actor_label: format!("user:{}", job.created_by),
+        };
+        let counts = erase_batch(conn, &scope, kind, &ids, job.suppress)?;
+        jobs::remove_targets(conn, job_id, &ids)?;
+        if !jobs::record_batch(conn, job_id, &self.owner, counts, self.settings.job_lease)? {
+            return Err(ErasureError::LostLease);
+        }
+        Ok(Step::Progress)
+    }
+
+    /// Ends the job with its one audit entry, whose hash goes on the receipt.
+    fn close(
+        &self,
+        conn: &mut DbConnection,
+        job: &Job,
+        final_state: &str,
+        action: AuditAction,
+        origin: &RequestOrigin,
+    ) -> Result<Job, ErasureError> {
+        if !jobs::finish(conn, job.id, &self.owner, final_state)? {
+            return Err(ErasureError::LostLease);
+        }
+        let entry = audit::append(
+            conn,
+            NewEntry::new(Actor::User(job.created_by), action, origin)
+                .workspace(job.workspace_id)
+                .target(format!("job:{}", job.id))
+                .selection(job.selection.clone())
+                .affected(job.done)
+                .details(serde_json::json!({
+                    "kind": job.kind,
+                    "previewed": job.total,
+                    "done": job.done,
+                    "skipped_already_gone": job.skipped_missing,
+                    "skipped_legal_hold": job.skipped_held,
+                    "skipped_already_anonymous": job.skipped_other,
+                    "events_removed": job.events_removed,
+                    "suppressed": job.suppress,
+                    "receipt": job.receipt_id,
+                })),
+        )?;
+        let mut report: serde_json::Value =
+            serde_json::from_str(&job.report).unwrap_or_else(|_| serde_json::json!({}));
+        report["audit_hash"] = serde_json::Value::String(entry.hash);
+        jobs::set_report(conn, job.id, &report.to_string())?;
+        Ok(jobs::get(conn, job.id)?)
+    }
+
+    /// After the last transaction: make erased data unrecoverable from the database
+    /// files, then tell whoever started the job.
+    async fn after_finish(&self, job: &Job) {
+        if let Err(err) = self.db.run(|conn| erasures::flush_erased_pages(conn, true)).await {
+            tracing::warn!(error = %err, "could not flush erased pages");
+        }
+        tracing::info!(job = job.id, state = %job.state, done = job.done, "job ended");
+        let created_by = job.created_by;
+        let workspace_id = job.workspace_id;
+        let people = self
+            .db
+            .run(move |conn| -> Result<_, crate::store::StoreError> {
+                Ok((users::find(conn, created_by)?, workspaces::find(conn, workspace_id)?))
+            })
+            .await;
+        let Ok((Some(starter), Some(workspace))) = people else {
+            return;
+        };
+        let mut recipients = vec![starter.email.clone()];
+        if job.kind == JobKind::DeleteAll.key() {
+            // Delete all is confirmed to the account owner too, whoever started it.
+            if let Ok(Some(owner)) = self.db.run(users::find_owner).await {
+                if owner.email != starter.email {
+                    recipients.insert(0, owner.email);
+                }
+            }
+        }
+        for to in recipients {
+            let mail = job_finished_mail(job, &workspace.name, &workspace.slug, &self.settings.public_url, &to);
+            if let Err(err) = self.mailer.send(mail).await {
+                tracing::warn!(error = %err, job = job.id, "could not send the job-finished mail");
+            }
+        }
+    }
+}
+
+pub fn receipt_url(public_url: &str, workspace_slug: &str, receipt_id: &str) -> String {
+    format!("{public_url}/w/{workspace_slug}/receipts/{receipt_id}")
+}
+
+fn job_finished_mail(job: &Job, workspace_name: &str, slug: &str, public_url: &str, to: &str) -> OutgoingMail {
+    let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
+    let ended = if job.state == state::CANCELLED { "was cancelled" } else { "has finished" };
+    let subject = if kind == JobKind::DeleteAll && job.state == state::DONE {
+        format!("All customers of {workspace_name} were deleted (job #{})", job.id)
+    } else {
+        format!("Erasure job #{} {ended} in {workspace_name}", job.id)
+    };
+    let times = format!(
+        "Started: {} UTC\nFinished: {} UTC\n",
+        job.started_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+        job.finished_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+    );
+    OutgoingMail {
+        to: to.to_owned(),
+        subject,
+        body: format!(
+            "Your {} job #{} in workspace {workspace_name} {ended}.\n\n\
+             Selection: {}\n\
+             Previewed: {}\n\
+             Customers {}: {}\n\
+             Skipped, already gone: {}\n\
+             Skipped, under legal hold: {}\n\
+             Skipped, already anonymous: {}\n\
+             Events removed: {}\n\
+             Identifiers suppressed: {}\n\
+             {}\n\
+             Receipt: {}\n",
+            kind.label().to_lowercase(),
+            job.id,
+            job.selection,
+            job.total,
+            kind.past_tense(),
+            job.done,
+            job.skipped_missing,
+            job.skipped_held,
+            job.skipped_other,
+            job.events_removed,
+            if job.suppress { "yes" } else { "no" },
+            times,
+            receipt_url(public_url, slug, &job.receipt_id),
+        ),
+    }
+}

@@ -1,0 +1,317 @@
+//! Creating, updating and deleting customers as the Track API asks.
+//!
+//! Each operation is one write transaction that first resolves the identifier to a
+//! customer and then changes it, so a check on the identifier (a suppression list, say)
+//! belongs at the top of that transaction, before anything is written.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use super::audit::{self, Actor, NewEntry, RequestOrigin};
+use super::suppressions::{self, Digest};
+use super::{events, now, StoreError};
+use crate::db::schema::customers;
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::{AuditAction, Change, CustomerPatch, Identifier, PatchError, TrackEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("no customer has that internal id")]
+    NotFound,
+    #[error("more than one customer has that email address")]
+    Ambiguous,
+    #[error("the customer is under a legal hold")]
+    LegalHold,
+    #[error("the identifier is suppressed")]
+    Suppressed,
+    #[error(transparent)]
+    Invalid(#[from] PatchError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for WriteError {
+    fn from(err: diesel::result::Error) -> Self {
+        WriteError::Store(StoreError::Query(err))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for WriteError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        WriteError::Store(StoreError::Pool(err))
+    }
+}
+
+/// The columns a write needs to know about the customer it changes.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = customers)]
+struct Target {
+    id: i64,
+    attributes: String,
+    last_seen_at: NaiveDateTime,
+    legal_hold_reason: Option<String>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = customers)]
+struct CustomerChanges<'a> {
+    email: Option<Option<&'a str>>,
+    phone: Option<Option<&'a str>>,
+    name: Option<Option<&'a str>>,
+    country: Option<Option<&'a str>>,
+    city: Option<Option<&'a str>>,
+    attributes: Option<String>,
+    created_at: Option<NaiveDateTime>,
+}
+
+impl CustomerChanges<'_> {
+    fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.phone.is_none()
+            && self.name.is_none()
+            && self.country.is_none()
+            && self.city.is_none()
+            && self.attributes.is_none()
+            && self.created_at.is_none()
+    }
+}
+
+/// `None`: leave the column alone; `Some(None)`: clear it.
+fn column<T: AsRef<str>>(change: &Change<T>) -> Option<Option<&str>> {
+    match change {
+        Change::Keep => None,
+        Change::Clear => Some(None),
+        Change::Set(value) => Some(Some(value.as_ref())),
+    }
+}
+
+/// The customer the identifier names in this workspace.
+fn find(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<Option<Target>, WriteError> {
+    let query = customers::table
+        .filter(customers::workspace_id.eq(workspace_id))
+        .select(Target::as_select());
+    let found = match identifier {
+        Identifier::ExternalId(id) => query
+            .filter(customers::external_id.eq(id))
+            .first(conn)
+            .optional()?,
+        Identifier::InternalId(id) => query.filter(customers::id.eq(*id)).first(conn).optional()?,
+        Identifier::Email(email) => {
+            // A customer first seen by this address has it as their external id too.
+            let mut matches: Vec<Target> = query
+                .filter(
+                    customers::email
+                        .eq(email.as_str())
+                        .or(customers::external_id.eq(email.as_str())),
+                )
+                .limit(2)
+                .load(conn)?;
+            if matches.len() > 1 {
+                // Picking one would change or delete someone at random, and leave the
+                // other's data behind on a deletion request.
+                return Err(WriteError::Ambiguous);
+            }
+            matches.pop()
+        }
+    };
+    Ok(found)
+}
+
+/// The customer the identifier names, created if it is an id or an address nobody has
+/// yet. An internal id must name an existing customer.
+///
+/// Two requests may create the same new customer at once. SQLite's write lock makes them
+/// take turns; on PostgreSQL the second insert hits the unique (workspace, external id)
+/// index, so it runs in a savepoint and, on that violation, reads the winner's row.
+fn find_or_create(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<Target, WriteError> {
+    if let Some(target) = find(conn, workspace_id, identifier)? {
+        return Ok(target);
+    }
+    let Some(external_id) = identifier.external_id_for_new() else {
+        return Err(WriteError::NotFound);
+    };
+    let email = match identifier {
+        Identifier::Email(email) => Some(email.as_str()),
+        _ => None,
+    };
+    let at = now();
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(customers::table)
+            .values((
+                customers::workspace_id.eq(workspace_id),
+                customers::external_id.eq(external_id),
+                customers::email.eq(email),
+                customers::attributes.eq("{}"),
+                customers::created_at.eq(at),
+                customers::last_seen_at.eq(at),
+            ))
+            .execute(conn)
+    });
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => {}
+        Err(err) if err.is_unique_violation() => {}
+        Err(err) => return Err(err.into()),
+    }
+    find(conn, workspace_id, identifier)?
+        .ok_or_else(|| StoreError::Inconsistent("a customer just created cannot be found".into()).into())
+}
+
+/// The target again, its row locked until the transaction ends.
+///
+/// On PostgreSQL two identify calls for one customer could otherwise both read the same
+/// attributes and each write back only its own merge, losing the other's keys. With the
+/// lock the second waits, then reads what the first committed. SQLite's write
+/// transaction already makes them take turns.
+fn lock(conn: &mut DbConnection, target: Target) -> Result<Target, WriteError> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(target);
+    };
+    customers::table
+        .find(target.id)
+        .select(Target::as_select())
+        .for_update()
+        .first(pg)
+        .optional()?
+        .ok_or_else(|| {
+            StoreError::Inconsistent(format!("customer {} was deleted while being updated", target.id)).into()
+        })
+}
+
+fn apply(conn: &mut DbConnection, target: &Target, patch: &CustomerPatch) -> Result<(), WriteError> {
+    let attributes = if patch.changes_attributes() {
+        let mut stored: Map<String, Value> = serde_json::from_str(&target.attributes).map_err(|_| {
+            StoreError::Inconsistent(format!("customer {} has unreadable attributes", target.id))
+        })?;
+        patch.merge_attributes(&mut stored)?;
+        Some(Value::Object(stored).to_string())
+    } else {
+        None
+    };
+    let changes = CustomerChanges {
+        email: column(&patch.email),
+        phone: column(&patch.phone),
+        name: column(&patch.name),
+        country: column(&patch.country),
+        city: column(&patch.city),
+        attributes,
+        created_at: patch.created_at,
+    };
+    if !changes.is_empty() {
+        diesel::update(customers::table.find(target.id))
+            .set(&changes)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Refuses the write when any of `digests` is suppressed, inside the write's own
+/// transaction and under the digests' locks, so a suppression racing this write can
+/// never leave a suppressed customer behind.
+fn ensure_not_suppressed(conn: &mut DbConnection, workspace_id: i64, digests: &[Digest]) -> Result<(), WriteError> {
+    suppressions::lock_digests(conn, digests)?;
+    if suppressions::first_suppressed(conn, workspace_id, digests)?.is_some() {
+        return Err(WriteError::Suppressed);
+    }
+    Ok(())
+}
+
+/// Creates or updates a customer (Customer.io's identify); returns its internal id.
+/// `suppression_digests` are the identifiers of this write that must not be suppressed.
+pub fn identify(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+    patch: &CustomerPatch,
+    suppression_digests: &[Digest],
+) -> Result<i64, WriteError> {
+    write_transaction(conn, |conn| {
+        ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
+        let target = find_or_create(conn, workspace_id, identifier)?;
+        let target = if patch.changes_attributes() {
+            lock(conn, target)?
+        } else {
+            target
+        };
+        apply(conn, &target, patch)?;
+        Ok(target.id)
+    })
+}
+
+/// Stores an event for a customer, creating the customer first if needed (as
+/// Customer.io does), and moves their "last seen" forward to the event's time.
+pub fn record_event(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+    event: &TrackEvent,
+    suppression_digests: &[Digest],
+) -> Result<i64, WriteError> {
+    write_transaction(conn, |conn| {
+        ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
+        let target = find_or_create(conn, workspace_id, identifier)?;
+        events::insert(conn, workspace_id, target.id, event)?;
+        if event.occurred_at > target.last_seen_at {
+            diesel::update(
+                customers::table
+                    .find(target.id)
+                    .filter(customers::last_seen_at.lt(event.occurred_at)),
+            )
+            .set(customers::last_seen_at.eq(event.occurred_at))
+            .execute(conn)?;
+        }
+        Ok(target.id)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deleted {
+    pub customer_id: i64,
+    pub events: i64,
+}
+
+/// Deletes a customer and their events for good, with its audit entry, in one
+/// transaction. `None` when the identifier names nobody.
+pub fn delete(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+    actor: Actor,
+    origin: &RequestOrigin,
+) -> Result<Option<Deleted>, WriteError> {
+    write_transaction(conn, |conn| {
+        let Some(target) = find(conn, workspace_id, identifier)? else {
+            return Ok(None);
+        };
+        if target.legal_hold_reason.is_some() {
+            return Err(WriteError::LegalHold);
+        }
+        let events = events::delete_for_customer(conn, target.id)? as i64;
+        diesel::delete(customers::table.find(target.id)).execute(conn)?;
+        audit::append(
+            conn,
+            NewEntry::new(actor, AuditAction::CustomerDeleted, origin)
+                .workspace(workspace_id)
+                .target(format!("customer:{}", target.id))
+                .affected(1)
+                .details(serde_json::json!({ "events": events })),
+        )?;
+        Ok(Some(Deleted {
+            customer_id: target.id,
+            events,
+        }))
+    })
+}
+
+/// The internal id of the customer an identifier names, if any.
+pub fn resolve(conn: &mut DbConnection, workspace_id: i64, identifier: &Identifier) -> Result<Option<i64>, WriteError> {
+    Ok(find(conn, workspace_id, identifier)?.map(|t| t.id))
+}

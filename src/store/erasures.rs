@@ -1,0 +1,183 @@
+//! The rows an erasure touches: customers and their events, a batch at a time.
+//! Always scoped by workspace, so an id from another workspace matches nothing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{now, StoreResult};
+use crate::db::schema::{customers, events};
+use crate::db::DbConnection;
+
+/// What an erasure needs to know of a customer before touching it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = customers)]
+pub struct ErasureTarget {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub attributes: String,
+    pub archived_at: Option<NaiveDateTime>,
+    pub legal_hold_reason: Option<String>,
+}
+
+impl ErasureTarget {
+    pub fn is_held(&self) -> bool {
+        self.legal_hold_reason.is_some()
+    }
+}
+
+pub fn load_targets(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Vec<ErasureTarget>> {
+    Ok(customers::table
+        .filter(customers::workspace_id.eq(workspace_id))
+        .filter(customers::id.eq_any(ids))
+        .order(customers::id)
+        .select(ErasureTarget::as_select())
+        .load(conn)?)
+}
+
+/// Which of these ids are customers of the workspace, in id order.
+pub fn existing_ids(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Vec<i64>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut part: Vec<i64> = customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq_any(chunk))
+            .select(customers::id)
+            .load(conn)?;
+        found.append(&mut part);
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// How many of these customers are under legal hold.
+pub fn count_held(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
+    let mut held = 0;
+    for chunk in ids.chunks(500) {
+        held += customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq_any(chunk))
+            .filter(customers::legal_hold_reason.is_not_null())
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(held)
+}
+
+/// How many events these customers have.
+pub fn count_events(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
+    let mut total = 0;
+    for chunk in ids.chunks(500) {
+        total += events::table
+            .filter(events::workspace_id.eq(workspace_id))
+            .filter(events::customer_id.eq_any(chunk))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(total)
+}
+
+/// Deletes the customers and all their events; returns the number of events removed.
+pub fn delete_customers(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let events_removed = diesel::delete(
+        events::table
+            .filter(events::workspace_id.eq(workspace_id))
+            .filter(events::customer_id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    Ok(events_removed as i64)
+}
+
+/// Writes an anonymized profile: every identifier and personal attribute gone.
+pub fn write_anonymized(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    id: i64,
+    remaining_attributes: &str,
+    archived_by: Option<i64>,
+) -> StoreResult<()> {
+    diesel::update(
+        customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq(id)),
+    )
+    .set((
+        customers::external_id.eq(None::<String>),
+        customers::email.eq(None::<String>),
+        customers::phone.eq(None::<String>),
+        customers::name.eq(None::<String>),
+        customers::attributes.eq(remaining_attributes),
+        customers::archived_at.eq(Some(now())),
+        customers::archived_by.eq(archived_by),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The events of a customer as (id, properties), for scrubbing.
+pub fn event_properties(conn: &mut DbConnection, customer_id: i64) -> StoreResult<Vec<(i64, String)>> {
+    Ok(events::table
+        .filter(events::customer_id.eq(customer_id))
+        .order(events::id)
+        .select((events::id, events::properties))
+        .load(conn)?)
+}
+
+pub fn set_event_properties(conn: &mut DbConnection, event_id: i64, properties: &str) -> StoreResult<()> {
+    diesel::update(events::table.find(event_id))
+        .set(events::properties.eq(properties))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// After erasing. SQLite: fold the WAL back into the database and truncate it, so
+/// erased values do not linger in the log file (`secure_delete` already zeroes the
+/// freed pages of the database itself). PostgreSQL, after bulk erasures: VACUUM the
+/// touched tables so the dead rows' space is reclaimed and overwritten in time (a
+/// single erasure leaves that to autovacuum; VACUUM of a large table is not free).
+pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?,
+        DbConnection::Postgres(c) if after_bulk => {
+            // One statement at a time: VACUUM refuses to run inside a multi-statement string.
+            c.batch_execute("VACUUM customers")?;
+            c.batch_execute("VACUUM events")?;
+        }
+        DbConnection::Postgres(_) => {}
+    }
+    Ok(())
+}
+
+/// Sets (`Some(reason)`) or releases (`None`) a legal hold; false when no such customer.
+pub fn set_legal_hold(conn: &mut DbConnection, workspace_id: i64, id: i64, reason: Option<&str>) -> StoreResult<bool> {
+    let changed = diesel::update(
+        customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq(id)),
+    )
+    .set((
+        customers::legal_hold_reason.eq(reason),
+        customers::legal_hold_at.eq(reason.map(|_| now())),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn count_workspace_events(conn: &mut DbConnection, workspace_id: i64) -> StoreResult<i64> {
+    Ok(events::table
+        .filter(events::workspace_id.eq(workspace_id))
+        .count()
+        .get_result(conn)?)
+}

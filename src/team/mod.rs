@@ -1,0 +1,76 @@
+//! Team changes: roles, invitations, members and ownership, with the rules that keep
+//! the account manageable. There is always an owner who can sign in, and nobody can
+//! hand out (or take away) more than they hold themselves: a custom role with
+//! `team.manage` alone cannot make anyone an admin, itself included.
+
+mod invitations;
+mod members;
+mod ownership;
+mod roles;
+
+pub use invitations::{accept_invitation, invite, Accepted, NewAccount, INVITATION_DAYS};
+pub use members::{change_role, remove_member, set_disabled};
+pub use ownership::transfer_ownership;
+pub use roles::{create_role, delete_role, update_role};
+
+use crate::domain::PermissionSet;
+use crate::store::audit::{Actor, RequestOrigin};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    /// The member, role or invitation does not exist here (or is out of reach).
+    #[error("not found")]
+    NotFound,
+    /// A rule forbids the change; the message says which, in plain words.
+    #[error("{0}")]
+    Refused(String),
+    /// One form field's value cannot be used; the message goes next to that field.
+    #[error("{field}: {message}")]
+    Field { field: &'static str, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for TeamError {
+    fn from(err: diesel::result::Error) -> Self {
+        TeamError::Store(StoreError::Query(err))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for TeamError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        TeamError::Store(StoreError::Pool(err))
+    }
+}
+
+pub type TeamResult<T> = Result<T, TeamError>;
+
+/// Who makes a team change, from which workspace, holding which permissions there.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    pub user_id: i64,
+    pub workspace_id: i64,
+    pub permissions: PermissionSet,
+    pub origin: RequestOrigin,
+}
+
+impl Manager {
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.user_id)
+    }
+
+    /// Whether this manager holds every permission of `set`, and so may grant it,
+    /// take it away, or act on someone who holds it.
+    pub fn reaches(&self, set: &PermissionSet) -> bool {
+        set.is_subset(&self.permissions)
+    }
+}
+
+const OUT_OF_REACH: &str =
+    "You can only give, change or take away roles whose permissions you hold yourself.";
+
+/// Permission keys for an audit entry: never names or addresses.
+fn permission_keys(set: &PermissionSet) -> Vec<&'static str> {
+    set.iter().map(|p| p.key()).collect()
+}

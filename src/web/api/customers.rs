@@ -1,0 +1,74 @@
+//! Identify (create or update) and delete customers.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::accepted;
+use super::auth::ApiClient;
+use super::error::ApiError;
+use crate::domain::{Change, CustomerPatch, Identifier, IdentifierMode};
+use crate::erasure::suppress::digests_for_write;
+use crate::store::{self, customer_writes};
+use crate::web::extractors::request_origin;
+use crate::web::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/customers/{identifier}")
+            .route(web::put().to(identify))
+            .route(web::delete().to(delete)),
+    );
+}
+
+async fn identify(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    identifier: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
+    let patch = CustomerPatch::from_json(body.into_inner(), store::now())?;
+    let workspace_id = client.workspace.id;
+    let body_email = match &patch.email {
+        Change::Set(email) => Some(email.as_str()),
+        _ => None,
+    };
+    let digests = digests_for_write(
+        &state.secret,
+        &identifier,
+        body_email,
+        client.identifier_mode == IdentifierMode::IdOrEmail,
+    );
+    state
+        .db
+        .run(move |conn| customer_writes::identify(conn, workspace_id, &identifier, &patch, &digests))
+        .await?;
+    Ok(accepted())
+}
+
+/// Deleting someone who is not there answers 200 as well, as Customer.io does: a client
+/// retrying a delete whose answer it missed must not see an error for a job well done.
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    client: ApiClient,
+    identifier: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
+    let workspace_id = client.workspace.id;
+    let actor = client.actor();
+    let origin = request_origin(&req);
+    let deleted = state
+        .db
+        .run(move |conn| customer_writes::delete(conn, workspace_id, &identifier, actor, &origin))
+        .await?;
+    match deleted {
+        Some(deleted) => tracing::info!(
+            customer = deleted.customer_id,
+            events = deleted.events,
+            "customer deleted through the API"
+        ),
+        None => tracing::info!("API delete of a customer that does not exist"),
+    }
+    Ok(accepted())
+}

@@ -1,0 +1,33 @@
+//! Track a customer's events.
+
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+
+use super::accepted;
+use super::auth::ApiClient;
+use super::error::ApiError;
+use crate::domain::{Identifier, TrackEvent};
+use crate::erasure::suppress::digests_for_write;
+use crate::store::{self, customer_writes};
+use crate::web::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/customers/{identifier}/events").route(web::post().to(track)));
+}
+
+async fn track(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    identifier: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
+    let event = TrackEvent::from_json(body.into_inner(), store::now())?;
+    let workspace_id = client.workspace.id;
+    let digests = digests_for_write(&state.secret, &identifier, None, false);
+    state
+        .db
+        .run(move |conn| customer_writes::record_event(conn, workspace_id, &identifier, &event, &digests))
+        .await?;
+    Ok(accepted())
+}

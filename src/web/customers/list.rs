@@ -1,0 +1,251 @@
+//! GET /w/{workspace}/customers: the filtered, paged list.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::view::{thousands, CustomerRow, Viewer};
+use crate::domain::{
+    CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField, Permission, QueryMap,
+};
+use crate::store::{self, StoreError};
+use crate::web::extractors::{perm, Authorized};
+use crate::web::layout::{render_with_status, Layout, Section};
+use crate::web::session::TypedSession;
+use crate::web::state::AppState;
+use crate::web::WebError;
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+struct ListPage {
+    layout: Layout,
+    base: String,
+    fields: Vec<FormField>,
+    /// An error that belongs to no form field: a damaged page link.
+    page_error: Option<String>,
+    /// None when the filters could not be understood: nothing is listed then, rather
+    /// than a list that silently ignores part of what was asked.
+    results: Option<Results>,
+    /// Which erasure controls the viewer's role allows; the server checks again.
+    may_delete: bool,
+    may_archive: bool,
+    may_delete_all: bool,
+    /// The workspace's own pages (jobs) sit beside the customers.
+    workspace_base: String,
+}
+
+struct Results {
+    count_text: String,
+    description: String,
+    masked: bool,
+    no_customers: bool,
+    no_matches: bool,
+    rows: Vec<CustomerRow>,
+    matching_text: String,
+    spans_pages: bool,
+    page_ids: String,
+    filter_fields: Vec<(&'static str, String)>,
+    first_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// One field of the filter form, with what was typed and what was wrong with it.
+struct FormField {
+    name: &'static str,
+    label: &'static str,
+    input_type: &'static str,
+    max_length: usize,
+    placeholder: &'static str,
+    hint: &'static str,
+    /// For a select; empty for an input.
+    options: Vec<Choice>,
+    value: String,
+    error: Option<String>,
+}
+
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+}
+
+impl FormField {
+    fn is_select(&self) -> bool {
+        !self.options.is_empty()
+    }
+
+    fn id(&self) -> String {
+        format!("filter-{}", self.name)
+    }
+
+    /// The ids of the hint and the error, for `aria-describedby`.
+    fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if !self.hint.is_empty() && !self.is_select() {
+            ids.push(format!("{}-hint", self.id()));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.id()));
+        }
+        ids.join(" ")
+    }
+}
+
+fn form_fields(query: &QueryMap, errors: &FilterErrors) -> Vec<FormField> {
+    let field = |key: FilterField, label, input_type, max_length, placeholder, hint| FormField {
+        name: key.key(),
+        label,
+        input_type,
+        max_length,
+        placeholder,
+        hint,
+        options: Vec::new(),
+        // What was typed comes back as typed, so a mistake can be corrected in place.
+        value: query.get(key.key()).unwrap_or_default().to_owned(),
+        error: errors.message(key).map(str::to_owned),
+    };
+    let mut status = field(FilterField::Status, "Status", "", 0, "", "");
+    status.options = std::iter::once(Choice {
+        value: "",
+        label: "Any status",
+    })
+    .chain(CustomerStatus::ALL.into_iter().map(|s| Choice {
+        value: s.key(),
+        label: s.label(),
+    }))
+    .collect();
+    let mut sort = field(FilterField::Sort, "Sort by", "", 0, "", "");
+    sort.options = CustomerSort::ALL
+        .into_iter()
+        .map(|s| Choice {
+            value: s.key(),
+            label: s.label(),
+        })
+        .collect();
+    if sort.value.is_empty() {
+        sort.value = CustomerSort::default().key().to_owned();
+    }
+    vec![
+        field(
+            FilterField::Q,
+            "Search",
+            "search",
+            200,
+            "",
+            "Part of a name, email or external id",
+        ),
+        field(FilterField::Country, "Country", "text", 64, "DE", ""),
+        field(FilterField::City, "City", "text", 100, "", ""),
+        status,
+        field(
+            FilterField::SeenFrom,
+            "Last seen from",
+            "date",
+            10,
+            "YYYY-MM-DD",
+            "",
+        ),
+        field(
+            FilterField::SeenTo,
+            "Last seen until",
+            "date",
+            10,
+            "YYYY-MM-DD",
+            "",
+        ),
+        field(
+            FilterField::Attr,
+            "Attribute",
+            "text",
+            265,
+            "plan=pro",
+            "key=value",
+        ),
+        sort,
+    ]
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let query = QueryMap::parse(req.query_string());
+    let base = format!("{}/customers", access.base());
+    let layout = Layout::workspace("Customers", Section::Customers, &session, &access);
+    let filter = match CustomerFilter::from_query(&query) {
+        Ok(filter) => filter,
+        Err(errors) => {
+            return render_with_status(
+                StatusCode::BAD_REQUEST,
+                &ListPage {
+                    layout,
+                    page_error: errors.message(FilterField::Cursor).map(str::to_owned),
+                    fields: form_fields(&query, &errors),
+                    base,
+                    results: None,
+                    may_delete: access.can(Permission::CustomersDelete),
+                    may_archive: access.can(Permission::CustomersArchive),
+                    may_delete_all: access.can(Permission::CustomersDeleteAll),
+                    workspace_base: access.base(),
+                },
+            );
+        }
+    };
+    let workspace_id = access.workspace.id;
+    let wanted = filter.clone();
+    let (matching, any_at_all, rows, next) = state
+        .db
+        .run(move |conn| -> Result<_, StoreError> {
+            let matching = store::customers::count(conn, workspace_id, &wanted)?;
+            let (rows, next) = store::customers::list(conn, workspace_id, &wanted, PAGE_SIZE)?;
+            // Only an empty result needs to know whether the workspace is empty too.
+            let any_at_all =
+                matching > 0 || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
+            Ok((matching, any_at_all, rows, next))
+        })
+        .await?;
+
+    let viewer = Viewer::new(&access);
+    let href = |f: &CustomerFilter| match f.to_query_string() {
+        qs if qs.is_empty() => base.clone(),
+        qs => format!("{base}?{qs}"),
+    };
+    let results = Results {
+        count_text: match matching {
+            1 => "1 customer matches".to_owned(),
+            n => format!("{} customers match", thousands(n)),
+        },
+        description: filter.describe(),
+        masked: !viewer.sees_pii(),
+        no_customers: !any_at_all,
+        no_matches: any_at_all && matching == 0,
+        page_ids: rows
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        rows: rows.iter().map(|c| CustomerRow::new(c, &viewer)).collect(),
+        matching_text: thousands(matching),
+        spans_pages: matching > PAGE_SIZE,
+        filter_fields: filter.first_page().to_query_pairs(),
+        first_href: filter.cursor().map(|_| href(&filter.first_page())),
+        next_href: next.map(|cursor| href(&filter.page_after(cursor))),
+    };
+    render_with_status(
+        StatusCode::OK,
+        &ListPage {
+            layout,
+            base: base.clone(),
+            fields: form_fields(&query, &FilterErrors::default()),
+            page_error: None,
+            results: Some(results),
+            may_delete: access.can(Permission::CustomersDelete),
+            may_archive: access.can(Permission::CustomersArchive),
+            may_delete_all: access.can(Permission::CustomersDeleteAll),
+            workspace_base: access.base(),
+        },
+    )
+}

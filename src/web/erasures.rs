@@ -1,0 +1,317 @@
+//! Erasing from the customers pages: one customer from their profile, and the bulk
+//! actions of the list, which go through a frozen preview first.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::extractors::{perm, Authorized, WorkspaceAccess};
+use super::jobs::{permission_for, plural};
+use super::layout::{render, see_other, Layout, Section};
+use super::session::{FlashKind, TypedSession};
+use super::state::AppState;
+use super::WebError;
+use crate::db::write_transaction;
+use crate::domain::{AuditAction, BuiltinRole, CustomerFilter, JobKind};
+use crate::erasure::batch::ErasureScope;
+use crate::erasure::preview::{create_preview, Selection};
+use crate::erasure::single::erase_one;
+use crate::erasure::ErasureError;
+use crate::store::audit::{self, NewEntry};
+use crate::store::{customers, StoreError};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/w/{workspace}/customers/bulk").route(web::post().to(bulk_preview)),
+    )
+    .service(
+        web::resource("/w/{workspace}/customers/{id}/delete")
+            .route(web::get().to(confirm_delete))
+            .route(web::post().to(delete_one)),
+    )
+    .service(
+        web::resource("/w/{workspace}/customers/{id}/archive")
+            .route(web::get().to(confirm_archive))
+            .route(web::post().to(archive_one)),
+    )
+    .service(web::resource("/w/{workspace}/customers/{id}/legal-hold").route(web::post().to(legal_hold)));
+}
+
+impl From<ErasureError> for WebError {
+    fn from(err: ErasureError) -> Self {
+        match err {
+            ErasureError::Store(store) => store.into(),
+            ErasureError::NotFound => WebError::NotFound,
+            ErasureError::Held => {
+                WebError::BadRequest("This customer is under legal hold and cannot be erased.".into())
+            }
+            ErasureError::EmptySelection => WebError::BadRequest(
+                "Nothing was selected: tick some customers, or use the filters to choose whom to erase."
+                    .into(),
+            ),
+            other => WebError::internal(other),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers/confirm_erasure.html")]
+struct ConfirmPage {
+    layout: Layout,
+    base: String,
+    customer_id: i64,
+    title: String,
+    deletes: bool,
+    held: bool,
+    emails_identify: bool,
+}
+
+async fn confirm_page(
+    state: &AppState,
+    session: &TypedSession,
+    access: &WorkspaceAccess,
+    id: i64,
+    kind: JobKind,
+) -> Result<HttpResponse, WebError> {
+    let workspace_id = access.workspace.id;
+    let customer = state
+        .db
+        .run(move |conn| customers::find(conn, workspace_id, id))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let title = if kind.deletes() {
+        format!("Delete customer #{id} forever?")
+    } else {
+        format!("Archive customer #{id}?")
+    };
+    render(&ConfirmPage {
+        layout: Layout::workspace(title.clone(), Section::Customers, session, access),
+        base: access.base(),
+        customer_id: customer.id,
+        title,
+        deletes: kind.deletes(),
+        held: customer.legal_hold_reason.is_some(),
+        emails_identify: access.workspace.identifier_mode == "id_or_email",
+    })
+}
+
+async fn confirm_delete(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersDelete>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    confirm_page(&state, &session, &access, path.1, JobKind::Delete).await
+}
+
+async fn confirm_archive(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersArchive>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    confirm_page(&state, &session, &access, path.1, JobKind::Archive).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EraseForm {
+    #[serde(default)]
+    suppress: Option<String>,
+}
+
+async fn erase(
+    state: &AppState,
+    session: &TypedSession,
+    access: &WorkspaceAccess,
+    id: i64,
+    kind: JobKind,
+    suppress: bool,
+) -> Result<HttpResponse, WebError> {
+    let workspace = access.workspace.clone();
+    let secret = state.secret.clone();
+    let user_id = access.user.user.id;
+    let actor = access.actor();
+    let origin = access.origin.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let scope = ErasureScope {
+                workspace: &workspace,
+                secret: &secret,
+                by_user: Some(user_id),
+                actor_label: format!("user:{user_id}"),
+            };
+            let outcome = erase_one(conn, &scope, actor, kind, id, suppress, &origin)?;
+            crate::store::erasures::flush_erased_pages(conn, false)?;
+            Ok::<_, ErasureError>(outcome)
+        })
+        .await?;
+    let receipt = format!("{}/receipts/{}", access.base(), outcome.job.receipt_id);
+    if kind.deletes() {
+        let suppression = if suppress {
+            "Their identifiers are suppressed: they cannot be added again."
+        } else {
+            "Their identifiers were not suppressed and may be used again; a customer created with them starts with no history."
+        };
+        session.flash(
+            FlashKind::Success,
+            format!(
+                "Customer #{id} was deleted forever with {}. {suppression} Receipt: {receipt}",
+                plural(outcome.events_removed, "event", "events")
+            ),
+        );
+        Ok(see_other(format!("{}/customers", access.base())))
+    } else {
+        let message = if outcome.job.done == 0 {
+            format!("Customer #{id} was already anonymous; nothing changed.")
+        } else {
+            format!("Customer #{id} is now an anonymous customer; their activity is kept. Receipt: {receipt}")
+        };
+        session.flash(FlashKind::Success, message);
+        Ok(see_other(format!("{}/customers/{id}", access.base())))
+    }
+}
+
+async fn delete_one(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersDelete>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<EraseForm>,
+) -> Result<HttpResponse, WebError> {
+    let suppress = form.suppress.as_deref() == Some("on");
+    erase(&state, &session, &access, path.1, JobKind::Delete, suppress).await
+}
+
+async fn archive_one(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersArchive>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    erase(&state, &session, &access, path.1, JobKind::Archive, false).await
+}
+
+/// The list's bulk form: which action, on the ticked rows or on everyone matching.
+fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let (kind, scope) = match value("intent") {
+        Some("delete_selected") => (JobKind::Delete, "selected"),
+        Some("archive_selected") => (JobKind::Archive, "selected"),
+        Some("delete_filtered") => (JobKind::Delete, "filtered"),
+        Some("archive_filtered") => (JobKind::Archive, "filtered"),
+        _ => return Err(WebError::BadRequest("Choose an action: delete or archive.".into())),
+    };
+    let all_matching = value("all_matching") == Some("1");
+    if scope == "filtered" || all_matching {
+        let filter_pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let query = serde_urlencoded::to_string(&filter_pairs).unwrap_or_default();
+        let filter = CustomerFilter::from_query_string(&query).map_err(|errors| {
+            let message = errors.iter().map(|(_, m)| m.to_owned()).collect::<Vec<_>>().join("; ");
+            WebError::BadRequest(format!("The filters could not be used: {message}"))
+        })?;
+        return Ok((kind, Selection::Filter(filter.first_page())));
+    }
+    // Ticked rows come as `ids`; "select all on this page" as one comma-separated
+    // `page_ids`, so that it works without script.
+    let ids = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids" || k == "page_ids")
+        .flat_map(|(_, v)| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+        .map(|v| v.parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| WebError::BadRequest("The selection could not be read. Reload the list and try again.".into()))?;
+    if ids.len() > 10_000 {
+        return Err(WebError::BadRequest(
+            "Select at most 10,000 customers by hand; use the filters for more.".into(),
+        ));
+    }
+    Ok((kind, Selection::Ids(ids)))
+}
+
+async fn bulk_preview(
+    state: web::Data<AppState>,
+    access: Authorized<perm::CustomersView>,
+    body: String,
+) -> Result<HttpResponse, WebError> {
+    let (kind, selection) = parse_bulk(&body)?;
+    if !access.can(permission_for(kind)) {
+        return Err(WebError::Forbidden);
+    }
+    let workspace_id = access.workspace.id;
+    let workspace_name = access.workspace.name.clone();
+    let user_id = access.user.user.id;
+    let job = state
+        .db
+        .run(move |conn| create_preview(conn, workspace_id, &workspace_name, user_id, kind, &selection))
+        .await?;
+    Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
+}
+
+#[derive(Debug, Deserialize)]
+struct HoldForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    release: Option<String>,
+}
+
+/// Legal hold: owners and admins only. A held customer is never erased.
+async fn legal_hold(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<HoldForm>,
+) -> Result<HttpResponse, WebError> {
+    if !matches!(access.role.builtin_role(), Some(BuiltinRole::Owner | BuiltinRole::Admin)) {
+        return Err(WebError::Forbidden);
+    }
+    let id = path.1;
+    let release = form.release.is_some();
+    let reason = form.reason.trim().to_owned();
+    if !release && (reason.is_empty() || reason.chars().count() > 500) {
+        session.flash(FlashKind::Error, "Give a reason for the legal hold (up to 500 characters).");
+        return Ok(see_other(format!("{}/customers/{id}", access.base())));
+    }
+    let workspace_id = access.workspace.id;
+    let actor = access.actor();
+    let origin = access.origin.clone();
+    let changed = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<bool, StoreError> {
+                let held = if release { None } else { Some(reason.as_str()) };
+                if !crate::store::erasures::set_legal_hold(conn, workspace_id, id, held)? {
+                    return Ok(false);
+                }
+                let action = if release { AuditAction::LegalHoldReleased } else { AuditAction::LegalHoldSet };
+                audit::append(
+                    conn,
+                    NewEntry::new(actor, action, &origin)
+                        .workspace(workspace_id)
+                        .target(format!("customer:{id}"))
+                        .affected(1),
+                )?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !changed {
+        return Err(WebError::NotFound);
+    }
+    session.flash(
+        FlashKind::Success,
+        if release {
+            "The legal hold is released; this customer can be erased again."
+        } else {
+            "This customer is under legal hold: no deletion or archiving will touch them."
+        },
+    );
+    Ok(see_other(format!("{}/customers/{id}", access.base())))
+}

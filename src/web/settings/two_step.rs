@@ -1,0 +1,247 @@
+//! Settings → Security → two-step sign-in: enrolling an authenticator app, and
+//! turning it off again.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{load_nav, password_matches, SettingsNav};
+use crate::db::write_transaction;
+use crate::domain::AuditAction;
+use crate::store::audit::{self, Actor, NewEntry};
+use crate::store::{self, StoreError};
+use crate::totp;
+use crate::web::auth::verify_second_factor;
+use crate::web::extractors::{request_origin, CurrentUser};
+use crate::web::layout::{render, render_with_status, see_other, Layout};
+use crate::web::session::{FlashKind, TypedSession};
+use crate::web::state::AppState;
+use crate::web::WebError;
+
+const SECURITY: &str = "/settings/security";
+const ENROL: &str = "/settings/security/totp";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(ENROL).route(web::get().to(enrol_page)))
+        .service(web::resource("/settings/security/totp/start").route(web::post().to(start)))
+        .service(web::resource("/settings/security/totp/confirm").route(web::post().to(confirm)))
+        .service(web::resource("/settings/security/totp/disable").route(web::post().to(disable)));
+}
+
+#[derive(Template)]
+#[template(path = "settings/totp_enrol.html")]
+struct EnrolPage {
+    layout: Layout,
+    nav: SettingsNav,
+    qr_png_base64: String,
+    secret: String,
+    otpauth_url: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "settings/recovery_codes.html")]
+struct RecoveryCodesPage {
+    layout: Layout,
+    nav: SettingsNav,
+    codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DisableForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default()
+}
+
+/// Makes a fresh secret for this session and shows it.
+async fn start(session: TypedSession, user: CurrentUser) -> Result<HttpResponse, WebError> {
+    if user.user.has_totp() {
+        session.flash(FlashKind::Info, "Two-step sign-in is already on.");
+        return Ok(see_other(SECURITY));
+    }
+    session
+        .set_totp_enrolment(&totp::new_secret())
+        .map_err(WebError::internal)?;
+    Ok(see_other(ENROL))
+}
+
+async fn enrol_view(
+    state: &AppState,
+    session: &TypedSession,
+    user: &CurrentUser,
+    secret: String,
+    error: Option<String>,
+) -> Result<EnrolPage, WebError> {
+    let (qr_png_base64, otpauth_url) = totp::enrolment(&secret, &user.user.email).map_err(WebError::internal)?;
+    Ok(EnrolPage {
+        nav: load_nav(state, user.user.id, SECURITY.into()).await?,
+        layout: Layout::signed_in("Set up two-step sign-in", session, user),
+        qr_png_base64,
+        secret,
+        otpauth_url,
+        error,
+    })
+}
+
+async fn enrol_page(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    user: CurrentUser,
+) -> Result<HttpResponse, WebError> {
+    let Some(secret) = session.totp_enrolment().filter(|_| !user.user.has_totp()) else {
+        return Ok(see_other(SECURITY));
+    };
+    render(&enrol_view(&state, &session, &user, secret, None).await?)
+}
+
+enum Confirmed {
+    Enabled,
+    Replayed,
+}
+
+/// Stores the secret once a current code from it comes back, with ten fresh recovery
+/// codes. The codes are shown in this response and nowhere else, so this one answer
+/// is a page rather than a redirect: nothing would be left to show after one.
+async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    user: CurrentUser,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, WebError> {
+    let Some(secret) = session.totp_enrolment().filter(|_| !user.user.has_totp()) else {
+        session.flash(FlashKind::Info, "Start the set-up again: the code you were shown has expired.");
+        return Ok(see_other(SECURITY));
+    };
+    let Some(step) = totp::matching_step(&secret, &form.code, unix_now()) else {
+        let page = enrol_view(
+            &state,
+            &session,
+            &user,
+            secret,
+            Some("That code does not match. Enter the 6-digit code your app shows now.".into()),
+        )
+        .await?;
+        return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let (codes, digests) = totp::new_recovery_codes();
+    let stored_codes = serde_json::to_string(&digests).map_err(WebError::internal)?;
+    let user_id = user.user.id;
+    let origin = request_origin(&req);
+    let stored_secret = secret.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<Confirmed, StoreError> {
+                // The code just typed must not also open a sign-in: its step is used up.
+                if !store::users::consume_totp_step(conn, user_id, step)? {
+                    return Ok(Confirmed::Replayed);
+                }
+                store::users::set_totp(conn, user_id, Some(&stored_secret), &stored_codes)?;
+                audit::append(
+                    conn,
+                    NewEntry::new(Actor::User(user_id), AuditAction::TotpEnabled, &origin)
+                        .target(format!("user:{user_id}")),
+                )?;
+                Ok(Confirmed::Enabled)
+            })
+        })
+        .await?;
+    if let Confirmed::Replayed = outcome {
+        let page = enrol_view(
+            &state,
+            &session,
+            &user,
+            secret,
+            Some("That code was already used. Wait for the next one and enter it.".into()),
+        )
+        .await?;
+        return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    session.clear_totp_enrolment();
+    session.flash(FlashKind::Success, "Two-step sign-in is on.");
+    render(&RecoveryCodesPage {
+        nav: load_nav(&state, user_id, SECURITY.into()).await?,
+        layout: Layout::signed_in("Your recovery codes", &session, &user),
+        codes,
+    })
+}
+
+enum Disabled {
+    Done,
+    Refused,
+    Throttled,
+}
+
+/// Turns two-step sign-in off, given the password and a current code (or an unused
+/// recovery code). Failures count towards a lock, as at sign-in.
+async fn disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    user: CurrentUser,
+    form: web::Form<DisableForm>,
+) -> Result<HttpResponse, WebError> {
+    let DisableForm { password, code } = form.into_inner();
+    let password_ok = password_matches(password, user.user.password_hash.clone()).await?;
+    let user_id = user.user.id;
+    let throttle_key = state.secret.digest("totp-disable", user_id.to_string().as_bytes());
+    let origin = request_origin(&req);
+    let outcome = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<Disabled, StoreError> {
+                if store::login_throttles::locked_until(conn, &throttle_key)?.is_some() {
+                    return Ok(Disabled::Throttled);
+                }
+                let Some(user) = store::users::find(conn, user_id)? else {
+                    return Ok(Disabled::Refused);
+                };
+                if !user.has_totp() {
+                    return Ok(Disabled::Done);
+                }
+                // The code is only tried after the password, so a wrong password never
+                // uses up a code.
+                if !(password_ok && verify_second_factor(conn, &user, &code, &origin)?) {
+                    return Ok(match store::login_throttles::record_failure(conn, &throttle_key)? {
+                        Some(_) => Disabled::Throttled,
+                        None => Disabled::Refused,
+                    });
+                }
+                store::login_throttles::clear(conn, &throttle_key)?;
+                store::users::set_totp(conn, user_id, None, "[]")?;
+                audit::append(
+                    conn,
+                    NewEntry::new(Actor::User(user_id), AuditAction::TotpDisabled, &origin)
+                        .target(format!("user:{user_id}")),
+                )?;
+                Ok(Disabled::Done)
+            })
+        })
+        .await?;
+    match outcome {
+        Disabled::Done => session.flash(FlashKind::Success, "Two-step sign-in is off."),
+        Disabled::Refused => session.flash(
+            FlashKind::Error,
+            "Two-step sign-in is still on: the password or the code was not right.",
+        ),
+        Disabled::Throttled => session.flash(
+            FlashKind::Error,
+            "Too many failed attempts. Wait a few minutes, then try again.",
+        ),
+    }
+    Ok(see_other(SECURITY))
+}

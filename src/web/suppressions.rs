@@ -1,0 +1,361 @@
+//! The suppression list of a workspace: look an identifier up, list, export, add and
+//! unsuppress. The list holds keyed digests only, so every answer is computed from
+//! what the person types, and nothing on the page can be turned back into an address.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::extractors::{perm, Authorized, WorkspaceAccess};
+use super::layout::{render, render_with_status, see_other, Layout, Section};
+use super::session::{FlashKind, TypedSession};
+use super::state::AppState;
+use super::WebError;
+use crate::db::write_transaction;
+use crate::domain::{AuditAction, Email, Permission};
+use crate::erasure::suppress::{email_digest, id_digest, KIND_EMAIL, KIND_ID};
+use crate::store::audit::{self, NewEntry};
+use crate::store::suppressions::{self, Suppression};
+use crate::store::StoreError;
+
+const PAGE_SIZE: i64 = 50;
+const REASONS: [&str; 5] = ["manual", "deleted", "api", "bounce", "complaint"];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/w/{workspace}/suppressions").route(web::get().to(list)))
+        .service(web::resource("/w/{workspace}/suppressions/lookup").route(web::post().to(lookup)))
+        .service(web::resource("/w/{workspace}/suppressions/add").route(web::post().to(add)))
+        .service(web::resource("/w/{workspace}/suppressions/export.csv").route(web::get().to(export)))
+        .service(
+            web::resource("/w/{workspace}/suppressions/{id}/unsuppress")
+                .route(web::get().to(confirm_unsuppress))
+                .route(web::post().to(unsuppress)),
+        );
+}
+
+/// Readers of the list: whoever manages it, and compliance reviewers.
+fn require_reader(access: &WorkspaceAccess) -> Result<(), WebError> {
+    if access.can(Permission::SuppressionsManage) || access.can(Permission::AuditView) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden)
+    }
+}
+
+pub struct Row {
+    pub id: i64,
+    pub digest_prefix: String,
+    pub kind: String,
+    pub reason: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+fn row(s: &Suppression) -> Row {
+    Row {
+        id: s.id,
+        digest_prefix: s.digest.chars().take(12).collect(),
+        kind: s.kind.clone(),
+        reason: s.reason.clone(),
+        created_at: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        created_by: s.created_by.clone(),
+    }
+}
+
+/// The answer to "is this identifier suppressed?".
+pub struct LookupAnswer {
+    pub typed: String,
+    pub suppressed: bool,
+    pub kind: String,
+    pub reason: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "suppressions/list.html")]
+struct ListPage {
+    layout: Layout,
+    base: String,
+    rows: Vec<Row>,
+    total: i64,
+    may_manage: bool,
+    emails_identify: bool,
+    answer: Option<LookupAnswer>,
+    lookup_error: Option<String>,
+    add_error: Option<String>,
+    next_before: Option<i64>,
+    is_later_page: bool,
+    reasons: [&'static str; 5],
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+async fn page(
+    state: &AppState,
+    session: &TypedSession,
+    access: &WorkspaceAccess,
+    before: Option<i64>,
+    answer: Option<LookupAnswer>,
+    lookup_error: Option<String>,
+    add_error: Option<String>,
+) -> Result<ListPage, WebError> {
+    let workspace_id = access.workspace.id;
+    let (entries, total) = state
+        .db
+        .run(move |conn| -> Result<_, StoreError> {
+            Ok((
+                suppressions::page(conn, workspace_id, before, PAGE_SIZE + 1)?,
+                suppressions::count(conn, workspace_id)?,
+            ))
+        })
+        .await?;
+    let has_more = entries.len() as i64 > PAGE_SIZE;
+    let shown: Vec<&Suppression> = entries.iter().take(PAGE_SIZE as usize).collect();
+    Ok(ListPage {
+        layout: Layout::workspace("Suppressions", Section::Suppressions, session, access),
+        base: access.base(),
+        rows: shown.iter().map(|s| row(s)).collect(),
+        total,
+        may_manage: access.can(Permission::SuppressionsManage),
+        emails_identify: access.workspace.identifier_mode == "id_or_email",
+        answer,
+        lookup_error,
+        add_error,
+        next_before: if has_more { shown.last().map(|s| s.id) } else { None },
+        is_later_page: before.is_some(),
+        reasons: REASONS,
+    })
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, WebError> {
+    require_reader(&access)?;
+    render(&page(&state, &session, &access, params.before, None, None, None).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct IdentifierForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The digest of what was typed, as the kind chosen (or guessed: a value with an @ is
+/// an email address when the workspace identifies people by email).
+fn typed_digest(state: &AppState, access: &WorkspaceAccess, form: &IdentifierForm) -> Result<(&'static str, String), String> {
+    let typed = form.identifier.trim();
+    if typed.is_empty() {
+        return Err("Enter an ID or an email address.".into());
+    }
+    if typed.chars().count() > 254 {
+        return Err("That is longer than any identifier can be.".into());
+    }
+    let as_email = match form.kind.as_str() {
+        "email" => true,
+        "id" => false,
+        _ => typed.contains('@') && access.workspace.identifier_mode == "id_or_email",
+    };
+    if as_email {
+        let email = Email::parse(typed).map_err(|e| format!("That email address is not valid: {e}."))?;
+        Ok((KIND_EMAIL, email_digest(&state.secret, email.as_str())))
+    } else {
+        Ok((KIND_ID, id_digest(&state.secret, typed)))
+    }
+}
+
+async fn lookup(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    form: web::Form<IdentifierForm>,
+) -> Result<HttpResponse, WebError> {
+    require_reader(&access)?;
+    let (kind, digest) = match typed_digest(&state, &access, &form) {
+        Ok(found) => found,
+        Err(message) => {
+            let page = page(&state, &session, &access, None, None, Some(message), None).await?;
+            return render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let workspace_id = access.workspace.id;
+    let found = state
+        .db
+        .run(move |conn| suppressions::find(conn, workspace_id, kind, &digest))
+        .await?;
+    let answer = LookupAnswer {
+        typed: form.identifier.trim().to_owned(),
+        suppressed: found.is_some(),
+        kind: kind.to_owned(),
+        reason: found.as_ref().map(|s| s.reason.clone()).unwrap_or_default(),
+        since: found
+            .as_ref()
+            .map(|s| s.created_at.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default(),
+    };
+    render(&page(&state, &session, &access, None, Some(answer), None, None).await?)
+}
+
+async fn add(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::SuppressionsManage>,
+    form: web::Form<IdentifierForm>,
+) -> Result<HttpResponse, WebError> {
+    let reason = form.reason.trim();
+    let reason = if reason.is_empty() { "manual" } else { reason };
+    if !REASONS.contains(&reason) {
+        return Err(WebError::BadRequest("Choose a reason from the list.".into()));
+    }
+    let (kind, digest) = match typed_digest(&state, &access, &form) {
+        Ok(found) => found,
+        Err(message) => {
+            let page = page(&state, &session, &access, None, None, None, Some(message)).await?;
+            return render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let workspace_id = access.workspace.id;
+    let actor = access.actor();
+    let by = format!("user:{}", access.user.user.id);
+    let origin = access.origin.clone();
+    let reason = reason.to_owned();
+    let added = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<bool, StoreError> {
+                let added = suppressions::add(conn, workspace_id, kind, &digest, &reason, &by)?;
+                if added {
+                    audit::append(
+                        conn,
+                        NewEntry::new(actor, AuditAction::IdentifierSuppressed, &origin)
+                            .workspace(workspace_id)
+                            .target(format!("suppression:{}", &digest[..12]))
+                            .affected(1)
+                            .details(serde_json::json!({ "kind": kind, "reason": reason })),
+                    )?;
+                }
+                Ok(added)
+            })
+        })
+        .await?;
+    session.flash(
+        FlashKind::Success,
+        if added {
+            "The identifier is suppressed: the API and imports will refuse it."
+        } else {
+            "That identifier was already suppressed."
+        },
+    );
+    Ok(see_other(format!("{}/suppressions", access.base())))
+}
+
+async fn find_suppression(state: &AppState, access: &WorkspaceAccess, id: i64) -> Result<Suppression, WebError> {
+    let workspace_id = access.workspace.id;
+    state
+        .db
+        .run(move |conn| suppressions::find_by_id(conn, workspace_id, id))
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "suppressions/unsuppress.html")]
+struct UnsuppressPage {
+    layout: Layout,
+    base: String,
+    row: Row,
+}
+
+async fn confirm_unsuppress(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::SuppressionsManage>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    let found = find_suppression(&state, &access, path.1).await?;
+    render(&UnsuppressPage {
+        layout: Layout::workspace("Unsuppress", Section::Suppressions, &session, &access),
+        base: access.base(),
+        row: row(&found),
+    })
+}
+
+async fn unsuppress(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::SuppressionsManage>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    let found = find_suppression(&state, &access, path.1).await?;
+    let workspace_id = access.workspace.id;
+    let actor = access.actor();
+    let origin = access.origin.clone();
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<(), StoreError> {
+                if suppressions::remove(conn, workspace_id, &found.kind, &found.digest)? {
+                    audit::append(
+                        conn,
+                        NewEntry::new(actor, AuditAction::IdentifierUnsuppressed, &origin)
+                            .workspace(workspace_id)
+                            .target(format!("suppression:{}", &found.digest[..12]))
+                            .affected(1)
+                            .details(serde_json::json!({ "kind": found.kind })),
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    session.flash(
+        FlashKind::Success,
+        "Unsuppressed: the identifier is free again. A customer created with it starts with no history.",
+    );
+    Ok(see_other(format!("{}/suppressions", access.base())))
+}
+
+async fn export(
+    state: web::Data<AppState>,
+    access: Authorized<perm::CustomersView>,
+) -> Result<HttpResponse, WebError> {
+    require_reader(&access)?;
+    let workspace_id = access.workspace.id;
+    let body = state
+        .db
+        .run(move |conn| -> Result<Vec<u8>, StoreError> {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            let _ = writer.write_record(["digest", "kind", "reason", "created_at", "created_by"]);
+            let mut before = None;
+            loop {
+                let page = suppressions::page(conn, workspace_id, before, 1000)?;
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                for s in &page {
+                    let created = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                    let fields = [s.digest.as_str(), s.kind.as_str(), s.reason.as_str(), created.as_str(), s.created_by.as_str()];
+                    let _ = writer.write_record(fields.map(super::audit::csv_safe));
+                }
+            }
+            Ok(writer.into_inner().unwrap_or_default())
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"suppressions-{}.csv\"", access.workspace.slug),
+        ))
+        .body(body))
+}
