@@ -76,14 +76,14 @@ macro_rules! on_both_backends {
 }
 
 /// A database made for one test and dropped after it.
-struct TestDatabase {
-    url: DatabaseUrl,
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
     admin_url: Option<String>,
     name: String,
 }
 
 impl TestDatabase {
-    fn create(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
+    pub fn create(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
         match backend {
             Backend::Sqlite => TestDatabase {
                 url: DatabaseUrl::Sqlite(dir.join("erasure.db")),
@@ -103,6 +103,16 @@ impl TestDatabase {
                     name,
                 }
             }
+        }
+    }
+}
+
+impl TestDatabase {
+    /// The URL as the command line takes it.
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
         }
     }
 }

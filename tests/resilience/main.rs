@@ -1,0 +1,257 @@
+//! Real `erasure serve` processes over one database: killed with SIGKILL in the middle
+//! of a job, several of them sharing the queue. Nothing is lost, nothing runs twice.
+
+#[path = "../api/helpers/mod.rs"]
+#[allow(dead_code)]
+mod helpers;
+mod server;
+
+use std::time::Duration;
+
+use helpers::{new_client, Backend, TestDatabase, OWNER_EMAIL, OWNER_PASSWORD};
+use server::{cli, Server};
+
+const WORKSPACE: &str = "acme-shop";
+const CUSTOMERS: usize = 3000;
+const EVENTS_EACH: usize = 3;
+
+/// A database with an owner and seeded customers, made with the command line.
+fn prepared(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
+    let database = TestDatabase::create(backend, dir);
+    let url = database.url_string();
+    let data = dir.join("data");
+    cli(&url, &data, &["create-owner", "--email", OWNER_EMAIL, "--name", "Olivia Owner", "--password-stdin", "--workspace", "Acme Shop"], Some(OWNER_PASSWORD));
+    cli(
+        &url,
+        &data,
+        &["seed", "--workspace", WORKSPACE, "--customers", &CUSTOMERS.to_string(), "--events-per-customer", &EVENTS_EACH.to_string(), "--seed", "7"],
+        None,
+    );
+    database
+}
+
+async fn sign_in(server: &Server, client: &reqwest::Client) {
+    let page = client.get(server.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = helpers::csrf_from(&page).unwrap();
+    let response = client
+        .post(server.url("/login"))
+        .form(&[("csrf_token", token.as_str()), ("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+}
+
+async fn post(server: &Server, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = client.get(server.url("/settings/security")).send().await.unwrap().text().await.unwrap();
+    let token = helpers::csrf_from(&page).unwrap();
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    client.post(server.url(path)).form(&all).send().await.unwrap()
+}
+
+async fn progress(server: &Server, client: &reqwest::Client, job: &str) -> Option<serde_json::Value> {
+    let response = client.get(server.url(&format!("{job}/progress.json"))).send().await.ok()?;
+    response.json().await.ok()
+}
+
+/// Previews and confirms deleting every customer of the workspace; returns the job's path.
+async fn start_delete_job(server: &Server, client: &reqwest::Client) -> String {
+    let preview = post(server, client, &format!("/w/{WORKSPACE}/customers/bulk"), &[("intent", "delete_filtered")]).await;
+    let job = helpers::location(&preview);
+    assert!(job.contains("/jobs/"), "{job}");
+    let confirmed = post(server, client, &format!("{job}/confirm"), &[]).await;
+    assert_eq!(confirmed.status(), 303);
+    job
+}
+
+fn scalar(database: &TestDatabase, sql: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct One {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let url = database.url_string();
+    match &database.url {
+        erasure::db::DatabaseUrl::Sqlite(path) => {
+            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            diesel::sql_query(sql).get_result::<One>(&mut conn).unwrap().n
+        }
+        erasure::db::DatabaseUrl::Postgres(_) => {
+            let mut conn = diesel::PgConnection::establish(&url).unwrap();
+            diesel::sql_query(sql).get_result::<One>(&mut conn).unwrap().n
+        }
+    }
+}
+
+fn lease_owner(database: &TestDatabase, job_id: i64) -> Option<String> {
+    use diesel::prelude::*;
+    use erasure::db::schema::jobs;
+    let query = jobs::table.find(job_id).select(jobs::lease_owner);
+    match &database.url {
+        erasure::db::DatabaseUrl::Sqlite(path) => {
+            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            query.first::<Option<String>>(&mut conn).unwrap()
+        }
+        erasure::db::DatabaseUrl::Postgres(url) => {
+            let mut conn = diesel::PgConnection::establish(url).unwrap();
+            query.first::<Option<String>>(&mut conn).unwrap()
+        }
+    }
+}
+
+/// No customer without its events gone, no event without its customer, and on SQLite
+/// the engine's own integrity and foreign-key checks.
+fn assert_consistent(database: &TestDatabase) {
+    assert_eq!(
+        scalar(database, "SELECT COUNT(*) AS n FROM events e LEFT JOIN customers c ON c.id = e.customer_id WHERE c.id IS NULL"),
+        0,
+        "events without their customer"
+    );
+    if let erasure::db::DatabaseUrl::Sqlite(path) = &database.url {
+        use diesel::connection::SimpleConnection;
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Check {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+        let check: Check = diesel::sql_query("PRAGMA integrity_check").get_result(&mut conn).unwrap();
+        assert_eq!(check.integrity_check, "ok");
+        #[derive(diesel::QueryableByName)]
+        struct Violation {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[allow(dead_code)]
+            table: String,
+        }
+        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check").load(&mut conn).unwrap();
+        assert!(violations.is_empty(), "foreign key violations");
+    }
+}
+
+/// Two servers share the database; the job is claimed by one; that one is killed
+/// with SIGKILL mid-job; the other finishes it with exact counts.
+async fn a_killed_server_s_job_is_finished_by_another_with_exact_counts(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = prepared(&backend, dir.path());
+    let mut first = Server::start(&database.url_string(), &dir.path().join("data"), &[("JOB_BATCH_SIZE", "7")]).await;
+    let mut second = Server::start(&database.url_string(), &dir.path().join("data"), &[("JOB_BATCH_SIZE", "7")]).await;
+    let client = new_client();
+    sign_in(&first, &client).await;
+
+    // A session made on one server is valid on the other.
+    let on_second = client.get(second.url(&format!("/w/{WORKSPACE}/customers"))).send().await.unwrap();
+    assert_eq!(on_second.status(), 200);
+
+    let job = start_delete_job(&first, &client).await;
+    let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
+    // Wait until the job is under way, then kill whichever server holds it.
+    let mut holder_pid = 0u32;
+    for _ in 0..2000 {
+        let processed = scalar(&database, &format!("SELECT done + skipped_missing AS n FROM jobs WHERE id = {job_id}"));
+        if processed > 0 {
+            // The lease owner is "{pid}-{random}".
+            holder_pid = lease_owner(&database, job_id)
+                .and_then(|owner| owner.split('-').next().and_then(|pid| pid.parse().ok()))
+                .unwrap_or(0);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(holder_pid > 0, "the job never started");
+    let processed_before = scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"));
+    assert!(processed_before < CUSTOMERS as i64, "the job finished before it could be interrupted");
+    let (killed, survivor) = if first.pid() == holder_pid { (&mut first, &second) } else { (&mut second, &first) };
+    killed.kill();
+
+    let mut finished = None;
+    for _ in 0..600 {
+        if let Some(p) = progress(survivor, &client, &job).await {
+            if p["finished"] == true {
+                finished = Some(p);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let result = finished.expect("the surviving server finished the job");
+
+    assert_eq!(result["state"], "done");
+    assert_eq!(result["done"], CUSTOMERS as i64, "every customer deleted exactly once");
+    assert_eq!(result["skipped_missing"], 0, "no batch ran twice");
+    assert_eq!(result["events_removed"], (CUSTOMERS * EVENTS_EACH) as i64);
+    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM customers"), 0);
+    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM events"), 0);
+    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM job_targets"), 0);
+    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.finished'"), 1);
+    assert_consistent(&database);
+}
+
+/// One server, killed and started again: the restarted server takes its own job up
+/// again when the lease runs out.
+async fn a_restarted_server_resumes_its_job(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = prepared(&backend, dir.path());
+    let data = dir.path().join("data");
+    let mut server = Server::start(&database.url_string(), &data, &[("JOB_BATCH_SIZE", "5")]).await;
+    let client = new_client();
+    sign_in(&server, &client).await;
+    let job = start_delete_job(&server, &client).await;
+    let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
+    for _ in 0..2000 {
+        if scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}")) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let done_at_kill = scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"));
+    assert!(done_at_kill > 0 && done_at_kill < CUSTOMERS as i64, "killed mid-job ({done_at_kill})");
+    assert_consistent(&database);
+
+    let restarted = Server::start(&database.url_string(), &data, &[("JOB_BATCH_SIZE", "500")]).await;
+    let mut result = None;
+    for _ in 0..600 {
+        if let Some(p) = progress(&restarted, &client, &job).await {
+            if p["finished"] == true {
+                result = Some(p);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let result = result.expect("the restarted server finished the job");
+    assert_eq!(result["done"], CUSTOMERS as i64);
+    assert_eq!(result["skipped_missing"], 0);
+    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM customers"), 0);
+    assert_consistent(&database);
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = super::Backend::postgres() {
+                        super::$name(backend).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both!(a_killed_server_s_job_is_finished_by_another_with_exact_counts, a_restarted_server_resumes_its_job);
