@@ -162,6 +162,9 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
             }
+            if let Err(err) = state.db.run(crate::store::maintenance::optimize).await {
+                tracing::warn!(error = %err, "could not refresh planner statistics");
+            }
             // A preview nobody confirmed within a day no longer describes the data.
             let stale = state.db.run(|conn| {
                 crate::db::write_transaction(conn, |conn| {

@@ -351,6 +351,16 @@ impl CustomerFilter {
             || self.attr.is_some()
     }
 
+    /// Whether a criterion other than the search narrows the set through an index
+    /// (a location, a status or a last-seen range).
+    pub fn narrows_by_index(&self) -> bool {
+        self.country.is_some()
+            || self.city.is_some()
+            || self.status.is_some()
+            || self.seen_from.is_some()
+            || self.seen_to.is_some()
+    }
+
     /// The same filters from the first page.
     pub fn first_page(&self) -> CustomerFilter {
         CustomerFilter {

@@ -12,6 +12,7 @@ pub mod jobs;
 mod error;
 pub mod events;
 pub mod login_throttles;
+pub mod maintenance;
 pub mod invitations;
 pub mod memberships;
 pub mod otp;

@@ -1,3 +1,4 @@
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -460,8 +461,8 @@ async fn walk(app: &TestApp, first: &str) -> (Vec<i64>, usize) {
 fn expected_order(rows: &[CustomerRow], ids: &[i64], sort: &str) -> Vec<i64> {
     let mut pairs: Vec<(&CustomerRow, i64)> = rows.iter().zip(ids.iter().copied()).collect();
     match sort {
-        "last_seen" => pairs.sort_by(|a, b| (b.0.last_seen_at, b.1).cmp(&(a.0.last_seen_at, a.1))),
-        "created" => pairs.sort_by(|a, b| (b.0.created_at, b.1).cmp(&(a.0.created_at, a.1))),
+        "last_seen" => pairs.sort_by_key(|p| Reverse((p.0.last_seen_at, p.1))),
+        "created" => pairs.sort_by_key(|p| Reverse((p.0.created_at, p.1))),
         // Named customers A to Z, then those without a name.
         _ => pairs
             .sort_by(|a, b| (a.0.name.is_none(), &a.0.name, a.1).cmp(&(b.0.name.is_none(), &b.0.name, b.1))),

@@ -1,0 +1,10 @@
+DROP TRIGGER customers_counted_out ON customers;
+DROP TRIGGER customers_counted_in ON customers;
+DROP TRIGGER workspace_counter_created ON workspaces;
+DROP FUNCTION erasure_customers_counted_out();
+DROP FUNCTION erasure_customers_counted_in();
+DROP FUNCTION erasure_workspace_counter_created();
+DROP TABLE workspace_counters;
+DROP INDEX customers_status;
+DROP INDEX customers_city_seen;
+DROP INDEX customers_country_seen;
