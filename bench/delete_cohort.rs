@@ -34,8 +34,10 @@ fn main() {
     let all = cohort == "all";
     let until = (!all).then(|| chrono::NaiveDate::parse_from_str(cohort, "%Y-%m-%d").expect("a date"));
 
-    let raw = raw_delete(&raw_url, until);
+    // The product first, so that its peak memory is its own.
     let product = product_delete(&product_url, until);
+    let product_peak = peak_rss_mb();
+    let raw = raw_delete(&raw_url, until);
 
     println!("| engine | cohort | customers | events | hand-written SQL | product job | ratio | preview (freeze) | peak RSS |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -52,7 +54,7 @@ fn main() {
         product.seconds,
         product.seconds / raw.seconds,
         product.preview_seconds,
-        peak_rss_mb(),
+        product_peak,
     );
     assert_eq!(raw.customers, product.customers, "both deleted the same customers");
     assert_eq!(raw.events, product.events, "and the same events");
@@ -127,6 +129,9 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
     let mut conn = database.pool().get().unwrap();
     let condition = cohort_condition(until);
     let started = Instant::now();
+    if let Some(batch) = std::env::var("BENCH_RAW_BATCH").ok().and_then(|b| b.parse::<usize>().ok()) {
+        return raw_delete_in_batches(&mut conn, &condition, batch, started);
+    }
     let (customers, events) = match &mut *conn {
         DbConnection::Sqlite(c) => c
             .immediate_transaction(|c| {
@@ -156,6 +161,34 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
         seconds: started.elapsed().as_secs_f64(),
         preview_seconds: 0.0,
     }
+}
+
+/// For finding where the product's time goes: the same DELETEs, a batch of ids per
+/// transaction, with nothing else around them.
+fn raw_delete_in_batches(conn: &mut DbConnection, condition: &str, batch: usize, started: Instant) -> Outcome {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let ids: Vec<i64> = diesel::sql_query(format!("SELECT id FROM customers WHERE {condition} ORDER BY id"))
+        .load::<Id>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let (mut customers, mut events) = (0, 0);
+    for chunk in ids.chunks(batch) {
+        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        erasure::db::write_transaction(conn, |c| {
+            events += diesel::sql_query(format!("DELETE FROM events WHERE customer_id IN ({list})")).execute(c)?;
+            customers += diesel::sql_query(format!("DELETE FROM customers WHERE id IN ({list})")).execute(c)?;
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    }
+    store::erasures::flush_erased_pages(conn, true).unwrap();
+    Outcome { customers: customers as i64, events: events as i64, seconds: started.elapsed().as_secs_f64(), preview_seconds: 0.0 }
 }
 
 /// The product: freeze the cohort as a preview, confirm it, and let the job runner

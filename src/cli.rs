@@ -57,6 +57,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Apply the erasure journal again to a database restored from an older backup
+    ReplayErasures {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Replay what was erased on or after this date (YYYY-MM-DD)
+        #[arg(long)]
+        since: String,
+        /// Journal files to read (default: DATA_DIR/erasure-journal.jsonl); give one per
+        /// server when several servers share the database
+        #[arg(long)]
+        journal: Vec<std::path::PathBuf>,
+    },
     /// Apply pending database migrations and exit
     Migrate {
         #[command(flatten)]
@@ -129,7 +141,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         session_idle_minutes: 30,
         session_absolute_hours: 12,
         http_workers: None,
-        job_batch_size: 1000,
+        job_batch_size: 20000,
         job_lease_seconds: 30,
         api_rate_limit: 100,
     };
@@ -186,6 +198,38 @@ fn run(command: Command) -> Result<(), String> {
                     seed,
                 },
             )
+        }
+        Command::ReplayErasures { db, since, journal } => {
+            let settings = settings_without_server(&db)?;
+            let since = chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d")
+                .map_err(|_| "--since: use a date like 2026-01-31".to_owned())?;
+            let secret = crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
+                .map_err(|e| e.to_string())?;
+            let files = if journal.is_empty() {
+                vec![settings.data_dir.join(crate::erasure::journal::FILE_NAME)]
+            } else {
+                journal
+            };
+            let mut entries = Vec::new();
+            for file in &files {
+                let (mut read, unreadable) =
+                    crate::erasure::journal::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+                if unreadable > 0 {
+                    eprintln!("{}: {unreadable} unreadable line(s) skipped", file.display());
+                }
+                entries.append(&mut read);
+            }
+            let start = since.and_hms_opt(0, 0, 0).unwrap_or_default();
+            entries.retain(|e| e.at >= start);
+            entries.sort_by_key(|e| e.at);
+            let database = open_database(&settings).map_err(|e| e.to_string())?;
+            let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+            let report = crate::erasure::replay::replay(&mut conn, &secret, &entries).map_err(|e| e.to_string())?;
+            println!(
+                "replayed {} journal entries: {} customers deleted again, {} archived again, {} identifiers suppressed again, {} unsuppressed again",
+                report.entries, report.deleted_again, report.archived_again, report.suppressed_again, report.unsuppressed_again
+            );
+            Ok(())
         }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;

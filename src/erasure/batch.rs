@@ -2,6 +2,7 @@
 //! single erasures and jobs are made of.
 
 use crate::domain::JobKind;
+use crate::erasure::journal::{Journal, JournalEntry};
 use crate::erasure::{anonymize, suppress};
 use crate::secret::SecretKey;
 use crate::store::jobs::BatchCounts;
@@ -16,6 +17,8 @@ pub struct ErasureScope<'a> {
     pub by_user: Option<i64>,
     /// How the suppression list names who suppressed ("user:3", "api_key:2").
     pub actor_label: String,
+    /// Where the erased ids and added digests are recorded for replay after a restore.
+    pub journal: &'a Journal,
 }
 
 impl ErasureScope<'_> {
@@ -45,6 +48,7 @@ pub fn erase_batch(
     };
     let (held, acting): (Vec<_>, Vec<_>) = targets.into_iter().partition(|t| t.is_held());
     counts.skipped_held = held.len() as i64;
+    let mut journal = JournalEntry::new(scope.workspace.id);
     if kind.deletes() {
         if suppress_identifiers {
             for target in &acting {
@@ -56,12 +60,15 @@ pub fn erase_batch(
                 );
                 for (digest_kind, digest) in digests {
                     suppressions::add(conn, scope.workspace.id, digest_kind, &digest, "deleted", &scope.actor_label)?;
+                    journal.suppressed.push((digest_kind.to_owned(), digest));
                 }
             }
         }
         let ids: Vec<i64> = acting.iter().map(|t| t.id).collect();
         counts.events_removed = erasures::delete_customers(conn, scope.workspace.id, &ids)?;
         counts.done = ids.len() as i64;
+        journal.deleted = ids;
+        record(scope, &journal)?;
         return Ok(counts);
     }
     let pii_keys = scope.pii_keys();
@@ -84,7 +91,19 @@ pub fn erase_batch(
             }
         }
         erasures::write_anonymized(conn, scope.workspace.id, target.id, &attributes, scope.by_user)?;
+        journal.archived.push(target.id);
         counts.done += 1;
     }
+    record(scope, &journal)?;
     Ok(counts)
+}
+
+/// Writes the journal entry before the caller commits: a crash after this and before
+/// the commit leaves ids in the journal that were not erased yet, which a replay only
+/// erases again (they were being erased); the other order could lose an erasure.
+fn record(scope: &ErasureScope<'_>, entry: &JournalEntry) -> StoreResult<()> {
+    scope
+        .journal
+        .record(entry)
+        .map_err(|err| crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}")))
 }

@@ -4,8 +4,10 @@
 pub mod anonymize;
 pub mod batch;
 mod error;
+pub mod journal;
 pub mod preview;
 pub mod receipt;
+pub mod replay;
 pub mod runner;
 pub mod single;
 pub mod suppress;

@@ -129,6 +129,7 @@ async fn erase(
 ) -> Result<HttpResponse, WebError> {
     let workspace = access.workspace.clone();
     let secret = state.secret.clone();
+    let journal = state.journal.clone();
     let user_id = access.user.user.id;
     let actor = access.actor();
     let origin = access.origin.clone();
@@ -140,6 +141,7 @@ async fn erase(
                 secret: &secret,
                 by_user: Some(user_id),
                 actor_label: format!("user:{user_id}"),
+                journal: &journal,
             };
             let outcome = erase_one(conn, &scope, actor, kind, id, suppress, &origin)?;
             crate::store::erasures::flush_erased_pages(conn, false)?;

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Database;
+use crate::erasure::journal::Journal;
 use crate::erasure::runner::JobRunner;
 use crate::mail::Mailer;
 use crate::secret::SecretKey;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub api_limiter: Arc<RateLimiter>,
     /// Wakes this server's job runner when a job is confirmed here.
     pub jobs: JobRunner,
+    /// Records erasures outside the database, for replay after a restore.
+    pub journal: Journal,
 }

@@ -14,6 +14,7 @@ use super::state::AppState;
 use super::WebError;
 use crate::db::write_transaction;
 use crate::domain::{AuditAction, Email, Permission};
+use crate::erasure::journal::JournalEntry;
 use crate::erasure::suppress::{email_digest, id_digest, KIND_EMAIL, KIND_ID};
 use crate::store::audit::{self, NewEntry};
 use crate::store::suppressions::{self, Suppression};
@@ -230,12 +231,18 @@ async fn add(
     let by = format!("user:{}", access.user.user.id);
     let origin = access.origin.clone();
     let reason = reason.to_owned();
+    let journal = state.journal.clone();
     let added = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<bool, StoreError> {
                 let added = suppressions::add(conn, workspace_id, kind, &digest, &reason, &by)?;
                 if added {
+                    let mut entry = JournalEntry::new(workspace_id);
+                    entry.suppressed = vec![(kind.to_owned(), digest.clone())];
+                    journal
+                        .record(&entry)
+                        .map_err(|e| StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}")))?;
                     audit::append(
                         conn,
                         NewEntry::new(actor, AuditAction::IdentifierSuppressed, &origin)
@@ -301,11 +308,17 @@ async fn unsuppress(
     let workspace_id = access.workspace.id;
     let actor = access.actor();
     let origin = access.origin.clone();
+    let journal = state.journal.clone();
     state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<(), StoreError> {
                 if suppressions::remove(conn, workspace_id, &found.kind, &found.digest)? {
+                    let mut entry = JournalEntry::new(workspace_id);
+                    entry.unsuppressed = vec![(found.kind.clone(), found.digest.clone())];
+                    journal
+                        .record(&entry)
+                        .map_err(|e| StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}")))?;
                     audit::append(
                         conn,
                         NewEntry::new(actor, AuditAction::IdentifierUnsuppressed, &origin)

@@ -254,4 +254,113 @@ macro_rules! on_both {
     };
 }
 
-on_both!(a_killed_server_s_job_is_finished_by_another_with_exact_counts, a_restarted_server_resumes_its_job);
+
+/// A copy of the database taken now, the way a backup would be.
+fn backup(database: &TestDatabase, dir: &std::path::Path) -> String {
+    match &database.url {
+        erasure::db::DatabaseUrl::Sqlite(path) => {
+            let copy = dir.join("backup.db");
+            std::fs::copy(path, &copy).unwrap();
+            format!("sqlite://{}", copy.display())
+        }
+        erasure::db::DatabaseUrl::Postgres(url) => {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            let mut parsed = url::Url::parse(url).unwrap();
+            let name = parsed.path().trim_start_matches('/').to_owned();
+            let copy = format!("{name}_backup");
+            let mut admin_url = parsed.clone();
+            admin_url.set_path("/postgres");
+            let mut admin = diesel::PgConnection::establish(admin_url.as_str()).unwrap();
+            admin.batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}")).unwrap();
+            parsed.set_path(&format!("/{copy}"));
+            parsed.to_string()
+        }
+    }
+}
+
+fn drop_backup(url: &str) {
+    if url.starts_with("postgres") {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut parsed = url::Url::parse(url).unwrap();
+        let name = parsed.path().trim_start_matches('/').to_owned();
+        parsed.set_path("/postgres");
+        if let Ok(mut admin) = diesel::PgConnection::establish(parsed.as_str()) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn scalar_at(url: &str, sql: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct One {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            diesel::sql_query(sql).get_result::<One>(&mut conn).unwrap().n
+        }
+        None => {
+            let mut conn = diesel::PgConnection::establish(url).unwrap();
+            diesel::sql_query(sql).get_result::<One>(&mut conn).unwrap().n
+        }
+    }
+}
+
+/// Back up, erase, restore the backup, replay the journal: the erased are gone again.
+async fn restoring_a_backup_and_replaying_the_journal_erases_them_again(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = prepared(&backend, dir.path());
+    let data = dir.path().join("data");
+    let backup_url = backup(&database, dir.path());
+    let server = Server::start(&database.url_string(), &data, &[]).await;
+    let client = new_client();
+    sign_in(&server, &client).await;
+
+    // One deleted with suppression, one archived, and a filtered cohort deleted by a job.
+    post(&server, &client, &format!("/w/{WORKSPACE}/customers/1/delete"), &[("suppress", "on")]).await;
+    post(&server, &client, &format!("/w/{WORKSPACE}/customers/2/archive"), &[]).await;
+    let preview = post(&server, &client, &format!("/w/{WORKSPACE}/customers/bulk"), &[("intent", "delete_filtered"), ("country", "DE")]).await;
+    let job = helpers::location(&preview);
+    post(&server, &client, &format!("{job}/confirm"), &[]).await;
+    for _ in 0..300 {
+        if progress(&server, &client, &job).await.is_some_and(|p| p["finished"] == true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let live_customers = scalar(&database, "SELECT COUNT(*) AS n FROM customers");
+    let live_de = scalar(&database, "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'");
+    assert_eq!(live_de, 0);
+    drop(server);
+
+    // The restored backup still has them all …
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), CUSTOMERS as i64);
+    cli(&backup_url, &data, &["replay-erasures", "--since", "2000-01-01"], None);
+
+    // … until the replay.
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), live_customers);
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE id = 1"), 0);
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'"), 0);
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE id = 2 AND email IS NULL AND archived_at IS NOT NULL"), 1);
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM suppressions"), scalar(&database, "SELECT COUNT(*) AS n FROM suppressions"));
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM events e LEFT JOIN customers c ON c.id = e.customer_id WHERE c.id IS NULL"),
+        0
+    );
+    // Replaying twice changes nothing more.
+    cli(&backup_url, &data, &["replay-erasures", "--since", "2000-01-01"], None);
+    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), live_customers);
+    drop_backup(&backup_url);
+}
+
+on_both!(
+    a_killed_server_s_job_is_finished_by_another_with_exact_counts,
+    a_restarted_server_resumes_its_job,
+    restoring_a_backup_and_replaying_the_journal_erases_them_again
+);

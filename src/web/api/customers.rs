@@ -7,6 +7,7 @@ use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
 use crate::domain::{Change, CustomerPatch, Identifier, IdentifierMode};
+use crate::erasure::journal::JournalEntry;
 use crate::erasure::suppress::digests_for_write;
 use crate::store::{self, customer_writes};
 use crate::web::extractors::request_origin;
@@ -62,6 +63,13 @@ async fn delete(
         .db
         .run(move |conn| customer_writes::delete(conn, workspace_id, &identifier, actor, &origin))
         .await?;
+    if let Some(deleted) = deleted {
+        let mut entry = JournalEntry::new(workspace_id);
+        entry.deleted = vec![deleted.customer_id];
+        if let Err(err) = state.journal.record(&entry) {
+            tracing::error!(error = %err, "could not journal an API deletion");
+        }
+    }
     match deleted {
         Some(deleted) => tracing::info!(
             customer = deleted.customer_id,

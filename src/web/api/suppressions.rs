@@ -9,6 +9,7 @@ use super::error::ApiError;
 use crate::db::write_transaction;
 use crate::domain::{AuditAction, Identifier, JobKind};
 use crate::erasure::batch::ErasureScope;
+use crate::erasure::journal::JournalEntry;
 use crate::erasure::single::erase_one;
 use crate::erasure::suppress::digests_of_identifier;
 use crate::erasure::ErasureError;
@@ -57,6 +58,7 @@ async fn suppress(
     let digests = digests_of_identifier(&state.secret, &identifier);
     let workspace = client.workspace.clone();
     let secret = state.secret.clone();
+    let journal = state.journal.clone();
     let actor = client.actor();
     let by = format!("api_key:{}", client.key_id);
     let origin = request_origin(&req);
@@ -78,12 +80,16 @@ async fn suppress(
                         secret: &secret,
                         by_user: None,
                         actor_label: by.clone(),
+                        journal: &journal,
                     };
                     erase_one(conn, &scope, actor, JobKind::Delete, customer_id, true, &origin)?;
                 }
                 for (kind, digest) in &digests {
                     suppressions::add(conn, workspace.id, kind, digest, "api", &by)?;
                 }
+                let mut entry = JournalEntry::new(workspace.id);
+                entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
+                journal.record(&entry).map_err(journal_error)?;
                 if added > 0 {
                     audit::append(
                         conn,
@@ -117,11 +123,15 @@ async fn unsuppress(
     let workspace_id = client.workspace.id;
     let actor = client.actor();
     let origin = request_origin(&req);
+    let journal = state.journal.clone();
     state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<(), ErasureError> {
                 suppressions::lock_digests(conn, &digests)?;
+                let mut entry = JournalEntry::new(workspace_id);
+                entry.unsuppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
+                journal.record(&entry).map_err(journal_error)?;
                 let mut removed = 0;
                 for (kind, digest) in &digests {
                     if suppressions::remove(conn, workspace_id, kind, digest)? {
@@ -142,4 +152,8 @@ async fn unsuppress(
         })
         .await?;
     Ok(accepted())
+}
+
+pub fn journal_error(err: std::io::Error) -> ErasureError {
+    ErasureError::Store(crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}")))
 }
