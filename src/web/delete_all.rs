@@ -251,6 +251,8 @@ async fn code_form(
 struct CodeForm {
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    suppress: Option<String>,
 }
 
 enum CodeOutcome {
@@ -277,6 +279,7 @@ async fn confirm(
     let actor = access.actor();
     let origin = access.origin.clone();
     let raw_code = form.code.clone();
+    let suppress = form.suppress.as_deref() == Some("on");
     let outcome = state
         .db
         .run(move |conn| {
@@ -323,7 +326,7 @@ async fn confirm(
                         .target(accepted_challenge.map(|id| format!("otp_challenge:{id}")).unwrap_or_default())
                         .details(serde_json::json!({ "purpose": PURPOSE, "by_authenticator": by_totp })),
                 )?;
-                Ok(CodeOutcome::Accepted(start_job(conn, workspace_id, &workspace_name, user.id, actor, &origin)?))
+                Ok(CodeOutcome::Accepted(start_job(conn, workspace_id, &workspace_name, user.id, suppress, actor, &origin)?))
             })
         })
         .await;
@@ -359,11 +362,12 @@ fn start_job(
     workspace_id: i64,
     workspace_name: &str,
     user_id: i64,
+    suppress: bool,
     actor: crate::store::audit::Actor,
     origin: &crate::store::audit::RequestOrigin,
 ) -> Result<i64, ErasureError> {
     let job = create_preview(conn, workspace_id, workspace_name, user_id, JobKind::DeleteAll, &Selection::All)?;
-    jobs::confirm(conn, job.id, false)?;
+    jobs::confirm(conn, job.id, suppress)?;
     audit::append(
         conn,
         NewEntry::new(actor, AuditAction::JobStarted, origin)
@@ -371,7 +375,7 @@ fn start_job(
             .target(format!("job:{}", job.id))
             .selection(job.selection.clone())
             .affected(job.total)
-            .details(serde_json::json!({ "kind": JobKind::DeleteAll.key() })),
+            .details(serde_json::json!({ "kind": JobKind::DeleteAll.key(), "suppress": suppress })),
     )?;
     Ok(job.id)
 }

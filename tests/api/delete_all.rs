@@ -154,11 +154,14 @@ async fn an_admin_asks_and_the_code_goes_to_the_owner(backend: Backend) {
     ask_for_code_with(&app, &admin).await;
     let code = code_sent_to(&app, OWNER_EMAIL, 0).await;
     assert!(!app.mail.all().iter().any(|m| m.is_to("admin@example.com")), "the admin gets no code");
-    let accepted = enter_code_with(&app, &admin, &code).await;
+    let accepted = app
+        .post_form_with(&admin, &format!("{WS}/customers/delete-all/confirm"), &[("code", &code), ("suppress", "on")])
+        .await;
     let job = location(&accepted);
     wait_for_job(&app, &admin, &job).await;
 
     assert_eq!(count_where(&app, "customers", "workspace_id = 1"), 0);
+    assert_eq!(count_where(&app, "suppressions", "workspace_id = 1"), 30, "every deleted id is suppressed");
     app.mail.wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().starts_with("All customers of")).await;
     app.mail.wait_for(|m| m.is_to("admin@example.com") && m.subject().starts_with("All customers of")).await;
 }

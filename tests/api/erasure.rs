@@ -14,6 +14,8 @@ on_both_backends!(
     customers_under_legal_hold_survive_and_are_reported_as_skipped,
     a_member_without_permission_gets_403_and_sees_no_erasure_controls,
     a_discarded_preview_changes_nothing,
+    cancelling_a_job_stops_it_after_the_batch_in_progress,
+    nothing_erased_is_left_in_any_file_of_the_data_folder,
 );
 
 const WS: &str = "/w/acme-shop";
@@ -333,3 +335,83 @@ async fn a_discarded_preview_changes_nothing(backend: Backend) {
     assert_eq!(late.status(), StatusCode::NOT_FOUND, "a discarded preview cannot be confirmed");
 }
 
+
+/// Inserts `count` customers in one statement (both engines know recursive CTEs).
+fn arrange_many(app: &TestApp, count: usize) {
+    app.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+         INSERT INTO customers (workspace_id, external_id, country, attributes, created_at, last_seen_at) \
+         SELECT 1, 'bulk-' || i, 'NL', '{{}}', '2026-01-01 00:00:00', '2026-11-01 00:00:00' FROM n"
+    ));
+}
+
+async fn cancelling_a_job_stops_it_after_the_batch_in_progress(backend: Backend) {
+    let app = spawn_app_with(backend, Box::new(|settings| settings.job_batch_size = 1)).await;
+    app.setup_owner().await;
+    arrange_many(&app, 3000);
+
+    let job = preview(&app, &[("intent", "delete_filtered"), ("country", "NL")]).await;
+    app.post_form(&format!("{job}/confirm"), &[]).await;
+    let cancel = app.post_form(&format!("{job}/cancel"), &[]).await;
+    assert_eq!(cancel.status(), StatusCode::SEE_OTHER);
+    let mut result = serde_json::Value::Null;
+    for _ in 0..400 {
+        result = app.get(&format!("{job}/progress.json")).await.json().await.unwrap();
+        if result["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+
+    assert_eq!(result["state"], "cancelled");
+    let done = result["done"].as_i64().unwrap();
+    assert!(done < 3000, "stopped early ({done})");
+    assert_eq!(app.count("customers"), 3000 - done, "what was done stays done, nothing more");
+    assert_eq!(app.count("job_targets"), 0);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.cancelled'"), 1);
+    let mail = app.mail.wait_for(|m| m.subject().contains("was cancelled")).await;
+    assert!(mail.body().contains("/receipts/"));
+}
+
+async fn nothing_erased_is_left_in_any_file_of_the_data_folder(backend: Backend) {
+    let app = owner_app(backend).await;
+    app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email'");
+    let ids = arrange(
+        &app,
+        &[
+            person("xq-archived-7731", "zorblatt.archived@example.com", "Zorblatt Archived", "GB"),
+            person("xq-deleted-7732", "zorblatt.deleted@example.com", "Zorblatt Deleted", "GB"),
+            person("xq-cohort-7733", "zorblatt.cohort@example.com", "Zorblatt Cohort", "IS"),
+        ],
+    );
+
+    app.post_form(&format!("{WS}/customers/{}/archive", ids[0]), &[]).await;
+    app.post_form(&format!("{WS}/customers/{}/delete", ids[1]), &[("suppress", "on")]).await;
+    let job = preview(&app, &[("intent", "delete_filtered"), ("country", "IS")]).await;
+    confirm_and_wait(&app, &job, &[("suppress", "on")]).await;
+    app.mail.wait_for(|m| m.subject().contains("finished")).await;
+
+    let mut files = Vec::new();
+    let mut folders = vec![app.data_dir.clone()];
+    if let erasure::db::DatabaseUrl::Sqlite(path) = &app.state.settings.database_url {
+        folders.push(path.parent().unwrap().to_path_buf());
+    }
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.to_string_lossy().contains("erasure-journal")), "the journal is there");
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        for erased in ["zorblatt", "xq-archived", "xq-deleted", "xq-cohort", "+44 7700 900"] {
+            assert!(!text.contains(erased), "{erased:?} is still in {}", file.display());
+        }
+    }
+}
