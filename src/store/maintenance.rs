@@ -5,11 +5,12 @@ use diesel::connection::SimpleConnection;
 use super::StoreResult;
 use crate::db::DbConnection;
 
-/// Full statistics for every table: after a bulk load.
+/// Full statistics for every table: after a bulk load. On PostgreSQL also VACUUM, which
+/// sets the visibility map: without it every count over an index still visits the rows.
 pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("ANALYZE")?,
-        DbConnection::Postgres(c) => c.batch_execute("ANALYZE")?,
+        DbConnection::Postgres(c) => c.batch_execute("VACUUM ANALYZE")?,
     }
     Ok(())
 }
