@@ -124,8 +124,17 @@ impl Browser {
         panic!("still on {path}");
     }
 
+    /// The page's visible text; retried while a navigation replaces the page.
     pub async fn text(&self) -> String {
-        self.driver.find(By::Tag("body")).await.unwrap().text().await.unwrap()
+        for _ in 0..50 {
+            if let Ok(body) = self.driver.find(By::Tag("body")).await {
+                if let Ok(text) = body.text().await {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never settled on {}", self.path().await);
     }
 
     /// Waits up to ten seconds for an element.

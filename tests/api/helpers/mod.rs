@@ -108,7 +108,8 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
-    /// The URL as the command line takes it.
+    /// The URL as the command line takes it (the resilience suite passes it to processes).
+    #[allow(dead_code)]
     pub fn url_string(&self) -> String {
         match &self.url {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
