@@ -46,6 +46,8 @@ pub enum PatchError {
     NotText(String),
     #[error("{0:?} can be at most 1000 characters")]
     TooLong(String),
+    #[error("{0:?} cannot contain the NUL character")]
+    Nul(String),
     #[error("an attribute name cannot be empty")]
     EmptyKey,
     #[error("attribute names can be at most 150 characters ({0:?}…)")]
@@ -157,6 +159,11 @@ fn text_column(key: &str, value: Value) -> Result<Change<String>, PatchError> {
     }
     if text.chars().count() > MAX_STRING_CHARS {
         return Err(PatchError::TooLong(key.to_owned()));
+    }
+    // PostgreSQL text cannot hold NUL; refused here, on both backends alike, rather
+    // than failing in the database. (Attributes are stored as JSON, which escapes it.)
+    if text.contains('\0') {
+        return Err(PatchError::Nul(key.to_owned()));
     }
     Ok(Change::Set(text))
 }

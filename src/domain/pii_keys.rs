@@ -30,7 +30,11 @@ impl PiiKeys {
     /// Keys as typed: separated by commas or new lines, blanks ignored, duplicates kept once.
     pub fn parse(raw: &str) -> Result<PiiKeys, PiiKeysError> {
         let mut keys: Vec<String> = Vec::new();
-        for key in raw.split([',', '\n', '\r']).map(str::trim).filter(|k| !k.is_empty()) {
+        for key in raw
+            .split([',', '\n', '\r'])
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
             if !is_key(key) {
                 // Shown back to the person who typed it, so cut it short.
                 let shown: String = key.chars().take(MAX_KEY_CHARS + 1).collect();
@@ -96,7 +100,10 @@ mod tests {
     #[test]
     fn keys_outside_the_alphabet_or_too_long_are_refused() {
         for bad in ["home address", "naïve", "a/b", "x$"] {
-            assert!(matches!(PiiKeys::parse(bad), Err(PiiKeysError::BadKey(_))), "{bad}");
+            assert!(
+                matches!(PiiKeys::parse(bad), Err(PiiKeysError::BadKey(_))),
+                "{bad}"
+            );
         }
         assert!(PiiKeys::parse(&"k".repeat(64)).is_ok());
         assert!(PiiKeys::parse(&"k".repeat(65)).is_err());

@@ -41,9 +41,11 @@ pub fn page(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(
-            customers::archived_at.lt(after.archived_at).or(customers::archived_at
-                .eq(after.archived_at)
-                .and(customers::id.lt(after.id))),
+            customers::archived_at
+                .lt(after.archived_at)
+                .or(customers::archived_at
+                    .eq(after.archived_at)
+                    .and(customers::id.lt(after.id))),
         );
     }
     Ok(query

@@ -78,7 +78,10 @@ pub fn mark_accepted(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
 }
 
 /// Open invitations of a workspace with their role's name, newest first.
-pub fn open_for_workspace(conn: &mut DbConnection, workspace_id: i64) -> StoreResult<Vec<(Invitation, String)>> {
+pub fn open_for_workspace(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+) -> StoreResult<Vec<(Invitation, String)>> {
     Ok(invitations::table
         .inner_join(roles::table.on(roles::id.eq(invitations::role_id)))
         .filter(invitations::workspace_id.eq(workspace_id))

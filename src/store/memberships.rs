@@ -61,7 +61,10 @@ pub fn members_with_roles(conn: &mut DbConnection, workspace_id: i64) -> StoreRe
         .order((users::name, users::id))
         .select((User::as_select(), Role::as_select()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(user, role)| Member { user, role }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(user, role)| Member { user, role })
+        .collect())
 }
 
 /// A member of this workspace; anyone else, in whatever workspace, is not found.

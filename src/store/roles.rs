@@ -82,7 +82,11 @@ pub fn name_taken(conn: &mut DbConnection, name: &RoleName, except_id: Option<i6
         .any(|(id, existing)| Some(*id) != except_id && name.same_as(existing)))
 }
 
-pub fn insert_custom(conn: &mut DbConnection, name: &RoleName, permissions: &PermissionSet) -> StoreResult<Role> {
+pub fn insert_custom(
+    conn: &mut DbConnection,
+    name: &RoleName,
+    permissions: &PermissionSet,
+) -> StoreResult<Role> {
     diesel::insert_into(roles::table)
         .values((
             roles::name.eq(name.as_str()),

@@ -55,6 +55,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> StoreResult<Option<User>> {
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> StoreResult<Option<User>> {
+    // No stored address holds NUL (addresses are parsed before they are stored), and
+    // PostgreSQL refuses it as a parameter: what a sign-in form sends may hold anything.
+    if email.contains('\0') {
+        return Ok(None);
+    }
     Ok(users::table
         .filter(users::email.eq(email))
         .select(User::as_select())

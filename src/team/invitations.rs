@@ -94,7 +94,8 @@ pub fn accept_invitation(
         let (user, created_account) = match (existing, account) {
             (Some(user), _) => (user, false),
             (None, Some(account)) => {
-                let new = store::users::new_user(&invitation.email, &account.name, &account.password_hash, false);
+                let new =
+                    store::users::new_user(&invitation.email, &account.name, &account.password_hash, false);
                 (store::users::insert(conn, &new)?, true)
             }
             (None, None) => {

@@ -11,7 +11,8 @@ use crate::store::{self};
 
 /// The member, if the manager may act on them at all.
 fn member_in_reach(conn: &mut DbConnection, manager: &Manager, user_id: i64) -> TeamResult<Member> {
-    let member = store::memberships::find_member(conn, manager.workspace_id, user_id)?.ok_or(TeamError::NotFound)?;
+    let member =
+        store::memberships::find_member(conn, manager.workspace_id, user_id)?.ok_or(TeamError::NotFound)?;
     if !manager.reaches(&member.role.permission_set()) {
         return Err(TeamError::Refused(OUT_OF_REACH.into()));
     }
@@ -28,7 +29,8 @@ fn is_last_owner(conn: &mut DbConnection, member: &Member) -> TeamResult<bool> {
 pub fn change_role(conn: &mut DbConnection, manager: &Manager, user_id: i64, role_id: i64) -> TeamResult<()> {
     write_transaction(conn, |conn| {
         let member = member_in_reach(conn, manager, user_id)?;
-        let role = store::roles::find(conn, role_id)?.ok_or_else(|| TeamError::Refused("Choose a role from the list.".into()))?;
+        let role = store::roles::find(conn, role_id)?
+            .ok_or_else(|| TeamError::Refused("Choose a role from the list.".into()))?;
         if role.id == member.role.id {
             return Ok(());
         }
@@ -66,7 +68,12 @@ pub fn change_role(conn: &mut DbConnection, manager: &Manager, user_id: i64, rol
 /// Disables or enables a member's account. Disabling ends all their sessions in the
 /// same transaction, so their next request already finds them signed out. An account
 /// is one person across workspaces, so the entry names no workspace.
-pub fn set_disabled(conn: &mut DbConnection, manager: &Manager, user_id: i64, disabled: bool) -> TeamResult<Member> {
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    manager: &Manager,
+    user_id: i64,
+    disabled: bool,
+) -> TeamResult<Member> {
     write_transaction(conn, |conn| {
         let member = member_in_reach(conn, manager, user_id)?;
         if member.user.disabled == disabled {

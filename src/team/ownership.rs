@@ -16,7 +16,9 @@ pub fn transfer_ownership(conn: &mut DbConnection, manager: &Manager, new_owner_
     write_transaction(conn, |conn| {
         let old = store::users::find(conn, manager.user_id)?.ok_or(TeamError::NotFound)?;
         if !old.is_owner {
-            return Err(TeamError::Refused("Only the account owner can transfer ownership.".into()));
+            return Err(TeamError::Refused(
+                "Only the account owner can transfer ownership.".into(),
+            ));
         }
         let new = store::memberships::find_member(conn, manager.workspace_id, new_owner_id)?
             .ok_or(TeamError::NotFound)?
@@ -43,10 +45,14 @@ pub fn transfer_ownership(conn: &mut DbConnection, manager: &Manager, new_owner_
         }
         audit::append(
             conn,
-            NewEntry::new(manager.actor(), AuditAction::OwnershipTransferred, &manager.origin)
-                .target(format!("user:{}", new.id))
-                .affected(workspaces.len() as i64)
-                .details(json!({ "from_user": old.id, "workspaces": workspaces.len() })),
+            NewEntry::new(
+                manager.actor(),
+                AuditAction::OwnershipTransferred,
+                &manager.origin,
+            )
+            .target(format!("user:{}", new.id))
+            .affected(workspaces.len() as i64)
+            .details(json!({ "from_user": old.id, "workspaces": workspaces.len() })),
         )?;
         Ok(new)
     })

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::DateTime;
+use chrono::{DateTime, Datelike};
 use serde::Deserialize;
 
 use super::extractors::{perm, Authorized};
@@ -31,7 +31,11 @@ struct PageParams {
 
 /// A page position in a link: `{archived_at as unix microseconds}_{id}`.
 fn encode(position: Position) -> String {
-    format!("{}_{}", position.archived_at.and_utc().timestamp_micros(), position.id)
+    format!(
+        "{}_{}",
+        position.archived_at.and_utc().timestamp_micros(),
+        position.id
+    )
 }
 
 fn decode(raw: &str) -> Result<Position, WebError> {
@@ -41,6 +45,9 @@ fn decode(raw: &str) -> Result<Position, WebError> {
         .parse::<i64>()
         .ok()
         .and_then(DateTime::from_timestamp_micros)
+        // No row was archived outside years 1 to 9999, and PostgreSQL refuses moments
+        // before 4713 BC as parameters.
+        .filter(|at| (1..=9999).contains(&at.year()))
         .ok_or_else(bad)?
         .naive_utc();
     let id = id.parse::<i64>().map_err(|_| bad())?;
@@ -71,7 +78,12 @@ async fn list(
     access: Authorized<perm::AuditView>,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, WebError> {
-    let after = params.after.as_deref().filter(|a| !a.is_empty()).map(decode).transpose()?;
+    let after = params
+        .after
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(decode)
+        .transpose()?;
     let workspace_id = access.workspace.id;
     let (total, mut customers, events, names) = state
         .db

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::stream;
 use serde::Deserialize;
 
@@ -49,8 +49,11 @@ fn parse_date(raw: &str, field: &str) -> Result<Option<NaiveDate>, WebError> {
         return Ok(None);
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        // `%Y` takes any year chrono knows; PostgreSQL refuses those before 4713 BC.
+        .filter(|date| (1..=9999).contains(&date.year()))
         .map(Some)
-        .map_err(|_| WebError::BadRequest(format!("The {field} date must look like 2026-01-31.")))
+        .ok_or_else(|| WebError::BadRequest(format!("The {field} date must look like 2026-01-31.")))
 }
 
 fn start_of(date: NaiveDate) -> NaiveDateTime {

@@ -277,8 +277,13 @@ async fn legal_hold(
     let id = path.1;
     let release = form.release.is_some();
     let reason = form.reason.trim().to_owned();
-    if !release && (reason.is_empty() || reason.chars().count() > 500) {
-        session.flash(FlashKind::Error, "Give a reason for the legal hold (up to 500 characters).");
+    // Control characters have no place in a reason, and PostgreSQL cannot store NUL.
+    let unfit = reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control);
+    if !release && unfit {
+        session.flash(
+            FlashKind::Error,
+            "Give a reason for the legal hold (up to 500 characters, no control characters).",
+        );
         return Ok(see_other(format!("{}/customers/{id}", access.base())));
     }
     let workspace_id = access.workspace.id;

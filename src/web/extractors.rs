@@ -145,6 +145,8 @@ impl FromRequest for WorkspaceAccess {
             let slug = req
                 .match_info()
                 .get("workspace")
+                // No slug holds NUL, and PostgreSQL refuses it as a parameter.
+                .filter(|slug| !slug.contains('\0'))
                 .ok_or(WebError::NotFound)?
                 .to_owned();
             let state = app_state(&req)?;

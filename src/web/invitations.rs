@@ -156,7 +156,8 @@ async fn accept(
         } else if form.password != form.password_confirm {
             errors.password_confirm = Some("the two passwords differ".into());
         }
-        let Some(name) = name.filter(|_| errors.password.is_none() && errors.password_confirm.is_none()) else {
+        let Some(name) = name.filter(|_| errors.password.is_none() && errors.password_confirm.is_none())
+        else {
             return render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &AcceptPage {
@@ -202,5 +203,8 @@ async fn accept(
         FlashKind::Success,
         format!("Welcome to {}.", accepted.workspace.name),
     );
-    Ok(see_other(home_for(&accepted.role.permission_set(), &accepted.workspace.slug)))
+    Ok(see_other(home_for(
+        &accepted.role.permission_set(),
+        &accepted.workspace.slug,
+    )))
 }

@@ -447,6 +447,10 @@ async fn load_receipt(
     access: &WorkspaceAccess,
     receipt_id: String,
 ) -> Result<(Job, String), WebError> {
+    // No receipt id holds NUL, and PostgreSQL refuses it as a parameter.
+    if receipt_id.contains('\0') {
+        return Err(WebError::NotFound);
+    }
     let workspace_id = access.workspace.id;
     let job = state
         .db

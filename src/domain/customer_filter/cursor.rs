@@ -1,9 +1,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::CustomerSort;
+use crate::domain::customer_patch::MAX_STRING_CHARS;
 
 /// Where the next page starts: the sort key and id of the last customer shown.
 ///
@@ -30,8 +31,10 @@ pub enum Cursor {
     },
 }
 
-/// Longer than any cursor we make (a 200-character name encodes to well under this).
-const MAX_ENCODED_LEN: usize = 1024;
+/// Longer than any cursor we make. The longest is a name cursor for a name of the most
+/// characters the API stores, each at worst 6 bytes of JSON (`\u001b`), in base64 (4
+/// characters for 3 bytes), with room for the rest of the object.
+const MAX_ENCODED_LEN: usize = (MAX_STRING_CHARS * 6 + 64) * 4 / 3 + 4;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CursorError {
@@ -72,6 +75,15 @@ impl Cursor {
             .map_err(|_| CursorError::Malformed)?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
         if cursor.id() <= 0 {
+            return Err(CursorError::Malformed);
+        }
+        // No stored value looks like these, and PostgreSQL would refuse them as
+        // parameters: a name with NUL, a moment outside years 1 to 9999.
+        let impossible = match &cursor {
+            Cursor::Name { name, .. } => name.as_deref().is_some_and(|n| n.contains('\0')),
+            Cursor::LastSeen { at, .. } | Cursor::Created { at, .. } => !(1..=9999).contains(&at.year()),
+        };
+        if impossible {
             return Err(CursorError::Malformed);
         }
         if cursor.sort() != sort {

@@ -44,7 +44,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
-    if user.is_empty() || password.is_empty() {
+    // No site id holds NUL, and PostgreSQL refuses it as a parameter.
+    if user.is_empty() || password.is_empty() || user.contains('\0') {
         return None;
     }
     Some((user.to_owned(), password.to_owned()))

@@ -10,11 +10,11 @@ mod workspaces;
 
 use actix_web::{web, HttpResponse};
 
+use super::extractors::WorkspaceAccess;
 use super::layout::see_other;
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use super::extractors::WorkspaceAccess;
 use crate::store::{self};
 use crate::team::{Manager, TeamError};
 pub use nav::SettingsNav;
@@ -74,7 +74,11 @@ fn refused_to(session: &TypedSession, back: String, err: TeamError) -> Result<Ht
 fn capitalize(message: &str) -> String {
     let mut chars = message.chars();
     match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
         None => String::new(),
     }
 }

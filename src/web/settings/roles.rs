@@ -78,7 +78,10 @@ async fn list(
     let (roles, counts) = state
         .db
         .run(|conn| -> Result<(Vec<Role>, HashMap<i64, i64>), StoreError> {
-            Ok((store::roles::list_all(conn)?, store::roles::assignment_counts(conn)?))
+            Ok((
+                store::roles::list_all(conn)?,
+                store::roles::assignment_counts(conn)?,
+            ))
         })
         .await?;
     let (builtin, custom): (Vec<RoleRow>, Vec<RoleRow>) = roles
@@ -136,7 +139,11 @@ async fn form_page(
     checked: &PermissionSet,
     name_error: Option<String>,
 ) -> Result<RoleFormPage, WebError> {
-    let title = if role_id.is_some() { "Edit role" } else { "New role" };
+    let title = if role_id.is_some() {
+        "Edit role"
+    } else {
+        "New role"
+    };
     Ok(RoleFormPage {
         nav: load_nav(state, access.user.user.id, roles_path(access)).await?,
         layout: Layout::workspace(title, Section::Settings, session, access),
@@ -162,7 +169,16 @@ async fn new_form(
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
 ) -> Result<HttpResponse, WebError> {
-    let page = form_page(&state, &session, &access, None, String::new(), &PermissionSet::default(), None).await?;
+    let page = form_page(
+        &state,
+        &session,
+        &access,
+        None,
+        String::new(),
+        &PermissionSet::default(),
+        None,
+    )
+    .await?;
     render(&page)
 }
 
@@ -230,8 +246,16 @@ async fn save(
     let name = match RoleName::parse(&input.name) {
         Ok(name) => name,
         Err(err) => {
-            let page = form_page(&state, &session, &access, role_id, input.name, &input.permissions, Some(err.to_string()))
-                .await?;
+            let page = form_page(
+                &state,
+                &session,
+                &access,
+                role_id,
+                input.name,
+                &input.permissions,
+                Some(err.to_string()),
+            )
+            .await?;
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -252,8 +276,16 @@ async fn save(
             Ok(see_other(roles_path(&access)))
         }
         Err(TeamError::Field { message, .. }) => {
-            let page = form_page(&state, &session, &access, role_id, input.name, &input.permissions, Some(message))
-                .await?;
+            let page = form_page(
+                &state,
+                &session,
+                &access,
+                role_id,
+                input.name,
+                &input.permissions,
+                Some(message),
+            )
+            .await?;
             render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(err) => refused_to(&session, roles_path(&access), err),
@@ -276,7 +308,14 @@ async fn update(
     path: web::Path<(String, i64)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    save(state, session, access, Some(path.into_inner().1), form.into_inner()).await
+    save(
+        state,
+        session,
+        access,
+        Some(path.into_inner().1),
+        form.into_inner(),
+    )
+    .await
 }
 
 async fn delete(
@@ -293,7 +332,10 @@ async fn delete(
         .await;
     match deleted {
         Ok(role) => {
-            session.flash(FlashKind::Success, format!("The role “{}” is deleted.", role.name));
+            session.flash(
+                FlashKind::Success,
+                format!("The role “{}” is deleted.", role.name),
+            );
             Ok(see_other(roles_path(&access)))
         }
         Err(err) => refused_to(&session, roles_path(&access), err),

@@ -136,7 +136,10 @@ async fn team_view(
         roles: roles
             .into_iter()
             .filter(|r| r.builtin_role() != Some(BuiltinRole::Owner) && reaches(&r.permission_set()))
-            .map(|r| RoleOption { id: r.id, name: r.name })
+            .map(|r| RoleOption {
+                id: r.id,
+                name: r.name,
+            })
             .collect(),
         invitations: invitations
             .into_iter()
@@ -158,7 +161,16 @@ async fn page(
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
 ) -> Result<HttpResponse, WebError> {
-    render(&team_view(&state, &session, &access, InviteForm::default(), InviteErrors::default()).await?)
+    render(
+        &team_view(
+            &state,
+            &session,
+            &access,
+            InviteForm::default(),
+            InviteErrors::default(),
+        )
+        .await?,
+    )
 }
 
 /// A single-use token for the link; only its keyed digest is stored.
@@ -174,7 +186,9 @@ async fn invite(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let mut errors = InviteErrors::default();
-    let email = Email::parse(&form.email).map_err(|e| errors.email = Some(e.to_string())).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.email = Some(e.to_string()))
+        .ok();
     let role_id = form
         .role
         .trim()
@@ -326,16 +340,16 @@ async fn remove(
         .await;
     match removed {
         Ok(member) if member.user.id == access.user.user.id => {
-            session.flash(
-                FlashKind::Info,
-                format!("You left {}.", access.workspace.name),
-            );
+            session.flash(FlashKind::Info, format!("You left {}.", access.workspace.name));
             Ok(see_other("/"))
         }
         Ok(member) => {
             session.flash(
                 FlashKind::Success,
-                format!("{} is no longer a member of {}.", member.user.name, access.workspace.name),
+                format!(
+                    "{} is no longer a member of {}.",
+                    member.user.name, access.workspace.name
+                ),
             );
             Ok(see_other(team_path(&access)))
         }
@@ -368,7 +382,10 @@ async fn transfer(
         .parse::<i64>()
         .map_err(|_| WebError::BadRequest("Choose the new owner from the list.".into()))?;
     if !password_matches(password, access.user.user.password_hash.clone()).await? {
-        session.flash(FlashKind::Error, "That password is not right. Ownership was not transferred.");
+        session.flash(
+            FlashKind::Error,
+            "That password is not right. Ownership was not transferred.",
+        );
         return Ok(see_other(team_path(&access)));
     }
     let manager = manager(&access);

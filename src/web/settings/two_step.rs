@@ -85,7 +85,8 @@ async fn enrol_view(
     secret: String,
     error: Option<String>,
 ) -> Result<EnrolPage, WebError> {
-    let (qr_png_base64, otpauth_url) = totp::enrolment(&secret, &user.user.email).map_err(WebError::internal)?;
+    let (qr_png_base64, otpauth_url) =
+        totp::enrolment(&secret, &user.user.email).map_err(WebError::internal)?;
     Ok(EnrolPage {
         nav: load_nav(state, user.user.id, SECURITY.into()).await?,
         layout: Layout::signed_in("Set up two-step sign-in", session, user),
@@ -123,7 +124,10 @@ async fn confirm(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, WebError> {
     let Some(secret) = session.totp_enrolment().filter(|_| !user.user.has_totp()) else {
-        session.flash(FlashKind::Info, "Start the set-up again: the code you were shown has expired.");
+        session.flash(
+            FlashKind::Info,
+            "Start the set-up again: the code you were shown has expired.",
+        );
         return Ok(see_other(SECURITY));
     };
     let Some(step) = totp::matching_step(&secret, &form.code, unix_now()) else {
@@ -198,7 +202,9 @@ async fn disable(
     let DisableForm { password, code } = form.into_inner();
     let password_ok = password_matches(password, user.user.password_hash.clone()).await?;
     let user_id = user.user.id;
-    let throttle_key = state.secret.digest("totp-disable", user_id.to_string().as_bytes());
+    let throttle_key = state
+        .secret
+        .digest("totp-disable", user_id.to_string().as_bytes());
     let origin = request_origin(&req);
     let outcome = state
         .db
@@ -216,10 +222,12 @@ async fn disable(
                 // The code is only tried after the password, so a wrong password never
                 // uses up a code.
                 if !(password_ok && verify_second_factor(conn, &user, &code, &origin)?) {
-                    return Ok(match store::login_throttles::record_failure(conn, &throttle_key)? {
-                        Some(_) => Disabled::Throttled,
-                        None => Disabled::Refused,
-                    });
+                    return Ok(
+                        match store::login_throttles::record_failure(conn, &throttle_key)? {
+                            Some(_) => Disabled::Throttled,
+                            None => Disabled::Refused,
+                        },
+                    );
                 }
                 store::login_throttles::clear(conn, &throttle_key)?;
                 store::users::set_totp(conn, user_id, None, "[]")?;

@@ -130,7 +130,14 @@ async fn create(
     let name = match WorkspaceName::parse(&form.name) {
         Ok(name) => name,
         Err(err) => {
-            let page = workspaces_view(&state, &session, &user, form.into_inner().name, Some(err.to_string())).await?;
+            let page = workspaces_view(
+                &state,
+                &session,
+                &user,
+                form.into_inner().name,
+                Some(err.to_string()),
+            )
+            .await?;
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -138,11 +145,18 @@ async fn create(
     let origin = request_origin(&req);
     let workspace = state
         .db
-        .run(move |conn| write_transaction(conn, |conn| accounts::add_workspace(conn, &creator, &name, &origin)))
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                accounts::add_workspace(conn, &creator, &name, &origin)
+            })
+        })
         .await?;
     session.flash(
         FlashKind::Success,
-        format!("The workspace {} is ready. Set it up below, then invite your team.", workspace.name),
+        format!(
+            "The workspace {} is ready. Set it up below, then invite your team.",
+            workspace.name
+        ),
     );
     Ok(see_other(format!("/w/{}/settings/workspace", workspace.slug)))
 }
