@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::CustomerSort;
-use crate::domain::customer_patch::MAX_STRING_CHARS;
+use crate::domain::customer_patch::MAX_NAME_CHARS;
 
 /// Where the next page starts: the sort key and id of the last customer shown.
 ///
@@ -33,8 +33,9 @@ pub enum Cursor {
 
 /// Longer than any cursor we make. The longest is a name cursor for a name of the most
 /// characters the API stores, each at worst 6 bytes of JSON (`\u001b`), in base64 (4
-/// characters for 3 bytes), with room for the rest of the object.
-const MAX_ENCODED_LEN: usize = (MAX_STRING_CHARS * 6 + 64) * 4 / 3 + 4;
+/// characters for 3 bytes), with room for the rest of the object. (A 200-character name
+/// of emoji already needs more than 1024.)
+const MAX_ENCODED_LEN: usize = (MAX_NAME_CHARS * 6 + 64) * 4 / 3 + 4;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CursorError {
