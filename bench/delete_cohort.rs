@@ -47,7 +47,11 @@ fn main() {
             DatabaseUrl::Sqlite(_) => "SQLite",
             DatabaseUrl::Postgres(_) => "PostgreSQL",
         },
-        if all { "delete all".to_owned() } else { format!("last seen ≤ {cohort}") },
+        if all {
+            "delete all".to_owned()
+        } else {
+            format!("last seen ≤ {cohort}")
+        },
         product.customers,
         product.events,
         raw.seconds,
@@ -56,7 +60,10 @@ fn main() {
         product.preview_seconds,
         product_peak,
     );
-    assert_eq!(raw.customers, product.customers, "both deleted the same customers");
+    assert_eq!(
+        raw.customers, product.customers,
+        "both deleted the same customers"
+    );
     assert_eq!(raw.events, product.events, "and the same events");
 }
 
@@ -86,8 +93,12 @@ fn copies(source: &DatabaseUrl) -> (DatabaseUrl, DatabaseUrl) {
             let mut urls = Vec::new();
             for suffix in ["product", "raw"] {
                 let copy = format!("{name}_{suffix}");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {copy} WITH (FORCE)")).unwrap();
-                admin.batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}")).unwrap();
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {copy} WITH (FORCE)"))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}"))
+                    .unwrap();
                 let mut copy_url = parsed.clone();
                 copy_url.set_path(&format!("/{copy}"));
                 urls.push(DatabaseUrl::Postgres(copy_url.to_string()));
@@ -105,8 +116,14 @@ struct Outcome {
 }
 
 fn pool_for(url: &DatabaseUrl) -> Database {
-    let pool = build_pool(url, PoolSettings { max_size: 4, connection_timeout: std::time::Duration::from_secs(30) })
-        .expect("a pool");
+    let pool = build_pool(
+        url,
+        PoolSettings {
+            max_size: 4,
+            connection_timeout: std::time::Duration::from_secs(30),
+        },
+    )
+    .expect("a pool");
     let backend = match url {
         DatabaseUrl::Sqlite(_) => Backend::Sqlite,
         DatabaseUrl::Postgres(_) => Backend::Postgres,
@@ -117,7 +134,10 @@ fn pool_for(url: &DatabaseUrl) -> Database {
 /// The cohort's condition, as the product's "last seen until" filter means it.
 fn cohort_condition(until: Option<chrono::NaiveDate>) -> String {
     match until {
-        Some(date) => format!("workspace_id = 1 AND last_seen_at < '{} 00:00:00'", date.succ_opt().unwrap()),
+        Some(date) => format!(
+            "workspace_id = 1 AND last_seen_at < '{} 00:00:00'",
+            date.succ_opt().unwrap()
+        ),
         None => "workspace_id = 1".to_owned(),
     }
 }
@@ -129,7 +149,10 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
     let mut conn = database.pool().get().unwrap();
     let condition = cohort_condition(until);
     let started = Instant::now();
-    if let Some(batch) = std::env::var("BENCH_RAW_BATCH").ok().and_then(|b| b.parse::<usize>().ok()) {
+    if let Some(batch) = std::env::var("BENCH_RAW_BATCH")
+        .ok()
+        .and_then(|b| b.parse::<usize>().ok())
+    {
         return raw_delete_in_batches(&mut conn, &condition, batch, started);
     }
     let (customers, events) = match &mut *conn {
@@ -139,7 +162,8 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
                     "DELETE FROM events WHERE customer_id IN (SELECT id FROM customers WHERE {condition})"
                 ))
                 .execute(c)?;
-                let customers = diesel::sql_query(format!("DELETE FROM customers WHERE {condition}")).execute(c)?;
+                let customers =
+                    diesel::sql_query(format!("DELETE FROM customers WHERE {condition}")).execute(c)?;
                 Ok::<_, diesel::result::Error>((customers, events))
             })
             .unwrap(),
@@ -149,7 +173,8 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
                     "DELETE FROM events WHERE customer_id IN (SELECT id FROM customers WHERE {condition})"
                 ))
                 .execute(c)?;
-                let customers = diesel::sql_query(format!("DELETE FROM customers WHERE {condition}")).execute(c)?;
+                let customers =
+                    diesel::sql_query(format!("DELETE FROM customers WHERE {condition}")).execute(c)?;
                 Ok::<_, diesel::result::Error>((customers, events))
             })
             .unwrap(),
@@ -165,7 +190,12 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
 
 /// For finding where the product's time goes: the same DELETEs, a batch of ids per
 /// transaction, with nothing else around them.
-fn raw_delete_in_batches(conn: &mut DbConnection, condition: &str, batch: usize, started: Instant) -> Outcome {
+fn raw_delete_in_batches(
+    conn: &mut DbConnection,
+    condition: &str,
+    batch: usize,
+    started: Instant,
+) -> Outcome {
     #[derive(diesel::QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -181,20 +211,30 @@ fn raw_delete_in_batches(conn: &mut DbConnection, condition: &str, batch: usize,
     for chunk in ids.chunks(batch) {
         let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
         erasure::db::write_transaction(conn, |c| {
-            events += diesel::sql_query(format!("DELETE FROM events WHERE customer_id IN ({list})")).execute(c)?;
-            customers += diesel::sql_query(format!("DELETE FROM customers WHERE id IN ({list})")).execute(c)?;
+            events +=
+                diesel::sql_query(format!("DELETE FROM events WHERE customer_id IN ({list})")).execute(c)?;
+            customers +=
+                diesel::sql_query(format!("DELETE FROM customers WHERE id IN ({list})")).execute(c)?;
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
     }
     store::erasures::flush_erased_pages(conn, true).unwrap();
-    Outcome { customers: customers as i64, events: events as i64, seconds: started.elapsed().as_secs_f64(), preview_seconds: 0.0 }
+    Outcome {
+        customers: customers as i64,
+        events: events as i64,
+        seconds: started.elapsed().as_secs_f64(),
+        preview_seconds: 0.0,
+    }
 }
 
 /// The product: freeze the cohort as a preview, confirm it, and let the job runner
 /// erase it batch by batch.
 fn product_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let database = pool_for(url);
         let dir = tempfile_dir();
@@ -227,8 +267,16 @@ fn product_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcom
         assert!(runner.run_next().await.unwrap(), "the job ran");
         let seconds = started.elapsed().as_secs_f64();
         let job_id = job.id;
-        let done = database.run(move |conn| store::jobs::get(conn, job_id)).await.unwrap();
-        Outcome { customers: done.done, events: done.events_removed, seconds, preview_seconds }
+        let done = database
+            .run(move |conn| store::jobs::get(conn, job_id))
+            .await
+            .unwrap();
+        Outcome {
+            customers: done.done,
+            events: done.events_removed,
+            seconds,
+            preview_seconds,
+        }
     })
 }
 

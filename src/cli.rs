@@ -203,8 +203,9 @@ fn run(command: Command) -> Result<(), String> {
             let settings = settings_without_server(&db)?;
             let since = chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d")
                 .map_err(|_| "--since: use a date like 2026-01-31".to_owned())?;
-            let secret = crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
-                .map_err(|e| e.to_string())?;
+            let secret =
+                crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
+                    .map_err(|e| e.to_string())?;
             let files = if journal.is_empty() {
                 vec![settings.data_dir.join(crate::erasure::journal::FILE_NAME)]
             } else {
@@ -224,7 +225,8 @@ fn run(command: Command) -> Result<(), String> {
             entries.sort_by_key(|e| e.at);
             let database = open_database(&settings).map_err(|e| e.to_string())?;
             let mut conn = database.pool().get().map_err(|e| e.to_string())?;
-            let report = crate::erasure::replay::replay(&mut conn, &secret, &entries).map_err(|e| e.to_string())?;
+            let report =
+                crate::erasure::replay::replay(&mut conn, &secret, &entries).map_err(|e| e.to_string())?;
             println!(
                 "replayed {} journal entries: {} customers deleted again, {} archived again, {} identifiers suppressed again, {} unsuppressed again",
                 report.entries, report.deleted_again, report.archived_again, report.suppressed_again, report.unsuppressed_again

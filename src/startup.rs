@@ -95,7 +95,15 @@ impl Application {
         let settings = Arc::new(settings);
         let jobs = JobRunner::new(db.clone(), secret.clone(), mailer.clone(), settings.clone());
         let journal = crate::erasure::journal::Journal::in_data_dir(&settings.data_dir);
-        let state = AppState { db, api_limiter, settings, mailer, secret, jobs: jobs.clone(), journal };
+        let state = AppState {
+            db,
+            api_limiter,
+            settings,
+            mailer,
+            secret,
+            jobs: jobs.clone(),
+            journal,
+        };
         let server = run(listener, state.clone())?;
         jobs.spawn();
         spawn_housekeeping(state.clone());

@@ -134,6 +134,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A CSV import's rows waiting for its job; see the migration.
+    import_rows (job_id, position) {
+        job_id -> BigInt,
+        position -> BigInt,
+        line -> BigInt,
+        cells -> Text,
+    }
+}
+
+diesel::table! {
     otp_challenges (id) {
         id -> BigInt,
         workspace_id -> BigInt,
@@ -224,6 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     suppressions,
     jobs,
     job_targets,
+    import_rows,
     otp_challenges,
     audit_log,
     sessions,

@@ -20,8 +20,12 @@ where
     E: From<DieselError>,
 {
     let depth = match conn {
-        DbConnection::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
-        DbConnection::Postgres(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()
+        }
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()
+        }
     };
     if depth?.is_some() {
         return work(conn);

@@ -293,7 +293,10 @@ mod tests {
             parse(json!({ "name": "x".repeat(201) })),
             Err(PatchError::TooLong(_, 200))
         ));
-        assert!(parse(json!({ "name": "名".repeat(200), "country": "国".repeat(64), "city": "市".repeat(100) })).is_ok());
+        assert!(parse(
+            json!({ "name": "名".repeat(200), "country": "国".repeat(64), "city": "市".repeat(100) })
+        )
+        .is_ok());
         assert!(matches!(
             parse(json!({ "k".repeat(151): 1 })),
             Err(PatchError::KeyTooLong(_))

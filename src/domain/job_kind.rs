@@ -1,11 +1,12 @@
 use std::fmt;
 
-/// What a job does to its targets.
+/// What a job does: to its targets, or (an import) with the rows of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     Delete,
     Archive,
     DeleteAll,
+    Import,
 }
 
 impl JobKind {
@@ -14,13 +15,19 @@ impl JobKind {
             JobKind::Delete => "delete",
             JobKind::Archive => "archive",
             JobKind::DeleteAll => "delete_all",
+            JobKind::Import => "import",
         }
     }
 
     pub fn parse(key: &str) -> Option<JobKind> {
-        [JobKind::Delete, JobKind::Archive, JobKind::DeleteAll]
-            .into_iter()
-            .find(|k| k.key() == key)
+        [
+            JobKind::Delete,
+            JobKind::Archive,
+            JobKind::DeleteAll,
+            JobKind::Import,
+        ]
+        .into_iter()
+        .find(|k| k.key() == key)
     }
 
     /// Deleting removes profiles; archiving keeps them anonymous.
@@ -28,20 +35,22 @@ impl JobKind {
         matches!(self, JobKind::Delete | JobKind::DeleteAll)
     }
 
-    /// "Delete", "Archive", "Delete all": for headings and buttons.
+    /// "Delete", "Archive", "Delete all", "Import": for headings and buttons.
     pub fn label(self) -> &'static str {
         match self {
             JobKind::Delete => "Delete",
             JobKind::Archive => "Archive",
             JobKind::DeleteAll => "Delete all",
+            JobKind::Import => "Import",
         }
     }
 
-    /// "deleted", "archived": for results.
+    /// "deleted", "archived", "imported": for results.
     pub fn past_tense(self) -> &'static str {
         match self {
             JobKind::Delete | JobKind::DeleteAll => "deleted",
             JobKind::Archive => "archived",
+            JobKind::Import => "imported",
         }
     }
 }
@@ -58,7 +67,12 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [JobKind::Delete, JobKind::Archive, JobKind::DeleteAll] {
+        for kind in [
+            JobKind::Delete,
+            JobKind::Archive,
+            JobKind::DeleteAll,
+            JobKind::Import,
+        ] {
             assert_eq!(JobKind::parse(kind.key()), Some(kind));
         }
         assert_eq!(JobKind::parse("drop"), None);

@@ -3,12 +3,14 @@
 mod api_key_name;
 mod audit_action;
 mod customer_filter;
+mod customer_import;
 mod customer_patch;
 mod email;
 mod identifier;
+mod import_row;
 mod job_kind;
-mod otp_code;
 pub mod masking;
+mod otp_code;
 mod permission;
 mod pii_keys;
 mod role;
@@ -19,12 +21,14 @@ mod workspace_name;
 pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{
-    AttributeMatch, Cursor, CursorError, CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField,
-    QueryMap, ACTIVE_WITHIN_DAYS,
+    AttributeMatch, Cursor, CursorError, CustomerFilter, CustomerSort, CustomerStatus, FilterErrors,
+    FilterField, QueryMap, ACTIVE_WITHIN_DAYS,
 };
+pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError};
 pub use email::{Email, EmailError};
 pub use identifier::{Identifier, IdentifierError, IdentifierMode, UnknownIdentifierMode};
+pub use import_row::{ImportRow, RowCells, RowError};
 pub use job_kind::JobKind;
 pub use otp_code::OtpCode;
 pub use permission::{Permission, PermissionSet, UnknownPermission};

@@ -19,7 +19,10 @@ impl OtpCode {
 
     /// What a person typed: six digits, spaces and dashes ignored.
     pub fn parse(typed: &str) -> Option<OtpCode> {
-        let digits: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let digits: String = typed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(OtpCode(digits))
     }
 

@@ -101,8 +101,12 @@ mod tests {
 
     #[test]
     fn free_text_that_mentions_the_person_is_removed() {
-        let out = scrub_json(r#"{"note":"Sent to Ada Lovelace today","n":1}"#, &[], &identifying_values(&[Some("Ada Lovelace")]))
-            .unwrap();
+        let out = scrub_json(
+            r#"{"note":"Sent to Ada Lovelace today","n":1}"#,
+            &[],
+            &identifying_values(&[Some("Ada Lovelace")]),
+        )
+        .unwrap();
         assert_eq!(out, r#"{"n":1}"#);
     }
 

@@ -59,7 +59,14 @@ pub fn erase_batch(
                     scope.emails_identify(),
                 );
                 for (digest_kind, digest) in digests {
-                    suppressions::add(conn, scope.workspace.id, digest_kind, &digest, "deleted", &scope.actor_label)?;
+                    suppressions::add(
+                        conn,
+                        scope.workspace.id,
+                        digest_kind,
+                        &digest,
+                        "deleted",
+                        &scope.actor_label,
+                    )?;
                     journal.suppressed.push((digest_kind.to_owned(), digest));
                 }
             }
@@ -83,8 +90,8 @@ pub fn erase_batch(
             target.phone.as_deref(),
             target.name.as_deref(),
         ]);
-        let attributes =
-            anonymize::scrub_json(&target.attributes, &pii_keys, &identifying).unwrap_or(target.attributes.clone());
+        let attributes = anonymize::scrub_json(&target.attributes, &pii_keys, &identifying)
+            .unwrap_or(target.attributes.clone());
         for (event_id, properties) in erasures::event_properties(conn, target.id)? {
             if let Some(scrubbed) = anonymize::scrub_json(&properties, &pii_keys, &identifying) {
                 erasures::set_event_properties(conn, event_id, &scrubbed)?;
@@ -102,8 +109,7 @@ pub fn erase_batch(
 /// the commit leaves ids in the journal that were not erased yet, which a replay only
 /// erases again (they were being erased); the other order could lose an erasure.
 fn record(scope: &ErasureScope<'_>, entry: &JournalEntry) -> StoreResult<()> {
-    scope
-        .journal
-        .record(entry)
-        .map_err(|err| crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}")))
+    scope.journal.record(entry).map_err(|err| {
+        crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}"))
+    })
 }

@@ -31,11 +31,18 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     pub fn new(workspace_id: i64) -> JournalEntry {
-        JournalEntry { at: crate::store::now(), workspace_id, ..JournalEntry::default() }
+        JournalEntry {
+            at: crate::store::now(),
+            workspace_id,
+            ..JournalEntry::default()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.deleted.is_empty() && self.archived.is_empty() && self.suppressed.is_empty() && self.unsuppressed.is_empty()
+        self.deleted.is_empty()
+            && self.archived.is_empty()
+            && self.suppressed.is_empty()
+            && self.unsuppressed.is_empty()
     }
 }
 
@@ -58,12 +65,18 @@ impl std::fmt::Debug for Journal {
 
 impl Journal {
     pub fn in_data_dir(data_dir: &Path) -> Journal {
-        Journal { path: Some(data_dir.join(FILE_NAME)), lock: Arc::new(Mutex::new(())) }
+        Journal {
+            path: Some(data_dir.join(FILE_NAME)),
+            lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// A journal that records nothing: for replaying the journal itself.
     pub fn off() -> Journal {
-        Journal { path: None, lock: Arc::new(Mutex::new(())) }
+        Journal {
+            path: None,
+            lock: Arc::new(Mutex::new(())),
+        }
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -123,7 +136,12 @@ mod tests {
         journal.record(&entry).unwrap();
         journal.record(&JournalEntry::new(3)).unwrap();
         let path = journal.path().unwrap();
-        std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(b"{\"at\":").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .write_all(b"{\"at\":")
+            .unwrap();
         let (entries, unreadable) = read(path).unwrap();
         assert_eq!(entries, vec![entry]);
         assert_eq!(unreadable, 1);

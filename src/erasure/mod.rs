@@ -4,6 +4,8 @@
 pub mod anonymize;
 pub mod batch;
 mod error;
+pub mod import;
+pub mod import_report;
 pub mod journal;
 pub mod preview;
 pub mod receipt;

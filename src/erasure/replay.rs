@@ -26,7 +26,10 @@ pub fn replay(
     secret: &SecretKey,
     entries: &[JournalEntry],
 ) -> Result<ReplayReport, ErasureError> {
-    let mut report = ReplayReport { entries: entries.len(), ..ReplayReport::default() };
+    let mut report = ReplayReport {
+        entries: entries.len(),
+        ..ReplayReport::default()
+    };
     // Replayed erasures are not journaled again: they are in the journal already.
     let no_journal = Journal::off();
     for entry in entries {
@@ -70,7 +73,11 @@ pub fn replay(
     Ok(report)
 }
 
-fn erase_archive_quietly(conn: &mut DbConnection, scope: &ErasureScope<'_>, ids: &[i64]) -> Result<i64, ErasureError> {
+fn erase_archive_quietly(
+    conn: &mut DbConnection,
+    scope: &ErasureScope<'_>,
+    ids: &[i64],
+) -> Result<i64, ErasureError> {
     if ids.is_empty() {
         return Ok(0);
     }

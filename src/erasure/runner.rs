@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db::{write_transaction, Database, DbConnection};
 use crate::domain::{AuditAction, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
+use crate::erasure::import::{self, ImportRun, ImportStep};
 use crate::erasure::journal::Journal;
 use crate::erasure::ErasureError;
 use crate::mail::{Mailer, OutgoingMail};
@@ -52,7 +53,15 @@ impl JobRunner {
             Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
         );
         let journal = Journal::in_data_dir(&settings.data_dir);
-        JobRunner { db, secret, mailer, settings, owner, wake: Arc::new(Notify::new()), journal }
+        JobRunner {
+            db,
+            secret,
+            mailer,
+            settings,
+            owner,
+            wake: Arc::new(Notify::new()),
+            journal,
+        }
     }
 
     /// Wakes the runner now instead of at its next poll.
@@ -124,14 +133,36 @@ impl JobRunner {
         }
         let workspace = workspaces::find(conn, job.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
         let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
-        let origin = RequestOrigin { request_id: format!("job-{job_id}"), client_ip: String::new() };
+        let origin = RequestOrigin {
+            request_id: format!("job-{job_id}"),
+            client_ip: String::new(),
+        };
         if job.cancel_requested {
             jobs::clear_targets(conn, job_id)?;
-            return self.close(conn, &job, state::CANCELLED, AuditAction::JobCancelled, &origin).map(Step::Cancelled);
+            return self
+                .close(conn, &job, state::CANCELLED, AuditAction::JobCancelled, &origin)
+                .map(Step::Cancelled);
+        }
+        if kind == JobKind::Import {
+            let run = ImportRun {
+                workspace: &workspace,
+                secret: &self.secret,
+                owner: &self.owner,
+                lease: self.settings.job_lease,
+                origin: &origin,
+            };
+            return match import::run_batch(conn, &run, &job, batch_size)? {
+                ImportStep::Progress => Ok(Step::Progress),
+                ImportStep::Finished(job) => self
+                    .close(conn, &job, state::DONE, AuditAction::JobFinished, &origin)
+                    .map(Step::Finished),
+            };
         }
         let ids = jobs::next_targets(conn, job_id, batch_size)?;
         if ids.is_empty() {
-            return self.close(conn, &job, state::DONE, AuditAction::JobFinished, &origin).map(Step::Finished);
+            return self
+                .close(conn, &job, state::DONE, AuditAction::JobFinished, &origin)
+                .map(Step::Finished);
         }
         let scope = ErasureScope {
             workspace: &workspace,
@@ -198,7 +229,10 @@ impl JobRunner {
         let people = self
             .db
             .run(move |conn| -> Result<_, crate::store::StoreError> {
-                Ok((users::find(conn, created_by)?, workspaces::find(conn, workspace_id)?))
+                Ok((
+                    users::find(conn, created_by)?,
+                    workspaces::find(conn, workspace_id)?,
+                ))
             })
             .await;
         let Ok((Some(starter), Some(workspace))) = people else {
@@ -214,7 +248,13 @@ impl JobRunner {
             }
         }
         for to in recipients {
-            let mail = job_finished_mail(job, &workspace.name, &workspace.slug, &self.settings.public_url, &to);
+            let mail = job_finished_mail(
+                job,
+                &workspace.name,
+                &workspace.slug,
+                &self.settings.public_url,
+                &to,
+            );
             if let Err(err) = self.mailer.send(mail).await {
                 tracing::warn!(error = %err, job = job.id, "could not send the job-finished mail");
             }
@@ -241,7 +281,10 @@ impl BatchSize {
     const TARGET: Duration = Duration::from_millis(500);
 
     fn new(max: i64) -> BatchSize {
-        BatchSize { current: Self::START.min(max).max(1), max: max.max(1) }
+        BatchSize {
+            current: Self::START.min(max).max(1),
+            max: max.max(1),
+        }
     }
 
     fn current(&self) -> i64 {
@@ -261,9 +304,23 @@ pub fn receipt_url(public_url: &str, workspace_slug: &str, receipt_id: &str) -> 
     format!("{public_url}/w/{workspace_slug}/receipts/{receipt_id}")
 }
 
-fn job_finished_mail(job: &Job, workspace_name: &str, slug: &str, public_url: &str, to: &str) -> OutgoingMail {
+fn job_finished_mail(
+    job: &Job,
+    workspace_name: &str,
+    slug: &str,
+    public_url: &str,
+    to: &str,
+) -> OutgoingMail {
     let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
-    let ended = if job.state == state::CANCELLED { "was cancelled" } else { "has finished" };
+    if kind == JobKind::Import {
+        let page = format!("{public_url}/w/{slug}/imports/{}", job.id);
+        return import::finished_mail(job, workspace_name, &page, to);
+    }
+    let ended = if job.state == state::CANCELLED {
+        "was cancelled"
+    } else {
+        "has finished"
+    };
     let subject = if kind == JobKind::DeleteAll && job.state == state::DONE {
         format!("All customers of {workspace_name} were deleted (job #{})", job.id)
     } else {
@@ -271,8 +328,12 @@ fn job_finished_mail(job: &Job, workspace_name: &str, slug: &str, public_url: &s
     };
     let times = format!(
         "Started: {} UTC\nFinished: {} UTC\n",
-        job.started_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
-        job.finished_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+        job.started_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default(),
+        job.finished_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default(),
     );
     OutgoingMail {
         to: to.to_owned(),

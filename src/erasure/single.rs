@@ -54,7 +54,11 @@ pub fn erase_one(
             },
         )?;
         let counts = erase_batch(conn, scope, kind, &[customer_id], suppress)?;
-        let action = if kind.deletes() { AuditAction::CustomerDeleted } else { AuditAction::CustomerArchived };
+        let action = if kind.deletes() {
+            AuditAction::CustomerDeleted
+        } else {
+            AuditAction::CustomerArchived
+        };
         let entry = audit::append(
             conn,
             NewEntry::new(actor, action, origin)
@@ -70,7 +74,11 @@ pub fn erase_one(
                 })),
         )?;
         let job = jobs::complete_immediately(conn, job.id, 1, counts, &entry.hash)?;
-        Ok(SingleErasure { job, events_removed: counts.events_removed, audit_hash: entry.hash })
+        Ok(SingleErasure {
+            job,
+            events_removed: counts.events_removed,
+            audit_hash: entry.hash,
+        })
     })?;
     Ok(outcome)
 }

@@ -75,8 +75,14 @@ mod tests {
     #[test]
     fn emails_are_normalized_and_kinds_do_not_collide() {
         let key = SecretKey::from_configured(&"k".repeat(32)).unwrap();
-        assert_eq!(email_digest(&key, " Ada@Example.COM"), email_digest(&key, "ada@example.com"));
-        assert_ne!(id_digest(&key, "ada@example.com"), email_digest(&key, "ada@example.com"));
+        assert_eq!(
+            email_digest(&key, " Ada@Example.COM"),
+            email_digest(&key, "ada@example.com")
+        );
+        assert_ne!(
+            id_digest(&key, "ada@example.com"),
+            email_digest(&key, "ada@example.com")
+        );
         assert_eq!(digests_for(&key, Some("c1"), Some("a@b.co"), false).len(), 1);
         assert_eq!(digests_for(&key, Some("c1"), Some("a@b.co"), true).len(), 2);
         assert!(digests_for(&key, None, None, true).is_empty());

@@ -46,8 +46,8 @@ impl From<diesel::r2d2::PoolError> for WriteError {
 /// The columns a write needs to know about the customer it changes.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = customers)]
-struct Target {
-    id: i64,
+pub(super) struct Target {
+    pub(super) id: i64,
     attributes: String,
     last_seen_at: NaiveDateTime,
     legal_hold_reason: Option<String>,
@@ -186,16 +186,29 @@ fn lock(conn: &mut DbConnection, target: Target) -> Result<Target, WriteError> {
         })
 }
 
-fn apply(conn: &mut DbConnection, target: &Target, patch: &CustomerPatch) -> Result<(), WriteError> {
-    let attributes = if patch.changes_attributes() {
-        let mut stored: Map<String, Value> = serde_json::from_str(&target.attributes).map_err(|_| {
-            StoreError::Inconsistent(format!("customer {} has unreadable attributes", target.id))
-        })?;
-        patch.merge_attributes(&mut stored)?;
-        Some(Value::Object(stored).to_string())
-    } else {
-        None
-    };
+/// The target's attributes after the patch, as stored; `None` when the patch changes
+/// none. Refuses a merge that would take the customer past the attribute limit.
+pub(super) fn merged_attributes(
+    target: &Target,
+    patch: &CustomerPatch,
+) -> Result<Option<String>, WriteError> {
+    if !patch.changes_attributes() {
+        return Ok(None);
+    }
+    let mut stored: Map<String, Value> = serde_json::from_str(&target.attributes)
+        .map_err(|_| StoreError::Inconsistent(format!("customer {} has unreadable attributes", target.id)))?;
+    patch.merge_attributes(&mut stored)?;
+    Ok(Some(Value::Object(stored).to_string()))
+}
+
+/// Writes the patch to the target. Refuses (before writing anything) a merge that
+/// would take the customer past the attribute limit.
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    target: &Target,
+    patch: &CustomerPatch,
+) -> Result<(), WriteError> {
+    let attributes = merged_attributes(target, patch)?;
     let changes = CustomerChanges {
         email: column(&patch.email),
         phone: column(&patch.phone),
@@ -216,7 +229,11 @@ fn apply(conn: &mut DbConnection, target: &Target, patch: &CustomerPatch) -> Res
 /// Refuses the write when any of `digests` is suppressed, inside the write's own
 /// transaction and under the digests' locks, so a suppression racing this write can
 /// never leave a suppressed customer behind.
-fn ensure_not_suppressed(conn: &mut DbConnection, workspace_id: i64, digests: &[Digest]) -> Result<(), WriteError> {
+fn ensure_not_suppressed(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    digests: &[Digest],
+) -> Result<(), WriteError> {
     suppressions::lock_digests(conn, digests)?;
     if suppressions::first_suppressed(conn, workspace_id, digests)?.is_some() {
         return Err(WriteError::Suppressed);
@@ -312,6 +329,10 @@ pub fn delete(
 }
 
 /// The internal id of the customer an identifier names, if any.
-pub fn resolve(conn: &mut DbConnection, workspace_id: i64, identifier: &Identifier) -> Result<Option<i64>, WriteError> {
+pub fn resolve(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<Option<i64>, WriteError> {
     Ok(find(conn, workspace_id, identifier)?.map(|t| t.id))
 }

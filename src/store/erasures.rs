@@ -28,7 +28,11 @@ impl ErasureTarget {
     }
 }
 
-pub fn load_targets(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Vec<ErasureTarget>> {
+pub fn load_targets(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    ids: &[i64],
+) -> StoreResult<Vec<ErasureTarget>> {
     Ok(customers::table
         .filter(customers::workspace_id.eq(workspace_id))
         .filter(customers::id.eq_any(ids))
@@ -161,7 +165,12 @@ pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreRes
 }
 
 /// Sets (`Some(reason)`) or releases (`None`) a legal hold; false when no such customer.
-pub fn set_legal_hold(conn: &mut DbConnection, workspace_id: i64, id: i64, reason: Option<&str>) -> StoreResult<bool> {
+pub fn set_legal_hold(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    id: i64,
+    reason: Option<&str>,
+) -> StoreResult<bool> {
     let changed = diesel::update(
         customers::table
             .filter(customers::workspace_id.eq(workspace_id))

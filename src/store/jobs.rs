@@ -94,7 +94,11 @@ pub fn find(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<
         .optional()?)
 }
 
-pub fn find_by_receipt(conn: &mut DbConnection, workspace_id: i64, receipt_id: &str) -> StoreResult<Option<Job>> {
+pub fn find_by_receipt(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    receipt_id: &str,
+) -> StoreResult<Option<Job>> {
     Ok(jobs::table
         .filter(jobs::workspace_id.eq(workspace_id))
         .filter(jobs::receipt_id.eq(receipt_id))
@@ -138,7 +142,13 @@ pub fn add_targets(conn: &mut DbConnection, job_id: i64, customer_ids: &[i64]) -
 
 /// What the preview found: the frozen set's size, how many of it are held, and how
 /// many events it has.
-pub fn set_preview_counts(conn: &mut DbConnection, job_id: i64, total: i64, held: i64, events: i64) -> StoreResult<()> {
+pub fn set_preview_counts(
+    conn: &mut DbConnection,
+    job_id: i64,
+    total: i64,
+    held: i64,
+    events: i64,
+) -> StoreResult<()> {
     let report = serde_json::json!({ "held_at_preview": held, "events_at_preview": events });
     diesel::update(jobs::table.find(job_id))
         .set((jobs::total.eq(total), jobs::report.eq(report.to_string())))
@@ -178,8 +188,11 @@ pub fn remove_targets(conn: &mut DbConnection, job_id: i64, customer_ids: &[i64]
     .execute(conn)?)
 }
 
+/// Forgets what the job had left to do: its targets, or an import's rows (which hold
+/// personal data that must not outlive a cancelled or discarded import).
 pub fn clear_targets(conn: &mut DbConnection, job_id: i64) -> StoreResult<usize> {
-    Ok(diesel::delete(job_targets::table.filter(job_targets::job_id.eq(job_id))).execute(conn)?)
+    let rows = super::import_rows::clear(conn, job_id)?;
+    Ok(rows + diesel::delete(job_targets::table.filter(job_targets::job_id.eq(job_id))).execute(conn)?)
 }
 
 /// Moves a previewed job to the queue. False when it is no longer a preview (already
@@ -193,7 +206,10 @@ pub fn confirm(conn: &mut DbConnection, job_id: i64, suppress: bool) -> StoreRes
 
 pub fn discard(conn: &mut DbConnection, job_id: i64) -> StoreResult<bool> {
     let changed = diesel::update(jobs::table.find(job_id).filter(jobs::state.eq(state::PREVIEW)))
-        .set((jobs::state.eq(state::DISCARDED), jobs::finished_at.eq(Some(now()))))
+        .set((
+            jobs::state.eq(state::DISCARDED),
+            jobs::finished_at.eq(Some(now())),
+        ))
         .execute(conn)?;
     Ok(changed == 1)
 }
@@ -311,7 +327,9 @@ pub fn finish(conn: &mut DbConnection, job_id: i64, owner: &str, final_state: &s
 }
 
 pub fn set_report(conn: &mut DbConnection, job_id: i64, report: &str) -> StoreResult<()> {
-    diesel::update(jobs::table.find(job_id)).set(jobs::report.eq(report)).execute(conn)?;
+    diesel::update(jobs::table.find(job_id))
+        .set(jobs::report.eq(report))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -111,7 +111,12 @@ pub fn mark_used(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
 }
 
 /// How many codes were sent for this workspace and action since `since`.
-pub fn count_since(conn: &mut DbConnection, workspace_id: i64, purpose: &str, since: NaiveDateTime) -> StoreResult<i64> {
+pub fn count_since(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    purpose: &str,
+    since: NaiveDateTime,
+) -> StoreResult<i64> {
     Ok(otp_challenges::table
         .filter(otp_challenges::workspace_id.eq(workspace_id))
         .filter(otp_challenges::purpose.eq(purpose))

@@ -44,7 +44,12 @@ pub fn add(
     Ok(true)
 }
 
-pub fn find(conn: &mut DbConnection, workspace_id: i64, kind: &str, digest: &str) -> StoreResult<Option<Suppression>> {
+pub fn find(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    kind: &str,
+    digest: &str,
+) -> StoreResult<Option<Suppression>> {
     Ok(suppressions::table
         .filter(suppressions::workspace_id.eq(workspace_id))
         .filter(suppressions::kind.eq(kind))
@@ -114,13 +119,7 @@ pub fn lock_digests(conn: &mut DbConnection, digests: &[Digest]) -> StoreResult<
     if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(());
     }
-    let mut keys: Vec<i64> = digests
-        .iter()
-        .map(|(_, digest)| {
-            let prefix = digest.get(..16).unwrap_or(digest);
-            u64::from_str_radix(prefix, 16).unwrap_or_default() as i64
-        })
-        .collect();
+    let mut keys: Vec<i64> = digests.iter().map(|(_, digest)| lock_key(digest)).collect();
     // One order for everyone, so two transactions never wait on each other in a circle.
     keys.sort_unstable();
     keys.dedup();
@@ -132,8 +131,68 @@ pub fn lock_digests(conn: &mut DbConnection, digests: &[Digest]) -> StoreResult<
     Ok(())
 }
 
+/// A digest's advisory lock: its first 64 bits.
+fn lock_key(digest: &str) -> i64 {
+    let prefix = digest.get(..16).unwrap_or(digest);
+    u64::from_str_radix(prefix, 16).unwrap_or_default() as i64
+}
+
+/// [`lock_digests`] for a batch of many writes (a CSV import's): one statement rather
+/// than one round trip per digest, the keys taken in the same ascending order.
+///
+/// Each key holds a slot of PostgreSQL's shared lock table until the transaction ends
+/// (64 per connection by default), so callers keep batches to a few hundred rows.
+pub fn lock_many_digests(conn: &mut DbConnection, digests: &[Digest]) -> StoreResult<()> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(());
+    };
+    let mut keys: Vec<i64> = digests.iter().map(|(_, digest)| lock_key(digest)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "SELECT COUNT(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1) AS k ORDER BY k) AS ordered",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys)
+    .execute(pg)?;
+    Ok(())
+}
+
+/// Which of these digests are suppressed in the workspace, as (kind, digest) pairs.
+pub fn suppressed_among(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    digests: &[Digest],
+) -> StoreResult<std::collections::HashSet<(String, String)>> {
+    let mut by_kind: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (kind, digest) in digests {
+        by_kind.entry(kind).or_default().push(digest);
+    }
+    let mut found = std::collections::HashSet::new();
+    for (kind, mut wanted) in by_kind {
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(500) {
+            let rows: Vec<(String, String)> = suppressions::table
+                .filter(suppressions::workspace_id.eq(workspace_id))
+                .filter(suppressions::kind.eq(kind))
+                .filter(suppressions::digest.eq_any(chunk))
+                .select((suppressions::kind, suppressions::digest))
+                .load(conn)?;
+            found.extend(rows);
+        }
+    }
+    Ok(found)
+}
+
 /// The first of these digests that is suppressed in the workspace, if any.
-pub fn first_suppressed(conn: &mut DbConnection, workspace_id: i64, digests: &[Digest]) -> StoreResult<Option<Suppression>> {
+pub fn first_suppressed(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    digests: &[Digest],
+) -> StoreResult<Option<Suppression>> {
     for (kind, digest) in digests {
         if let Some(found) = find(conn, workspace_id, kind, digest)? {
             return Ok(Some(found));

@@ -206,8 +206,14 @@ async fn send_code(
     } else {
         format!("to the account owner, {}", owner.name)
     };
-    session.flash(FlashKind::Info, format!("A code was sent {to_whom}. It expires in {CODE_LIFETIME_MINUTES} minutes."));
-    Ok(see_other(format!("{}/customers/delete-all/confirm", access.base())))
+    session.flash(
+        FlashKind::Info,
+        format!("A code was sent {to_whom}. It expires in {CODE_LIFETIME_MINUTES} minutes."),
+    );
+    Ok(see_other(format!(
+        "{}/customers/delete-all/confirm",
+        access.base()
+    )))
 }
 
 #[derive(Template)]
@@ -271,7 +277,9 @@ async fn confirm(
 ) -> Result<HttpResponse, WebError> {
     let nonce = nonce(&session)?;
     let typed = OtpCode::parse(&form.code);
-    let hash = typed.as_ref().map(|code| code_hash(&state, &access, &nonce, code));
+    let hash = typed
+        .as_ref()
+        .map(|code| code_hash(&state, &access, &nonce, code));
     let session_digest = session_digest(&state, &nonce);
     let workspace_id = access.workspace.id;
     let workspace_name = access.workspace.name.clone();
@@ -323,10 +331,22 @@ async fn confirm(
                     conn,
                     NewEntry::new(actor, AuditAction::CodeAccepted, &origin)
                         .workspace(workspace_id)
-                        .target(accepted_challenge.map(|id| format!("otp_challenge:{id}")).unwrap_or_default())
+                        .target(
+                            accepted_challenge
+                                .map(|id| format!("otp_challenge:{id}"))
+                                .unwrap_or_default(),
+                        )
                         .details(serde_json::json!({ "purpose": PURPOSE, "by_authenticator": by_totp })),
                 )?;
-                Ok(CodeOutcome::Accepted(start_job(conn, workspace_id, &workspace_name, user.id, suppress, actor, &origin)?))
+                Ok(CodeOutcome::Accepted(start_job(
+                    conn,
+                    workspace_id,
+                    &workspace_name,
+                    user.id,
+                    suppress,
+                    actor,
+                    &origin,
+                )?))
             })
         })
         .await;
@@ -366,7 +386,14 @@ fn start_job(
     actor: crate::store::audit::Actor,
     origin: &crate::store::audit::RequestOrigin,
 ) -> Result<i64, ErasureError> {
-    let job = create_preview(conn, workspace_id, workspace_name, user_id, JobKind::DeleteAll, &Selection::All)?;
+    let job = create_preview(
+        conn,
+        workspace_id,
+        workspace_name,
+        user_id,
+        JobKind::DeleteAll,
+        &Selection::All,
+    )?;
     jobs::confirm(conn, job.id, suppress)?;
     audit::append(
         conn,

@@ -21,20 +21,18 @@ use crate::store::audit::{self, NewEntry};
 use crate::store::{customers, StoreError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/w/{workspace}/customers/bulk").route(web::post().to(bulk_preview)),
-    )
-    .service(
-        web::resource("/w/{workspace}/customers/{id}/delete")
-            .route(web::get().to(confirm_delete))
-            .route(web::post().to(delete_one)),
-    )
-    .service(
-        web::resource("/w/{workspace}/customers/{id}/archive")
-            .route(web::get().to(confirm_archive))
-            .route(web::post().to(archive_one)),
-    )
-    .service(web::resource("/w/{workspace}/customers/{id}/legal-hold").route(web::post().to(legal_hold)));
+    cfg.service(web::resource("/w/{workspace}/customers/bulk").route(web::post().to(bulk_preview)))
+        .service(
+            web::resource("/w/{workspace}/customers/{id}/delete")
+                .route(web::get().to(confirm_delete))
+                .route(web::post().to(delete_one)),
+        )
+        .service(
+            web::resource("/w/{workspace}/customers/{id}/archive")
+                .route(web::get().to(confirm_archive))
+                .route(web::post().to(archive_one)),
+        )
+        .service(web::resource("/w/{workspace}/customers/{id}/legal-hold").route(web::post().to(legal_hold)));
 }
 
 impl From<ErasureError> for WebError {
@@ -196,25 +194,40 @@ async fn archive_one(
 
 /// The list's bulk form: which action, on the ticked rows or on everyone matching.
 fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
     let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let (kind, scope) = match value("intent") {
         Some("delete_selected") => (JobKind::Delete, "selected"),
         Some("archive_selected") => (JobKind::Archive, "selected"),
         Some("delete_filtered") => (JobKind::Delete, "filtered"),
         Some("archive_filtered") => (JobKind::Archive, "filtered"),
-        _ => return Err(WebError::BadRequest("Choose an action: delete or archive.".into())),
+        _ => {
+            return Err(WebError::BadRequest(
+                "Choose an action: delete or archive.".into(),
+            ))
+        }
     };
     let all_matching = value("all_matching") == Some("1");
     if scope == "filtered" || all_matching {
         let filter_pairs: Vec<(&str, &str)> = pairs
             .iter()
-            .filter(|(k, _)| matches!(k.as_str(), "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"))
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"
+                )
+            })
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let query = serde_urlencoded::to_string(&filter_pairs).unwrap_or_default();
         let filter = CustomerFilter::from_query_string(&query).map_err(|errors| {
-            let message = errors.iter().map(|(_, m)| m.to_owned()).collect::<Vec<_>>().join("; ");
+            let message = errors
+                .iter()
+                .map(|(_, m)| m.to_owned())
+                .collect::<Vec<_>>()
+                .join("; ");
             WebError::BadRequest(format!("The filters could not be used: {message}"))
         })?;
         return Ok((kind, Selection::Filter(filter.first_page())));
@@ -224,10 +237,18 @@ fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
     let ids = pairs
         .iter()
         .filter(|(k, _)| k == "ids" || k == "page_ids")
-        .flat_map(|(_, v)| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
         .map(|v| v.parse::<i64>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| WebError::BadRequest("The selection could not be read. Reload the list and try again.".into()))?;
+        .map_err(|_| {
+            WebError::BadRequest("The selection could not be read. Reload the list and try again.".into())
+        })?;
     if ids.len() > 10_000 {
         return Err(WebError::BadRequest(
             "Select at most 10,000 customers by hand; use the filters for more.".into(),
@@ -271,7 +292,10 @@ async fn legal_hold(
     path: web::Path<(String, i64)>,
     form: web::Form<HoldForm>,
 ) -> Result<HttpResponse, WebError> {
-    if !matches!(access.role.builtin_role(), Some(BuiltinRole::Owner | BuiltinRole::Admin)) {
+    if !matches!(
+        access.role.builtin_role(),
+        Some(BuiltinRole::Owner | BuiltinRole::Admin)
+    ) {
         return Err(WebError::Forbidden);
     }
     let id = path.1;
@@ -297,7 +321,11 @@ async fn legal_hold(
                 if !crate::store::erasures::set_legal_hold(conn, workspace_id, id, held)? {
                     return Ok(false);
                 }
-                let action = if release { AuditAction::LegalHoldReleased } else { AuditAction::LegalHoldSet };
+                let action = if release {
+                    AuditAction::LegalHoldReleased
+                } else {
+                    AuditAction::LegalHoldSet
+                };
                 audit::append(
                     conn,
                     NewEntry::new(actor, action, &origin)

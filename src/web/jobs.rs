@@ -35,6 +35,8 @@ pub fn permission_for(kind: JobKind) -> Permission {
         JobKind::Delete => Permission::CustomersDelete,
         JobKind::Archive => Permission::CustomersArchive,
         JobKind::DeleteAll => Permission::CustomersDeleteAll,
+        // Adding customers in bulk is a decision about the workspace's data as a whole.
+        JobKind::Import => Permission::SettingsManage,
     }
 }
 
@@ -136,7 +138,11 @@ fn duration_words(seconds: i64) -> String {
 fn view(job: &Job, started_by: String) -> JobView {
     let kind = kind_of(job);
     let processed = job.processed();
-    let percent = if job.total > 0 { (processed * 100 / job.total).min(100) } else { 100 };
+    let percent = if job.total > 0 {
+        (processed * 100 / job.total).min(100)
+    } else {
+        100
+    };
     let now = crate::store::now();
     let elapsed_seconds = job
         .started_at
@@ -198,6 +204,10 @@ async fn show(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     let kind = kind_of(&job);
+    if kind == JobKind::Import {
+        // An import's preflight, progress and result have a page of their own.
+        return Ok(see_other(format!("{}/imports/{}", access.base(), job.id)));
+    }
     let may_act = access.can(permission_for(kind));
     if job.state == state::PREVIEW && !may_act {
         return Err(WebError::Forbidden);
@@ -234,14 +244,26 @@ async fn show(
                 Some(e) => mask_email(e),
                 None => String::new(),
             };
-            SampleRow { id: t.id, name, email, held: t.is_held() }
+            SampleRow {
+                id: t.id,
+                name,
+                email,
+                held: t.is_held(),
+            }
         })
         .collect();
-    let started_by = starter.map(|u| u.name).unwrap_or_else(|| format!("user #{created_by}"));
+    let started_by = starter
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("user #{created_by}"));
     let job_view = view(&job, started_by);
     let auto_refresh = job_view.is_active;
     render(&JobPage {
-        layout: Layout::workspace(format!("{} job #{}", kind.label(), job.id), Section::Customers, &session, &access),
+        layout: Layout::workspace(
+            format!("{} job #{}", kind.label(), job.id),
+            Section::Customers,
+            &session,
+            &access,
+        ),
         base: access.base(),
         job: job_view,
         sample,
@@ -332,7 +354,11 @@ async fn confirm(
         state.jobs.wake();
         session.flash(
             FlashKind::Info,
-            format!("{} job #{job_id} started for {}.", kind.label(), plural(total, "customer", "customers")),
+            format!(
+                "{} job #{job_id} started for {}.",
+                kind.label(),
+                plural(total, "customer", "customers")
+            ),
         );
     } else {
         session.flash(FlashKind::Info, "This job was already started or discarded.");
@@ -373,7 +399,10 @@ async fn cancel(
     let job = load_job(&state, &access, path.1).await?;
     require(&access, kind_of(&job))?;
     let job_id = job.id;
-    let requested = state.db.run(move |conn| jobs::request_cancel(conn, job_id)).await?;
+    let requested = state
+        .db
+        .run(move |conn| jobs::request_cancel(conn, job_id))
+        .await?;
     session.flash(
         FlashKind::Info,
         if requested {
@@ -409,7 +438,10 @@ async fn list(
     access: Authorized<perm::CustomersView>,
 ) -> Result<HttpResponse, WebError> {
     let workspace_id = access.workspace.id;
-    let recent = state.db.run(move |conn| jobs::recent(conn, workspace_id, 100)).await?;
+    let recent = state
+        .db
+        .run(move |conn| jobs::recent(conn, workspace_id, 100))
+        .await?;
     let rows = recent
         .iter()
         .map(|job| JobRow {
@@ -463,11 +495,17 @@ async fn load_receipt(
     }
     let created_by = job.created_by;
     let starter = state.db.run(move |conn| users::find(conn, created_by)).await?;
-    Ok((job, starter.map(|u| u.name).unwrap_or_else(|| format!("user #{created_by}"))))
+    Ok((
+        job,
+        starter
+            .map(|u| u.name)
+            .unwrap_or_else(|| format!("user #{created_by}")),
+    ))
 }
 
 fn timestamp(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
 }
 
 async fn receipt(

@@ -92,7 +92,8 @@ impl Layout {
             workspaces: access.user.workspace_links(),
             show_customers: access.can(Permission::CustomersView),
             show_audit: access.can(Permission::AuditView),
-            show_suppressions: access.can(Permission::SuppressionsManage) || access.can(Permission::AuditView),
+            show_suppressions: access.can(Permission::SuppressionsManage)
+                || access.can(Permission::AuditView),
             show_settings: true,
             section,
             flashes: session.take_flashes(),

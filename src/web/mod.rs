@@ -1,8 +1,8 @@
 //! HTTP: one file per area; handlers parse input, call the layers below, and render.
 
+mod anonymized;
 pub mod api;
 pub mod api_error;
-mod anonymized;
 mod api_keys;
 mod assets;
 mod audit;
@@ -14,6 +14,7 @@ mod erasures;
 mod error;
 pub mod extractors;
 mod health;
+mod imports;
 mod invitations;
 mod jobs;
 mod layout;
@@ -21,8 +22,8 @@ mod middleware;
 pub mod session;
 pub mod session_store;
 mod settings;
-mod suppressions;
 pub mod state;
+mod suppressions;
 
 pub use error::WebError;
 pub use middleware::{csrf_protection, error_pages, request_context, security_headers};
@@ -36,6 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     settings::routes(cfg);
     delete_all::routes(cfg);
     erasures::routes(cfg);
+    // Before the customers' routes, whose /customers/{id} would take /customers/import.
+    imports::routes(cfg);
     customers::routes(cfg);
     jobs::routes(cfg);
     suppressions::routes(cfg);

@@ -127,7 +127,11 @@ async fn page(
         answer,
         lookup_error,
         add_error,
-        next_before: if has_more { shown.last().map(|s| s.id) } else { None },
+        next_before: if has_more {
+            shown.last().map(|s| s.id)
+        } else {
+            None
+        },
         is_later_page: before.is_some(),
         reasons: REASONS,
     })
@@ -155,7 +159,11 @@ struct IdentifierForm {
 
 /// The digest of what was typed, as the kind chosen (or guessed: a value with an @ is
 /// an email address when the workspace identifies people by email).
-fn typed_digest(state: &AppState, access: &WorkspaceAccess, form: &IdentifierForm) -> Result<(&'static str, String), String> {
+fn typed_digest(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    form: &IdentifierForm,
+) -> Result<(&'static str, String), String> {
     let typed = form.identifier.trim();
     if typed.is_empty() {
         return Err("Enter an ID or an email address.".into());
@@ -240,9 +248,9 @@ async fn add(
                 if added {
                     let mut entry = JournalEntry::new(workspace_id);
                     entry.suppressed = vec![(kind.to_owned(), digest.clone())];
-                    journal
-                        .record(&entry)
-                        .map_err(|e| StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}")))?;
+                    journal.record(&entry).map_err(|e| {
+                        StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}"))
+                    })?;
                     audit::append(
                         conn,
                         NewEntry::new(actor, AuditAction::IdentifierSuppressed, &origin)
@@ -267,7 +275,11 @@ async fn add(
     Ok(see_other(format!("{}/suppressions", access.base())))
 }
 
-async fn find_suppression(state: &AppState, access: &WorkspaceAccess, id: i64) -> Result<Suppression, WebError> {
+async fn find_suppression(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    id: i64,
+) -> Result<Suppression, WebError> {
     let workspace_id = access.workspace.id;
     state
         .db
@@ -316,9 +328,9 @@ async fn unsuppress(
                 if suppressions::remove(conn, workspace_id, &found.kind, &found.digest)? {
                     let mut entry = JournalEntry::new(workspace_id);
                     entry.unsuppressed = vec![(found.kind.clone(), found.digest.clone())];
-                    journal
-                        .record(&entry)
-                        .map_err(|e| StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}")))?;
+                    journal.record(&entry).map_err(|e| {
+                        StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}"))
+                    })?;
                     audit::append(
                         conn,
                         NewEntry::new(actor, AuditAction::IdentifierUnsuppressed, &origin)
@@ -357,7 +369,13 @@ async fn export(
                 before = Some(last.id);
                 for s in &page {
                     let created = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-                    let fields = [s.digest.as_str(), s.kind.as_str(), s.reason.as_str(), created.as_str(), s.created_by.as_str()];
+                    let fields = [
+                        s.digest.as_str(),
+                        s.kind.as_str(),
+                        s.reason.as_str(),
+                        created.as_str(),
+                        s.created_by.as_str(),
+                    ];
                     let _ = writer.write_record(fields.map(super::audit::csv_safe));
                 }
             }
@@ -368,7 +386,10 @@ async fn export(
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"suppressions-{}.csv\"", access.workspace.slug),
+            format!(
+                "attachment; filename=\"suppressions-{}.csv\"",
+                access.workspace.slug
+            ),
         ))
         .body(body))
 }

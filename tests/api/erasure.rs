@@ -30,7 +30,13 @@ struct Person<'a> {
 }
 
 fn person<'a>(external_id: &'a str, email: &'a str, name: &'a str, country: &'a str) -> Person<'a> {
-    Person { external_id, email, name, country, events: 2 }
+    Person {
+        external_id,
+        email,
+        name,
+        country,
+        events: 2,
+    }
 }
 
 /// Inserts customers (and events whose properties mention their email) straight
@@ -101,7 +107,12 @@ async fn owner_app(backend: Backend) -> TestApp {
 /// Posts the list's bulk form and follows it to the preview; returns the job's path.
 async fn preview(app: &TestApp, fields: &[(&str, &str)]) -> String {
     let response = app.post_form(&format!("{WS}/customers/bulk"), fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
     location(&response)
 }
 
@@ -110,8 +121,12 @@ async fn confirm_and_wait(app: &TestApp, job_path: &str, fields: &[(&str, &str)]
     let confirmed = app.post_form(&format!("{job_path}/confirm"), fields).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
     for _ in 0..200 {
-        let progress: serde_json::Value =
-            app.get(&format!("{job_path}/progress.json")).await.json().await.unwrap();
+        let progress: serde_json::Value = app
+            .get(&format!("{job_path}/progress.json"))
+            .await
+            .json()
+            .await
+            .unwrap();
         if progress["finished"] == true {
             return progress;
         }
@@ -123,7 +138,13 @@ async fn confirm_and_wait(app: &TestApp, job_path: &str, fields: &[(&str, &str)]
 async fn archiving_erases_identifiers_and_keeps_the_activity(backend: Backend) {
     let app = owner_app(backend).await;
     app.sql("UPDATE workspaces SET pii_keys = '[\"ssn\"]'");
-    let ids = arrange(&app, &[person("c-1", "ada@example.com", "Ada Lovelace", "GB"), person("c-2", "bob@example.com", "Bob Builder", "GB")]);
+    let ids = arrange(
+        &app,
+        &[
+            person("c-1", "ada@example.com", "Ada Lovelace", "GB"),
+            person("c-2", "bob@example.com", "Bob Builder", "GB"),
+        ],
+    );
     let ada = ids[0];
 
     let confirm = app.get_html(&format!("{WS}/customers/{ada}/archive")).await;
@@ -132,49 +153,127 @@ async fn archiving_erases_identifiers_and_keeps_the_activity(backend: Backend) {
 
     assert_eq!(location(&response), format!("{WS}/customers/{ada}"));
     for column in ["email", "phone", "name", "external_id"] {
-        assert_eq!(text(&app, &format!("SELECT {column} AS t FROM customers WHERE id = {ada}")), None, "{column} erased");
+        assert_eq!(
+            text(
+                &app,
+                &format!("SELECT {column} AS t FROM customers WHERE id = {ada}")
+            ),
+            None,
+            "{column} erased"
+        );
     }
-    let attributes = text(&app, &format!("SELECT attributes AS t FROM customers WHERE id = {ada}")).unwrap();
-    assert!(attributes.contains("pro") && !attributes.contains("SSN"), "{attributes}");
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM events WHERE customer_id = {ada}")), 2, "activity kept");
-    let properties = text(&app, &format!("SELECT properties AS t FROM events WHERE customer_id = {ada} ORDER BY id LIMIT 1")).unwrap();
+    let attributes = text(
+        &app,
+        &format!("SELECT attributes AS t FROM customers WHERE id = {ada}"),
+    )
+    .unwrap();
+    assert!(
+        attributes.contains("pro") && !attributes.contains("SSN"),
+        "{attributes}"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM events WHERE customer_id = {ada}")
+        ),
+        2,
+        "activity kept"
+    );
+    let properties = text(
+        &app,
+        &format!("SELECT properties AS t FROM events WHERE customer_id = {ada} ORDER BY id LIMIT 1"),
+    )
+    .unwrap();
     assert!(!properties.contains("ada@example.com"), "{properties}");
     assert!(properties.contains("amount"), "{properties}");
     let page = app.get_html(&format!("{WS}/customers/{ada}")).await;
     assert!(page.contains(&format!("Anonymous customer #{ada}")));
     assert!(!page.contains("Ada Lovelace"));
     // Bob is untouched.
-    assert_eq!(text(&app, &format!("SELECT email AS t FROM customers WHERE id = {}", ids[1])).as_deref(), Some("bob@example.com"));
+    assert_eq!(
+        text(
+            &app,
+            &format!("SELECT email AS t FROM customers WHERE id = {}", ids[1])
+        )
+        .as_deref(),
+        Some("bob@example.com")
+    );
     // Archiving again is a no-op, not an error.
     let again = app.post_form(&format!("{WS}/customers/{ada}/archive"), &[]).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
-    assert!(app.get_html(&format!("{WS}/customers/{ada}")).await.contains("already anonymous"));
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'customer.archived'"), 2);
+    assert!(app
+        .get_html(&format!("{WS}/customers/{ada}"))
+        .await
+        .contains("already anonymous"));
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'customer.archived'"
+        ),
+        2
+    );
 }
 
 async fn deleting_one_customer_removes_them_and_their_events_and_leaves_a_receipt(backend: Backend) {
     let app = owner_app(backend).await;
-    let ids = arrange(&app, &[person("c-1", "ada@example.com", "Ada Lovelace", "GB"), person("c-2", "bob@example.com", "Bob Builder", "GB")]);
+    let ids = arrange(
+        &app,
+        &[
+            person("c-1", "ada@example.com", "Ada Lovelace", "GB"),
+            person("c-2", "bob@example.com", "Bob Builder", "GB"),
+        ],
+    );
 
-    let response = app.post_form(&format!("{WS}/customers/{}/delete", ids[0]), &[]).await;
+    let response = app
+        .post_form(&format!("{WS}/customers/{}/delete", ids[0]), &[])
+        .await;
 
     assert_eq!(location(&response), format!("{WS}/customers"));
     assert_eq!(app.count("customers"), 1);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM events WHERE customer_id = {}", ids[0])), 0);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM events"), 2, "the other customer's events stay");
-    assert_eq!(app.get(&format!("{WS}/customers/{}", ids[0])).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM events WHERE customer_id = {}", ids[0])
+        ),
+        0
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM events"),
+        2,
+        "the other customer's events stay"
+    );
+    assert_eq!(
+        app.get(&format!("{WS}/customers/{}", ids[0])).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let flash = app.get_html(&format!("{WS}/customers")).await;
-    assert!(flash.contains("may be used again"), "the confirmation says the identifiers stay free");
+    assert!(
+        flash.contains("may be used again"),
+        "the confirmation says the identifiers stay free"
+    );
     let receipt_id = text(&app, "SELECT receipt_id AS t FROM jobs").unwrap();
-    let receipt: serde_json::Value = app.get(&format!("{WS}/receipts/{receipt_id}.json")).await.json().await.unwrap();
+    let receipt: serde_json::Value = app
+        .get(&format!("{WS}/receipts/{receipt_id}.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(receipt["counts"]["done"], 1);
     assert_eq!(receipt["counts"]["events_removed"], 2);
     let hash = receipt["audit_entry_hash"].as_str().unwrap().to_owned();
     assert_eq!(
-        text(&app, "SELECT hash AS t FROM audit_log WHERE action = 'customer.deleted'").unwrap(),
+        text(
+            &app,
+            "SELECT hash AS t FROM audit_log WHERE action = 'customer.deleted'"
+        )
+        .unwrap(),
         hash
     );
-    let audit = text(&app, "SELECT target || selection || details AS t FROM audit_log WHERE action = 'customer.deleted'").unwrap();
+    let audit = text(
+        &app,
+        "SELECT target || selection || details AS t FROM audit_log WHERE action = 'customer.deleted'",
+    )
+    .unwrap();
     assert!(!audit.contains("ada") && !audit.contains("c-1"), "{audit}");
     // A new customer with the same identifier is new: a new id, no history.
     app.sql("INSERT INTO customers (workspace_id, external_id, attributes, created_at, last_seen_at) VALUES (1, 'c-1', '{}', '2026-11-01 00:00:00', '2026-11-01 00:00:00')");
@@ -185,17 +284,41 @@ async fn deleting_one_customer_removes_them_and_their_events_and_leaves_a_receip
 async fn deleting_with_suppression_keeps_only_digests(backend: Backend) {
     let app = owner_app(backend).await;
     app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email'");
-    let ids = arrange(&app, &[person("c-secret-id", "secret.person@example.com", "Sec Ret", "GB")]);
+    let ids = arrange(
+        &app,
+        &[person(
+            "c-secret-id",
+            "secret.person@example.com",
+            "Sec Ret",
+            "GB",
+        )],
+    );
 
-    app.post_form(&format!("{WS}/customers/{}/delete", ids[0]), &[("suppress", "on")]).await;
+    app.post_form(
+        &format!("{WS}/customers/{}/delete", ids[0]),
+        &[("suppress", "on")],
+    )
+    .await;
 
     assert_eq!(app.count("customers"), 0);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM suppressions WHERE kind = 'id'"), 1);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM suppressions WHERE kind = 'email'"), 1);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM suppressions WHERE kind = 'id'"),
+        1
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM suppressions WHERE kind = 'email'"
+        ),
+        1
+    );
     let stored = text(&app, "SELECT MIN(digest) AS t FROM suppressions").unwrap();
     assert_eq!(stored.len(), 64, "a hex HMAC-SHA256 digest");
     assert!(!stored.contains("secret"));
-    assert!(app.get_html(&format!("{WS}/customers")).await.contains("suppressed"));
+    assert!(app
+        .get_html(&format!("{WS}/customers"))
+        .await
+        .contains("suppressed"));
 }
 
 async fn delete_selected_previews_then_deletes_exactly_the_ticked_customers(backend: Backend) {
@@ -211,11 +334,21 @@ async fn delete_selected_previews_then_deletes_exactly_the_ticked_customers(back
     );
     let (first, third) = (ids[0].to_string(), ids[2].to_string());
 
-    let job = preview(&app, &[("intent", "delete_selected"), ("ids", &first), ("ids", &third)]).await;
+    let job = preview(
+        &app,
+        &[("intent", "delete_selected"), ("ids", &first), ("ids", &third)],
+    )
+    .await;
     let page = app.get_html(&job).await;
-    assert!(page.contains("Delete 2 customers"), "the button restates the count");
+    assert!(
+        page.contains("Delete 2 customers"),
+        "the button restates the count"
+    );
     assert!(page.contains("2 selected customers"));
-    assert!(page.contains("Ann") && page.contains("Cat"), "the sample shows who");
+    assert!(
+        page.contains("Ann") && page.contains("Cat"),
+        "the sample shows who"
+    );
     assert!(!page.contains("Ben"));
     assert_eq!(app.count("customers"), 4, "a preview changes nothing");
 
@@ -226,10 +359,23 @@ async fn delete_selected_previews_then_deletes_exactly_the_ticked_customers(back
     assert_eq!(app.count("customers"), 2);
     assert!(customer_id(&app, "c-1").is_none() && customer_id(&app, "c-3").is_none());
     assert!(customer_id(&app, "c-2").is_some() && customer_id(&app, "c-4").is_some());
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM events"), 4, "only the deleted customers' events went");
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM events"),
+        4,
+        "only the deleted customers' events went"
+    );
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM job_targets"), 0);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.finished'"), 1);
-    let mail = app.mail.wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().contains("finished")).await;
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.finished'"
+        ),
+        1
+    );
+    let mail = app
+        .mail
+        .wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().contains("finished"))
+        .await;
     assert!(mail.body().contains("/receipts/rcpt_"), "{}", mail.body());
     assert!(!mail.body().contains("a@example.com"));
 }
@@ -261,9 +407,18 @@ async fn delete_filtered_touches_only_the_set_frozen_at_the_preview(backend: Bac
 
 async fn customers_under_legal_hold_survive_and_are_reported_as_skipped(backend: Backend) {
     let app = owner_app(backend).await;
-    let ids = arrange(&app, &[person("h-1", "held@example.com", "Held", "FR"), person("f-1", "free@example.com", "Free", "FR")]);
+    let ids = arrange(
+        &app,
+        &[
+            person("h-1", "held@example.com", "Held", "FR"),
+            person("f-1", "free@example.com", "Free", "FR"),
+        ],
+    );
     let hold = app
-        .post_form(&format!("{WS}/customers/{}/legal-hold", ids[0]), &[("reason", "Litigation 2026-17")])
+        .post_form(
+            &format!("{WS}/customers/{}/legal-hold", ids[0]),
+            &[("reason", "Litigation 2026-17")],
+        )
         .await;
     assert_eq!(hold.status(), StatusCode::SEE_OTHER);
 
@@ -274,12 +429,25 @@ async fn customers_under_legal_hold_survive_and_are_reported_as_skipped(backend:
     assert_eq!(result["done"], 1);
     assert_eq!(result["skipped_held"], 1);
     assert!(customer_id(&app, "h-1").is_some());
-    let single = app.post_form(&format!("{WS}/customers/{}/delete", ids[0]), &[]).await;
+    let single = app
+        .post_form(&format!("{WS}/customers/{}/delete", ids[0]), &[])
+        .await;
     assert_eq!(single.status(), StatusCode::BAD_REQUEST);
-    let selected = preview(&app, &[("intent", "archive_selected"), ("ids", &ids[0].to_string())]).await;
+    let selected = preview(
+        &app,
+        &[("intent", "archive_selected"), ("ids", &ids[0].to_string())],
+    )
+    .await;
     let result = confirm_and_wait(&app, &selected, &[]).await;
     assert_eq!(result["skipped_held"], 1);
-    assert_eq!(text(&app, &format!("SELECT email AS t FROM customers WHERE id = {}", ids[0])).as_deref(), Some("held@example.com"));
+    assert_eq!(
+        text(
+            &app,
+            &format!("SELECT email AS t FROM customers WHERE id = {}", ids[0])
+        )
+        .as_deref(),
+        Some("held@example.com")
+    );
 }
 
 async fn a_member_without_permission_gets_403_and_sees_no_erasure_controls(backend: Backend) {
@@ -292,32 +460,71 @@ async fn a_member_without_permission_gets_403_and_sees_no_erasure_controls(backe
          INSERT INTO memberships (user_id, workspace_id, role_id, created_at) \
          SELECT u.id, 1, r.id, '2026-01-01 00:00:00' FROM users u, roles r WHERE u.email = 'member@example.com' AND r.builtin = 'member';"
     ));
-    let owner_job = preview(&app, &[("intent", "delete_selected"), ("ids", &ids[0].to_string())]).await;
+    let owner_job = preview(
+        &app,
+        &[("intent", "delete_selected"), ("ids", &ids[0].to_string())],
+    )
+    .await;
     let member = new_client();
-    app.login_with(&member, "member@example.com", "member password 123").await;
+    app.login_with(&member, "member@example.com", "member password 123")
+        .await;
     let id = ids[0];
 
     let list = app.get_html_with(&member, &format!("{WS}/customers")).await;
     let profile = app.get_html_with(&member, &format!("{WS}/customers/{id}")).await;
     for page in [&list, &profile] {
-        for control in ["delete_selected", "delete_filtered", "/delete\"", "/archive\"", "Delete forever", "legal-hold"] {
+        for control in [
+            "delete_selected",
+            "delete_filtered",
+            "/delete\"",
+            "/archive\"",
+            "Delete forever",
+            "legal-hold",
+        ] {
             assert!(!page.contains(control), "a member sees {control:?}");
         }
     }
-    for path in [format!("{WS}/customers/{id}/delete"), format!("{WS}/customers/{id}/archive")] {
+    for path in [
+        format!("{WS}/customers/{id}/delete"),
+        format!("{WS}/customers/{id}/archive"),
+    ] {
         assert_eq!(app.get_with(&member, &path).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.post_form_with(&member, &path, &[]).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.post_form_with(&member, &path, &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
     let bulk = app
-        .post_form_with(&member, &format!("{WS}/customers/bulk"), &[("intent", "delete_filtered")])
+        .post_form_with(
+            &member,
+            &format!("{WS}/customers/bulk"),
+            &[("intent", "delete_filtered")],
+        )
         .await;
     assert_eq!(bulk.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get_with(&member, &owner_job).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.post_form_with(&member, &format!("{owner_job}/confirm"), &[]).await.status(), StatusCode::FORBIDDEN);
-    let hold = app.post_form_with(&member, &format!("{WS}/customers/{id}/legal-hold"), &[("reason", "x")]).await;
+    assert_eq!(
+        app.get_with(&member, &owner_job).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_form_with(&member, &format!("{owner_job}/confirm"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let hold = app
+        .post_form_with(
+            &member,
+            &format!("{WS}/customers/{id}/legal-hold"),
+            &[("reason", "x")],
+        )
+        .await;
     assert_eq!(hold.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("customers"), 1, "nothing changed");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM jobs WHERE state <> 'preview'"), 0);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM jobs WHERE state <> 'preview'"),
+        0
+    );
 }
 
 async fn a_discarded_preview_changes_nothing(backend: Backend) {
@@ -332,9 +539,12 @@ async fn a_discarded_preview_changes_nothing(backend: Backend) {
     assert_eq!(app.count("job_targets"), 0);
     assert_eq!(app.get(&job).await.status(), StatusCode::NOT_FOUND);
     let late = app.post_form(&format!("{job}/confirm"), &[]).await;
-    assert_eq!(late.status(), StatusCode::NOT_FOUND, "a discarded preview cannot be confirmed");
+    assert_eq!(
+        late.status(),
+        StatusCode::NOT_FOUND,
+        "a discarded preview cannot be confirmed"
+    );
 }
-
 
 /// Inserts `count` customers in one statement (both engines know recursive CTEs).
 fn arrange_many(app: &TestApp, count: usize) {
@@ -356,7 +566,12 @@ async fn cancelling_a_job_stops_it_after_the_batch_in_progress(backend: Backend)
     assert_eq!(cancel.status(), StatusCode::SEE_OTHER);
     let mut result = serde_json::Value::Null;
     for _ in 0..400 {
-        result = app.get(&format!("{job}/progress.json")).await.json().await.unwrap();
+        result = app
+            .get(&format!("{job}/progress.json"))
+            .await
+            .json()
+            .await
+            .unwrap();
         if result["finished"] == true {
             break;
         }
@@ -366,9 +581,19 @@ async fn cancelling_a_job_stops_it_after_the_batch_in_progress(backend: Backend)
     assert_eq!(result["state"], "cancelled");
     let done = result["done"].as_i64().unwrap();
     assert!(done < 3000, "stopped early ({done})");
-    assert_eq!(app.count("customers"), 3000 - done, "what was done stays done, nothing more");
+    assert_eq!(
+        app.count("customers"),
+        3000 - done,
+        "what was done stays done, nothing more"
+    );
     assert_eq!(app.count("job_targets"), 0);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.cancelled'"), 1);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.cancelled'"
+        ),
+        1
+    );
     let mail = app.mail.wait_for(|m| m.subject().contains("was cancelled")).await;
     assert!(mail.body().contains("/receipts/"));
 }
@@ -379,14 +604,34 @@ async fn nothing_erased_is_left_in_any_file_of_the_data_folder(backend: Backend)
     let ids = arrange(
         &app,
         &[
-            person("xq-archived-7731", "zorblatt.archived@example.com", "Zorblatt Archived", "GB"),
-            person("xq-deleted-7732", "zorblatt.deleted@example.com", "Zorblatt Deleted", "GB"),
-            person("xq-cohort-7733", "zorblatt.cohort@example.com", "Zorblatt Cohort", "IS"),
+            person(
+                "xq-archived-7731",
+                "zorblatt.archived@example.com",
+                "Zorblatt Archived",
+                "GB",
+            ),
+            person(
+                "xq-deleted-7732",
+                "zorblatt.deleted@example.com",
+                "Zorblatt Deleted",
+                "GB",
+            ),
+            person(
+                "xq-cohort-7733",
+                "zorblatt.cohort@example.com",
+                "Zorblatt Cohort",
+                "IS",
+            ),
         ],
     );
 
-    app.post_form(&format!("{WS}/customers/{}/archive", ids[0]), &[]).await;
-    app.post_form(&format!("{WS}/customers/{}/delete", ids[1]), &[("suppress", "on")]).await;
+    app.post_form(&format!("{WS}/customers/{}/archive", ids[0]), &[])
+        .await;
+    app.post_form(
+        &format!("{WS}/customers/{}/delete", ids[1]),
+        &[("suppress", "on")],
+    )
+    .await;
     let job = preview(&app, &[("intent", "delete_filtered"), ("country", "IS")]).await;
     confirm_and_wait(&app, &job, &[("suppress", "on")]).await;
     app.mail.wait_for(|m| m.subject().contains("finished")).await;
@@ -406,12 +651,27 @@ async fn nothing_erased_is_left_in_any_file_of_the_data_folder(backend: Backend)
             }
         }
     }
-    assert!(files.iter().any(|f| f.to_string_lossy().contains("erasure-journal")), "the journal is there");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("erasure-journal")),
+        "the journal is there"
+    );
     for file in &files {
         let bytes = std::fs::read(file).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).to_lowercase();
-        for erased in ["zorblatt", "xq-archived", "xq-deleted", "xq-cohort", "+44 7700 900"] {
-            assert!(!text.contains(erased), "{erased:?} is still in {}", file.display());
+        for erased in [
+            "zorblatt",
+            "xq-archived",
+            "xq-deleted",
+            "xq-cohort",
+            "+44 7700 900",
+        ] {
+            assert!(
+                !text.contains(erased),
+                "{erased:?} is still in {}",
+                file.display()
+            );
         }
     }
 }

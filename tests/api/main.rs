@@ -9,6 +9,7 @@ mod delete_all;
 mod erasure;
 mod foundation;
 mod hostile_input;
+mod import;
 mod request_safety;
 mod sign_in;
 mod suppression;

@@ -20,18 +20,25 @@ pub struct Browser {
 pub fn unavailable() -> Option<String> {
     for binary in [chromium_path(), chromedriver_path()] {
         if !binary.exists() {
-            return Some(format!("{} is not installed (apt-get install chromium chromium-driver)", binary.display()));
+            return Some(format!(
+                "{} is not installed (apt-get install chromium chromium-driver)",
+                binary.display()
+            ));
         }
     }
     None
 }
 
 fn chromium_path() -> PathBuf {
-    std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into())
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into())
 }
 
 fn chromedriver_path() -> PathBuf {
-    std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromedriver".into())
+    std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromedriver".into())
 }
 
 /// Skips (off CI) or fails (on CI) when there is no browser. Returns true to go on.
@@ -56,7 +63,11 @@ pub fn screenshot_dir() -> PathBuf {
 
 impl Browser {
     pub async fn start(base: &str) -> Browser {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let chromedriver = Command::new(chromedriver_path())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -80,14 +91,23 @@ impl Browser {
         ] {
             caps.add_arg(arg).unwrap();
         }
-        caps.add_arg(&format!("--user-data-dir={}", profile.path().display())).unwrap();
+        caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
+            .unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = None;
         for _ in 0..100 {
             match WebDriver::new(&url, caps.clone()).await {
                 Ok(driver) => {
-                    driver.set_implicit_wait_timeout(Duration::from_millis(0)).await.unwrap();
-                    return Browser { driver, chromedriver, base: base.to_owned(), _profile: profile };
+                    driver
+                        .set_implicit_wait_timeout(Duration::from_millis(0))
+                        .await
+                        .unwrap();
+                    return Browser {
+                        driver,
+                        chromedriver,
+                        base: base.to_owned(),
+                        _profile: profile,
+                    };
                 }
                 Err(err) => {
                     last_error = Some(err);
@@ -145,18 +165,32 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.screenshot(&format!("failed-{}", what.replace(|c: char| !c.is_alphanumeric(), "-"))).await;
+        self.screenshot(&format!(
+            "failed-{}",
+            what.replace(|c: char| !c.is_alphanumeric(), "-")
+        ))
+        .await;
         panic!("not found on {}: {what}", self.path().await);
     }
 
     pub async fn heading(&self, text: &str) -> WebElement {
-        self.wait_for(By::XPath(format!("//h1[contains(normalize-space(), {})]", xpath_literal(text))), text).await
+        self.wait_for(
+            By::XPath(format!(
+                "//h1[contains(normalize-space(), {})]",
+                xpath_literal(text)
+            )),
+            text,
+        )
+        .await
     }
 
     /// The form control a `<label>` with this text names. Retried while a page is
     /// being replaced, when an element found a moment ago no longer belongs to it.
     pub async fn field(&self, label: &str) -> WebElement {
-        let by_label = By::XPath(format!("//label[contains(normalize-space(), {})]", xpath_literal(label)));
+        let by_label = By::XPath(format!(
+            "//label[contains(normalize-space(), {})]",
+            xpath_literal(label)
+        ));
         for _ in 0..50 {
             if let Ok(label_el) = self.driver.find(by_label.clone()).await {
                 let found = match label_el.attr("for").await {
@@ -170,7 +204,11 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.screenshot(&format!("failed-field-{}", label.replace(|c: char| !c.is_alphanumeric(), "-"))).await;
+        self.screenshot(&format!(
+            "failed-field-{}",
+            label.replace(|c: char| !c.is_alphanumeric(), "-")
+        ))
+        .await;
         panic!("no field labelled {label:?} on {}", self.path().await);
     }
 
@@ -194,7 +232,10 @@ impl Browser {
 
     pub async fn button(&self, name: &str) -> WebElement {
         self.wait_for(
-            By::XPath(format!("//button[contains(normalize-space(), {})]", xpath_literal(name))),
+            By::XPath(format!(
+                "//button[contains(normalize-space(), {})]",
+                xpath_literal(name)
+            )),
             name,
         )
         .await
@@ -205,23 +246,35 @@ impl Browser {
     }
 
     pub async fn follow(&self, link_text: &str) {
-        self.wait_for(By::XPath(format!("//a[contains(normalize-space(), {})]", xpath_literal(link_text))), link_text)
-            .await
-            .click()
-            .await
-            .unwrap();
+        self.wait_for(
+            By::XPath(format!(
+                "//a[contains(normalize-space(), {})]",
+                xpath_literal(link_text)
+            )),
+            link_text,
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
     }
 
     pub async fn has_button(&self, name: &str) -> bool {
         self.driver
-            .find(By::XPath(format!("//button[contains(normalize-space(), {})]", xpath_literal(name))))
+            .find(By::XPath(format!(
+                "//button[contains(normalize-space(), {})]",
+                xpath_literal(name)
+            )))
             .await
             .is_ok()
     }
 
     pub async fn has_link(&self, text: &str) -> bool {
         self.driver
-            .find(By::XPath(format!("//a[contains(normalize-space(), {})]", xpath_literal(text))))
+            .find(By::XPath(format!(
+                "//a[contains(normalize-space(), {})]",
+                xpath_literal(text)
+            )))
             .await
             .is_ok()
     }
@@ -234,7 +287,11 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.screenshot(&format!("failed-text-{}", text.replace(|c: char| !c.is_alphanumeric(), "-"))).await;
+        self.screenshot(&format!(
+            "failed-text-{}",
+            text.replace(|c: char| !c.is_alphanumeric(), "-")
+        ))
+        .await;
         panic!("{text:?} never appeared on {}", self.path().await);
     }
 

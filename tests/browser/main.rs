@@ -2,10 +2,10 @@
 //! headings, labels and button names. Screenshots of the main pages land in
 //! `screenshots/`; a failing step saves one of the moment it failed.
 
+mod driver;
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
-mod driver;
 
 use driver::{browser_or_skip, Browser};
 use helpers::*;
@@ -162,9 +162,17 @@ async fn delete_all_with_the_owners_code_from_the_mail(backend: Backend) {
     browser.fill("Workspace name", WORKSPACE_NAME).await;
     browser.press("Send code").await;
     browser.heading("Enter the code").await;
-    let mail = app.mail.wait_for(|m| m.subject().starts_with("Code to delete all")).await;
+    let mail = app
+        .mail
+        .wait_for(|m| m.subject().starts_with("Code to delete all"))
+        .await;
     let body = mail.body();
-    let code = body.lines().find_map(|l| l.strip_prefix("Code: ")).unwrap().trim().to_owned();
+    let code = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Code: "))
+        .unwrap()
+        .trim()
+        .to_owned();
     browser.fill("Code from the email", &code).await;
     browser.press("Delete all").await;
     browser.wait_for_text("Previewed 5, deleted 5").await;
@@ -173,7 +181,9 @@ async fn delete_all_with_the_owners_code_from_the_mail(backend: Backend) {
     browser.wait_for_text("100 %").await;
 
     assert_eq!(app.count("customers"), 0);
-    app.mail.wait_for(|m| m.subject().starts_with("All customers of")).await;
+    app.mail
+        .wait_for(|m| m.subject().starts_with("All customers of"))
+        .await;
     browser.quit().await;
 }
 
@@ -186,13 +196,23 @@ async fn archive_from_a_profile_and_see_the_anonymous_profile(backend: Backend) 
     browser.open(&format!("/w/acme-shop/customers/{clive}")).await;
     browser.heading("Clive Cole").await;
     browser.screenshot("profile").await;
-    browser.driver.find(thirtyfour::By::XPath("//summary[normalize-space()='Settings']")).await.unwrap().click().await.unwrap();
+    browser
+        .driver
+        .find(thirtyfour::By::XPath("//summary[normalize-space()='Settings']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser.follow("Archive customer").await;
     browser.heading(&format!("Archive customer #{clive}?")).await;
     browser.press("Archive customer").await;
     browser.heading(&format!("Anonymous customer #{clive}")).await;
     assert!(!browser.text().await.contains("Clive"));
-    assert!(browser.text().await.contains("order_placed"), "the activity is kept");
+    assert!(
+        browser.text().await.contains("order_placed"),
+        "the activity is kept"
+    );
     browser.quit().await;
 }
 
@@ -215,7 +235,11 @@ async fn a_member_sees_no_delete_controls_and_names_show_as_text(backend: Backen
     sign_in(&owner, OWNER_EMAIL, OWNER_PASSWORD).await;
     owner.open(&format!("/w/acme-shop/customers/{dora}")).await;
     owner.wait_for_text("<img src=x onerror=alert(1)>").await;
-    assert!(owner.driver.find(thirtyfour::By::XPath("//img[@src='x']")).await.is_err());
+    assert!(owner
+        .driver
+        .find(thirtyfour::By::XPath("//img[@src='x']"))
+        .await
+        .is_err());
     owner.quit().await;
     browser.quit().await;
 }
@@ -224,7 +248,8 @@ async fn a_compliance_reviewer_reads_an_anonymized_profile_and_the_audit_log(bac
     let app = ready_app(backend).await;
     add_user(&app, "reviewer@example.com", "compliance");
     let anke = id_of(&app, "de-1");
-    app.post_form(&format!("/w/acme-shop/customers/{anke}/archive"), &[]).await;
+    app.post_form(&format!("/w/acme-shop/customers/{anke}/archive"), &[])
+        .await;
     let browser = Browser::start(&app.address).await;
     sign_in(&browser, "reviewer@example.com", "a long enough password").await;
 

@@ -20,30 +20,77 @@ fn prepared(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
     let database = TestDatabase::create(backend, dir);
     let url = database.url_string();
     let data = dir.join("data");
-    cli(&url, &data, &["create-owner", "--email", OWNER_EMAIL, "--name", "Olivia Owner", "--password-stdin", "--workspace", "Acme Shop"], Some(OWNER_PASSWORD));
     cli(
         &url,
         &data,
-        &["seed", "--workspace", WORKSPACE, "--customers", &CUSTOMERS.to_string(), "--events-per-customer", &EVENTS_EACH.to_string(), "--seed", "7"],
+        &[
+            "create-owner",
+            "--email",
+            OWNER_EMAIL,
+            "--name",
+            "Olivia Owner",
+            "--password-stdin",
+            "--workspace",
+            "Acme Shop",
+        ],
+        Some(OWNER_PASSWORD),
+    );
+    cli(
+        &url,
+        &data,
+        &[
+            "seed",
+            "--workspace",
+            WORKSPACE,
+            "--customers",
+            &CUSTOMERS.to_string(),
+            "--events-per-customer",
+            &EVENTS_EACH.to_string(),
+            "--seed",
+            "7",
+        ],
         None,
     );
     database
 }
 
 async fn sign_in(server: &Server, client: &reqwest::Client) {
-    let page = client.get(server.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = helpers::csrf_from(&page).unwrap();
     let response = client
         .post(server.url("/login"))
-        .form(&[("csrf_token", token.as_str()), ("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
 }
 
-async fn post(server: &Server, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = client.get(server.url("/settings/security")).send().await.unwrap().text().await.unwrap();
+async fn post(
+    server: &Server,
+    client: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = client
+        .get(server.url("/settings/security"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = helpers::csrf_from(&page).unwrap();
     let mut all = vec![("csrf_token", token.as_str())];
     all.extend_from_slice(fields);
@@ -51,13 +98,23 @@ async fn post(server: &Server, client: &reqwest::Client, path: &str, fields: &[(
 }
 
 async fn progress(server: &Server, client: &reqwest::Client, job: &str) -> Option<serde_json::Value> {
-    let response = client.get(server.url(&format!("{job}/progress.json"))).send().await.ok()?;
+    let response = client
+        .get(server.url(&format!("{job}/progress.json")))
+        .send()
+        .await
+        .ok()?;
     response.json().await.ok()
 }
 
 /// Previews and confirms deleting every customer of the workspace; returns the job's path.
 async fn start_delete_job(server: &Server, client: &reqwest::Client) -> String {
-    let preview = post(server, client, &format!("/w/{WORKSPACE}/customers/bulk"), &[("intent", "delete_filtered")]).await;
+    let preview = post(
+        server,
+        client,
+        &format!("/w/{WORKSPACE}/customers/bulk"),
+        &[("intent", "delete_filtered")],
+    )
+    .await;
     let job = helpers::location(&preview);
     assert!(job.contains("/jobs/"), "{job}");
     let confirmed = post(server, client, &format!("{job}/confirm"), &[]).await;
@@ -120,7 +177,9 @@ fn assert_consistent(database: &TestDatabase) {
             #[diesel(sql_type = diesel::sql_types::Text)]
             integrity_check: String,
         }
-        let check: Check = diesel::sql_query("PRAGMA integrity_check").get_result(&mut conn).unwrap();
+        let check: Check = diesel::sql_query("PRAGMA integrity_check")
+            .get_result(&mut conn)
+            .unwrap();
         assert_eq!(check.integrity_check, "ok");
         #[derive(diesel::QueryableByName)]
         struct Violation {
@@ -128,7 +187,9 @@ fn assert_consistent(database: &TestDatabase) {
             #[allow(dead_code)]
             table: String,
         }
-        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check").load(&mut conn).unwrap();
+        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check")
+            .load(&mut conn)
+            .unwrap();
         assert!(violations.is_empty(), "foreign key violations");
     }
 }
@@ -138,13 +199,27 @@ fn assert_consistent(database: &TestDatabase) {
 async fn a_killed_server_s_job_is_finished_by_another_with_exact_counts(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let database = prepared(&backend, dir.path());
-    let mut first = Server::start(&database.url_string(), &dir.path().join("data"), &[("JOB_BATCH_SIZE", "7")]).await;
-    let mut second = Server::start(&database.url_string(), &dir.path().join("data"), &[("JOB_BATCH_SIZE", "7")]).await;
+    let mut first = Server::start(
+        &database.url_string(),
+        &dir.path().join("data"),
+        &[("JOB_BATCH_SIZE", "7")],
+    )
+    .await;
+    let mut second = Server::start(
+        &database.url_string(),
+        &dir.path().join("data"),
+        &[("JOB_BATCH_SIZE", "7")],
+    )
+    .await;
     let client = new_client();
     sign_in(&first, &client).await;
 
     // A session made on one server is valid on the other.
-    let on_second = client.get(second.url(&format!("/w/{WORKSPACE}/customers"))).send().await.unwrap();
+    let on_second = client
+        .get(second.url(&format!("/w/{WORKSPACE}/customers")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(on_second.status(), 200);
 
     let job = start_delete_job(&first, &client).await;
@@ -152,7 +227,10 @@ async fn a_killed_server_s_job_is_finished_by_another_with_exact_counts(backend:
     // Wait until the job is under way, then kill whichever server holds it.
     let mut holder_pid = 0u32;
     for _ in 0..2000 {
-        let processed = scalar(&database, &format!("SELECT done + skipped_missing AS n FROM jobs WHERE id = {job_id}"));
+        let processed = scalar(
+            &database,
+            &format!("SELECT done + skipped_missing AS n FROM jobs WHERE id = {job_id}"),
+        );
         if processed > 0 {
             // The lease owner is "{pid}-{random}".
             holder_pid = lease_owner(&database, job_id)
@@ -163,9 +241,19 @@ async fn a_killed_server_s_job_is_finished_by_another_with_exact_counts(backend:
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(holder_pid > 0, "the job never started");
-    let processed_before = scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"));
-    assert!(processed_before < CUSTOMERS as i64, "the job finished before it could be interrupted");
-    let (killed, survivor) = if first.pid() == holder_pid { (&mut first, &second) } else { (&mut second, &first) };
+    let processed_before = scalar(
+        &database,
+        &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
+    );
+    assert!(
+        processed_before < CUSTOMERS as i64,
+        "the job finished before it could be interrupted"
+    );
+    let (killed, survivor) = if first.pid() == holder_pid {
+        (&mut first, &second)
+    } else {
+        (&mut second, &first)
+    };
     killed.kill();
 
     let mut finished = None;
@@ -181,13 +269,22 @@ async fn a_killed_server_s_job_is_finished_by_another_with_exact_counts(backend:
     let result = finished.expect("the surviving server finished the job");
 
     assert_eq!(result["state"], "done");
-    assert_eq!(result["done"], CUSTOMERS as i64, "every customer deleted exactly once");
+    assert_eq!(
+        result["done"], CUSTOMERS as i64,
+        "every customer deleted exactly once"
+    );
     assert_eq!(result["skipped_missing"], 0, "no batch ran twice");
     assert_eq!(result["events_removed"], (CUSTOMERS * EVENTS_EACH) as i64);
     assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM customers"), 0);
     assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM events"), 0);
     assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM job_targets"), 0);
-    assert_eq!(scalar(&database, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.finished'"), 1);
+    assert_eq!(
+        scalar(
+            &database,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'job.finished'"
+        ),
+        1
+    );
     assert_consistent(&database);
 }
 
@@ -203,14 +300,24 @@ async fn a_restarted_server_resumes_its_job(backend: Backend) {
     let job = start_delete_job(&server, &client).await;
     let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
     for _ in 0..2000 {
-        if scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}")) > 0 {
+        if scalar(
+            &database,
+            &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
+        ) > 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill();
-    let done_at_kill = scalar(&database, &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"));
-    assert!(done_at_kill > 0 && done_at_kill < CUSTOMERS as i64, "killed mid-job ({done_at_kill})");
+    let done_at_kill = scalar(
+        &database,
+        &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
+    );
+    assert!(
+        done_at_kill > 0 && done_at_kill < CUSTOMERS as i64,
+        "killed mid-job ({done_at_kill})"
+    );
     assert_consistent(&database);
 
     let restarted = Server::start(&database.url_string(), &data, &[("JOB_BATCH_SIZE", "500")]).await;
@@ -254,7 +361,6 @@ macro_rules! on_both {
     };
 }
 
-
 /// A copy of the database taken now, the way a backup would be.
 fn backup(database: &TestDatabase, dir: &std::path::Path) -> String {
     match &database.url {
@@ -272,7 +378,9 @@ fn backup(database: &TestDatabase, dir: &std::path::Path) -> String {
             let mut admin_url = parsed.clone();
             admin_url.set_path("/postgres");
             let mut admin = diesel::PgConnection::establish(admin_url.as_str()).unwrap();
-            admin.batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}")).unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}"))
+                .unwrap();
             parsed.set_path(&format!("/{copy}"));
             parsed.to_string()
         }
@@ -323,39 +431,100 @@ async fn restoring_a_backup_and_replaying_the_journal_erases_them_again(backend:
     sign_in(&server, &client).await;
 
     // One deleted with suppression, one archived, and a filtered cohort deleted by a job.
-    post(&server, &client, &format!("/w/{WORKSPACE}/customers/1/delete"), &[("suppress", "on")]).await;
-    post(&server, &client, &format!("/w/{WORKSPACE}/customers/2/archive"), &[]).await;
-    let preview = post(&server, &client, &format!("/w/{WORKSPACE}/customers/bulk"), &[("intent", "delete_filtered"), ("country", "DE")]).await;
+    post(
+        &server,
+        &client,
+        &format!("/w/{WORKSPACE}/customers/1/delete"),
+        &[("suppress", "on")],
+    )
+    .await;
+    post(
+        &server,
+        &client,
+        &format!("/w/{WORKSPACE}/customers/2/archive"),
+        &[],
+    )
+    .await;
+    let preview = post(
+        &server,
+        &client,
+        &format!("/w/{WORKSPACE}/customers/bulk"),
+        &[("intent", "delete_filtered"), ("country", "DE")],
+    )
+    .await;
     let job = helpers::location(&preview);
     post(&server, &client, &format!("{job}/confirm"), &[]).await;
     for _ in 0..300 {
-        if progress(&server, &client, &job).await.is_some_and(|p| p["finished"] == true) {
+        if progress(&server, &client, &job)
+            .await
+            .is_some_and(|p| p["finished"] == true)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let live_customers = scalar(&database, "SELECT COUNT(*) AS n FROM customers");
-    let live_de = scalar(&database, "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'");
+    let live_de = scalar(
+        &database,
+        "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'",
+    );
     assert_eq!(live_de, 0);
     drop(server);
 
     // The restored backup still has them all …
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), CUSTOMERS as i64);
-    cli(&backup_url, &data, &["replay-erasures", "--since", "2000-01-01"], None);
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"),
+        CUSTOMERS as i64
+    );
+    cli(
+        &backup_url,
+        &data,
+        &["replay-erasures", "--since", "2000-01-01"],
+        None,
+    );
 
     // … until the replay.
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), live_customers);
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE id = 1"), 0);
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'"), 0);
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE id = 2 AND email IS NULL AND archived_at IS NOT NULL"), 1);
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM suppressions"), scalar(&database, "SELECT COUNT(*) AS n FROM suppressions"));
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"),
+        live_customers
+    );
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers WHERE id = 1"),
+        0
+    );
+    assert_eq!(
+        scalar_at(
+            &backup_url,
+            "SELECT COUNT(*) AS n FROM customers WHERE country = 'DE'"
+        ),
+        0
+    );
+    assert_eq!(
+        scalar_at(
+            &backup_url,
+            "SELECT COUNT(*) AS n FROM customers WHERE id = 2 AND email IS NULL AND archived_at IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM suppressions"),
+        scalar(&database, "SELECT COUNT(*) AS n FROM suppressions")
+    );
     assert_eq!(
         scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM events e LEFT JOIN customers c ON c.id = e.customer_id WHERE c.id IS NULL"),
         0
     );
     // Replaying twice changes nothing more.
-    cli(&backup_url, &data, &["replay-erasures", "--since", "2000-01-01"], None);
-    assert_eq!(scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"), live_customers);
+    cli(
+        &backup_url,
+        &data,
+        &["replay-erasures", "--since", "2000-01-01"],
+        None,
+    );
+    assert_eq!(
+        scalar_at(&backup_url, "SELECT COUNT(*) AS n FROM customers"),
+        live_customers
+    );
     drop_backup(&backup_url);
 }
 

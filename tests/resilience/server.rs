@@ -41,7 +41,11 @@ pub struct Server {
 impl Server {
     /// Starts `erasure serve` on a free port and waits until it answers.
     pub async fn start(database_url: &str, data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_erasure"));
         command
             .arg("serve")

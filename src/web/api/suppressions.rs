@@ -105,7 +105,11 @@ async fn suppress(
         })
         .await?;
     // The transaction is over: fold the erased pages out of the log files.
-    if let Err(err) = state.db.run(|conn| erasures::flush_erased_pages(conn, false)).await {
+    if let Err(err) = state
+        .db
+        .run(|conn| erasures::flush_erased_pages(conn, false))
+        .await
+    {
         tracing::warn!(error = %err, "could not flush erased pages");
     }
     Ok(accepted())
@@ -155,5 +159,7 @@ async fn unsuppress(
 }
 
 pub fn journal_error(err: std::io::Error) -> ErasureError {
-    ErasureError::Store(crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}")))
+    ErasureError::Store(crate::store::StoreError::Inconsistent(format!(
+        "the erasure journal cannot be written: {err}"
+    )))
 }

@@ -32,6 +32,7 @@ struct ListPage {
     may_delete: bool,
     may_archive: bool,
     may_delete_all: bool,
+    may_import: bool,
     /// The workspace's own pages (jobs) sit beside the customers.
     workspace_base: String,
 }
@@ -189,6 +190,7 @@ pub async fn list(
                     may_delete: access.can(Permission::CustomersDelete),
                     may_archive: access.can(Permission::CustomersArchive),
                     may_delete_all: access.can(Permission::CustomersDeleteAll),
+                    may_import: crate::web::imports::may_import(&access),
                     workspace_base: access.base(),
                 },
             );
@@ -245,6 +247,7 @@ pub async fn list(
             may_delete: access.can(Permission::CustomersDelete),
             may_archive: access.can(Permission::CustomersArchive),
             may_delete_all: access.can(Permission::CustomersDeleteAll),
+            may_import: crate::web::imports::may_import(&access),
             workspace_base: access.base(),
         },
     )

@@ -71,4 +71,3 @@ pub async fn call(
     }
     request.send().await.expect("an API response")
 }
-
