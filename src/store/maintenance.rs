@@ -30,8 +30,8 @@ pub fn optimize(conn: &mut DbConnection) -> StoreResult<()> {
 ///
 /// A bulk write into a table that was small when its plans were cached (a first
 /// import into a new workspace) otherwise keeps scanning the whole table for lookups
-/// the index answers, and each batch gets slower than the last (measured: a 100,000
-/// row import went from 13 s to quadratic time before this).
+/// the index answers, and each batch gets slower than the last (measured: the lookup
+/// of a 500-row batch took 3 ms longer with every batch, 30 ms by the tenth).
 pub fn plan_for_current_data(conn: &mut DbConnection) -> StoreResult<()> {
     if let DbConnection::Postgres(c) = conn {
         c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
