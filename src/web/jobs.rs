@@ -278,6 +278,10 @@ async fn progress(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
+    // As the job's page: a preview is for whoever may act on it.
+    if job.state == state::PREVIEW && !access.can(permission_for(kind_of(&job))) {
+        return Err(WebError::Forbidden);
+    }
     let v = view(&job, String::new());
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "state": v.state,
