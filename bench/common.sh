@@ -6,7 +6,8 @@ BIN="$ROOT/target/release/erasure"
 PASSWORD="bench password long"
 EMAIL=${BENCH_EMAIL:-owner@bench.example}
 
-build() { (cd "$ROOT" && cargo build --release --quiet); }
+# SKIP_BUILD=1 uses the release binary as it is (e.g. while another build holds the lock).
+build() { [ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release --quiet); }
 
 # start_server URL DATA_DIR PORT [ENV=VALUE …]: runs `erasure serve` in the background.
 start_server() {

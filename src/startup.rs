@@ -107,6 +107,7 @@ impl Application {
         let server = run(listener, state.clone())?;
         jobs.spawn();
         spawn_housekeeping(state.clone());
+        spawn_tally_compaction(state.clone());
         Ok(Application { port, server, state })
     }
 
@@ -158,6 +159,25 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// On PostgreSQL the customer tallies grow by appended deltas (see
+/// `store::tallies`); folding them every few seconds keeps each count a sum over a
+/// few rows per key.
+fn spawn_tally_compaction(state: AppState) {
+    if state.db.backend() != crate::db::Backend::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = state.db.run(crate::store::tallies::compact).await {
+                tracing::warn!(error = %err, "could not fold the customer tallies");
+            }
+        }
+    });
 }
 
 /// Periodic clean-up that no request should wait for.

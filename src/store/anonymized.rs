@@ -28,7 +28,8 @@ pub struct Position {
 }
 
 /// Newest first, strictly after `after` when given; `limit` rows at most. Keyset paging
-/// over (archived_at, id) walks the `customers_archived` index instead of counting rows.
+/// over (archived_at, id) walks the `customers_status` index (archived_at, then last
+/// seen) instead of counting rows.
 pub fn page(
     conn: &mut DbConnection,
     workspace_id: i64,

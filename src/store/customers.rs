@@ -97,7 +97,11 @@ pub fn count(conn: &mut DbConnection, workspace_id: i64, filter: &CustomerFilter
     if !filter.narrows() {
         return count_all(conn, workspace_id);
     }
-    Ok(matching(conn.backend(), workspace_id, filter, now())
+    let at = now();
+    if let Some(counted) = super::tallies::count(conn, workspace_id, filter, at)? {
+        return Ok(counted);
+    }
+    Ok(matching(conn.backend(), workspace_id, filter, at)
         .count()
         .get_result(conn)?)
 }
@@ -166,11 +170,11 @@ pub fn list(
 }
 
 /// Whether to order by `+column` rather than `column`: the same order, but SQLite then
-/// does not walk the sort index. A search matches few rows, and walking the index to
-/// find them looks up every row of the workspace in index order (2.3 s at a million
-/// customers), where scanning the table and keeping the top page of matches takes
-/// 0.4 s. Not for the attribute filter, whose common values the index walk finds at
-/// once; PostgreSQL plans this by itself (and has no unary `+` for text).
+/// does not walk the sort index. A search matches few rows: found through the trigram
+/// index, they are fetched by id and sorted, where walking the sort index would look
+/// up every customer of the workspace in index order until a page is full (seconds at
+/// a million customers). Not for the attribute filter, whose common values the index
+/// walk finds at once; PostgreSQL plans this by itself (and has no unary `+` for text).
 fn scan_for_search(conn: &DbConnection, filter: &CustomerFilter) -> bool {
     conn.backend() == Backend::Sqlite && filter.q().is_some()
 }
@@ -239,9 +243,10 @@ fn matching<'a>(
     at: NaiveDateTime,
 ) -> customers::BoxedQuery<'a, Db> {
     let mut query = if backend == Backend::Sqlite && filter.q().is_some() && !filter.narrows_by_index() {
-        // A substring search reads every row anyway; `+` keeps SQLite from walking an
-        // index on the workspace and fetching each row from it, which is several
-        // times slower than reading the table straight through.
+        // `+` keeps SQLite from walking an index on the workspace: a search's rows come
+        // from the trigram index by id, or (under three characters) from reading the
+        // table straight through, both far cheaper than fetching every row of the
+        // workspace through an index.
         customers::table
             .filter(sql::<diesel::sql_types::BigInt>("+customers.workspace_id").eq(workspace_id))
             .into_boxed()
@@ -251,11 +256,18 @@ fn matching<'a>(
             .into_boxed()
     };
     if let Some(q) = filter.q() {
-        // A case-insensitive substring scans every row of the workspace; at millions of
-        // customers the scale path is a full-text index (SQLite FTS5, PostgreSQL
-        // trigram), see DESIGN.md "Speed".
+        // A case-insensitive substring. Three characters or more are looked up in the
+        // trigram index (SQLite FTS5 `customer_search`, PostgreSQL pg_trgm indexes on
+        // the same `lower(column) LIKE` written below); shorter ones read every row.
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         query = match backend {
+            Backend::Sqlite if uses_search_index(q) => query.filter(
+                sql::<diesel::sql_types::Bool>(
+                    "customers.id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ",
+                )
+                .bind::<Text, _>(fts_phrase(q))
+                .sql(")"),
+            ),
             // SQLite's LIKE already ignores ASCII case, and lower() on every row would
             // more than double the scan.
             Backend::Sqlite => query.filter(
@@ -303,27 +315,68 @@ fn matching<'a>(
         query = query.filter(customers::last_seen_at.lt(end));
     }
     if let Some(attr) = filter.attr() {
-        // Attributes are stored as compact serde_json text, so `plan=pro` is the
-        // substring `"plan":"pro"`: a portable match on both backends without JSON
-        // operators. It finds string values only, ignores ASCII case like the search,
-        // and would also find the pair inside a nested object.
-        let fragment = format!(
-            "{}:{}",
-            serde_json::Value::from(attr.key()),
-            serde_json::Value::from(attr.value())
-        );
-        let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-        query = match backend {
-            Backend::Sqlite => query.filter(customers::attributes.like(pattern).escape('\\')),
-            Backend::Postgres => query.filter(
-                lower(customers::attributes.nullable())
-                    .like(pattern)
-                    .escape('\\')
-                    .assume_not_null(),
-            ),
-        };
+        query = query.filter(attribute_matches(backend, attr.key(), attr.value()));
     }
     query
+}
+
+/// A top-level string attribute `key` whose value is `value`, both compared with the
+/// database's `lower()` — the same rule the 'attr' tallies count by (see
+/// `store::tallies`), so the count and the rows always agree.
+///
+/// The JSON text is first matched with LIKE for the pair as serde_json writes it: a
+/// cheap test that every match passes, so the JSON is only parsed for rows that may
+/// match.
+fn attribute_matches(
+    backend: Backend,
+    key: &str,
+    value: &str,
+) -> Box<dyn BoxableExpression<customers::table, Db, SqlType = diesel::sql_types::Bool>> {
+    use diesel::sql_types::Bool;
+    let fragment = format!(
+        "{}:{}",
+        serde_json::Value::from(key),
+        serde_json::Value::from(value)
+    );
+    let pattern = format!("%{}%", escape_like(&fragment));
+    let (prefilter, exists) = match backend {
+        // SQLite's LIKE ignores ASCII case, as its lower() folds ASCII only.
+        Backend::Sqlite => (
+            "customers.attributes LIKE ",
+            " ESCAPE '\\' AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(customers.attributes) \
+             THEN customers.attributes ELSE '{}' END) AS j WHERE j.type = 'text' AND lower(j.key) = lower(",
+        ),
+        Backend::Postgres => (
+            "lower(customers.attributes) LIKE lower(",
+            ") ESCAPE '\\' AND EXISTS (SELECT 1 FROM jsonb_each(erasure_attributes(customers.attributes)) AS j \
+             WHERE jsonb_typeof(j.value) = 'string' AND lower(j.key) = lower(",
+        ),
+    };
+    let value_column = match backend {
+        Backend::Sqlite => ") AND lower(j.value) = lower(",
+        Backend::Postgres => ") AND lower(j.value #>> '{}') = lower(",
+    };
+    Box::new(
+        sql::<Bool>(prefilter)
+            .bind::<Text, _>(pattern)
+            .sql(exists)
+            .bind::<Text, _>(key.to_owned())
+            .sql(value_column)
+            .bind::<Text, _>(value.to_owned())
+            .sql("))"),
+    )
+}
+
+/// Whether a search is long enough for the trigram index: a phrase of trigrams needs
+/// at least one.
+fn uses_search_index(q: &str) -> bool {
+    q.chars().count() >= 3
+}
+
+/// The search text as one FTS5 phrase: in double quotes, with its own quotes doubled,
+/// so that no character of it is read as query syntax.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
 }
 
 /// Makes `%`, `_` and the escape character itself match literally under `ESCAPE '\'`.
@@ -414,6 +467,14 @@ pub fn matching_ids(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_search_becomes_one_quoted_phrase() {
+        assert_eq!(super::fts_phrase("ada"), "\"ada\"");
+        assert_eq!(super::fts_phrase("a\"b OR c*"), "\"a\"\"b OR c*\"");
+        assert!(!super::uses_search_index("ab"));
+        assert!(super::uses_search_index("été"));
+    }
+
     use super::*;
 
     #[test]

@@ -152,6 +152,9 @@ pub fn set_event_properties(conn: &mut DbConnection, event_id: i64, properties: 
 /// single erasure leaves that to autovacuum; VACUUM of a large table is not free).
 pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreResult<()> {
     use diesel::connection::SimpleConnection;
+    // Before the checkpoint, so that a tally row naming only erased customers' city is
+    // gone from the file too.
+    super::tallies::compact(conn)?;
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?,
         DbConnection::Postgres(c) if after_bulk => {

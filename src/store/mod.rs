@@ -21,6 +21,7 @@ pub mod otp;
 pub mod roles;
 pub mod sessions;
 pub mod suppressions;
+pub mod tallies;
 pub mod users;
 pub mod workspaces;
 

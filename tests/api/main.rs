@@ -11,6 +11,7 @@ mod erasure;
 mod foundation;
 mod hostile_input;
 mod import;
+mod list_counts;
 mod request_safety;
 mod sign_in;
 mod suppression;

@@ -1,0 +1,10 @@
+CREATE INDEX customers_archived ON customers (workspace_id, archived_at);
+DROP TRIGGER customers_tallied_changed ON customers;
+DROP TRIGGER customers_tallied_out ON customers;
+DROP TRIGGER customers_tallied_in ON customers;
+DROP FUNCTION erasure_customers_tallied_changed();
+DROP FUNCTION erasure_customers_tallied_out();
+DROP FUNCTION erasure_customers_tallied_in();
+DROP FUNCTION erasure_customer_facets(customers);
+DROP FUNCTION erasure_attributes(TEXT);
+DROP TABLE customer_tallies;

@@ -1,0 +1,3 @@
+DROP INDEX customers_search_external_id;
+DROP INDEX customers_search_email;
+DROP INDEX customers_search_name;

@@ -1,0 +1,293 @@
+//! Exact customer counts by country, city, last-seen day and string attribute, read from the
+//! `customer_tallies` table that triggers keep in step with every write (see the
+//! migration `2026-11-29-000004_customer_tallies`).
+//!
+//! A filter on one of these alone is answered by summing a few rows: one for a
+//! country or a city, one per day for a status or a date range, plus an index count
+//! over the part of a single day that a status's moving boundary cuts. Each count is
+//! one statement, so it reads one snapshot of both tables.
+
+use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::StoreResult;
+use crate::db::{Backend, DbConnection};
+use crate::domain::{CustomerFilter, CustomerStatus};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// One value bound to a `?` of the statements below.
+enum Bind {
+    Id(i64),
+    Text(String),
+    At(NaiveDateTime),
+}
+
+/// The number of the workspace's customers matching `filter`, when the filter is a
+/// country, a city, a status, a last-seen range or an attribute on its own; `None` otherwise (the
+/// caller counts the rows).
+pub fn count(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    filter: &CustomerFilter,
+    at: NaiveDateTime,
+) -> StoreResult<Option<i64>> {
+    let Some((sql, binds)) = statement(workspace_id, filter, at) else {
+        return Ok(None);
+    };
+    let sql = placeholders(conn.backend(), &sql);
+    let mut query = diesel::sql_query(sql).into_boxed::<<DbConnection as Connection>::Backend>();
+    for bind in binds {
+        query = match bind {
+            Bind::Id(id) => query.bind::<BigInt, _>(id),
+            Bind::Text(text) => query.bind::<Text, _>(text),
+            Bind::At(at) => query.bind::<Timestamp, _>(at),
+        };
+    }
+    Ok(Some(query.get_result::<Count>(conn)?.n))
+}
+
+/// The statement and its values for a filter the tallies answer.
+fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> Option<(String, Vec<Bind>)> {
+    if filter.q().is_some() {
+        return None;
+    }
+    let seen_range = filter.seen_from_start().is_some() || filter.seen_to_end().is_some();
+    let criteria = [
+        filter.country().is_some(),
+        filter.city().is_some(),
+        filter.status().is_some(),
+        seen_range,
+        filter.attr().is_some(),
+    ];
+    if criteria.iter().filter(|set| **set).count() != 1 {
+        return None;
+    }
+    let ws = Bind::Id(workspace_id);
+    if let Some(country) = filter.country() {
+        return Some((
+            sum("facet = 'country' AND value = ?"),
+            vec![ws, Bind::Text(country.to_owned())],
+        ));
+    }
+    if let Some(city) = filter.city() {
+        return Some((
+            sum("facet = 'city' AND value = ?"),
+            vec![ws, Bind::Text(city.to_owned())],
+        ));
+    }
+    if let Some(attr) = filter.attr() {
+        // The key as the migration's triggers write it, made by the database's own
+        // lower() so that both sides fold case alike.
+        return Some((
+            sum("facet = 'attr' AND value = (length(lower(?)) || ':' || lower(?) || '=' || lower(?))"),
+            vec![
+                ws,
+                Bind::Text(attr.key().to_owned()),
+                Bind::Text(attr.key().to_owned()),
+                Bind::Text(attr.value().to_owned()),
+            ],
+        ));
+    }
+    if let Some(status) = filter.status() {
+        return Some(status_statement(workspace_id, status, at));
+    }
+    // Dates are whole UTC days, so a range is whole rows of the 'seen' facet.
+    match (filter.seen_from_start(), filter.seen_to_end()) {
+        (Some(from), Some(to)) => Some((
+            sum("facet = 'seen' AND value >= ? AND value < ?"),
+            vec![ws, Bind::Text(day(from.date())), Bind::Text(day(to.date()))],
+        )),
+        (Some(from), None) => Some((
+            sum("facet = 'seen' AND value >= ?"),
+            vec![ws, Bind::Text(day(from.date()))],
+        )),
+        (None, Some(to)) => Some((
+            sum("facet = 'seen' AND value < ?"),
+            vec![ws, Bind::Text(day(to.date()))],
+        )),
+        (None, None) => None,
+    }
+}
+
+/// Active and inactive split at a moment inside a day: the whole days on its side come
+/// from the tallies, the cut day's part from the status index (a day's rows at most).
+fn status_statement(workspace_id: i64, status: CustomerStatus, at: NaiveDateTime) -> (String, Vec<Bind>) {
+    let since = CustomerStatus::active_since(at);
+    let cut_day = since.date();
+    let cut_start = cut_day.and_time(NaiveTime::MIN);
+    let ws = || Bind::Id(workspace_id);
+    let partial = "SELECT COUNT(*) FROM customers WHERE workspace_id = ? AND archived_at IS NULL \
+                   AND last_seen_at >= ? AND last_seen_at < ?";
+    match status {
+        CustomerStatus::Active => {
+            let next_day = cut_day.checked_add_days(Days::new(1)).unwrap_or(cut_day);
+            (
+                format!(
+                    "SELECT CAST(({}) + ({partial}) AS BIGINT) AS n",
+                    sum_expression("facet = 'live' AND value > ?")
+                ),
+                vec![
+                    ws(),
+                    Bind::Text(day(cut_day)),
+                    ws(),
+                    Bind::At(since),
+                    Bind::At(next_day.and_time(NaiveTime::MIN)),
+                ],
+            )
+        }
+        CustomerStatus::Inactive => (
+            format!(
+                "SELECT CAST(({}) + ({partial}) AS BIGINT) AS n",
+                sum_expression("facet = 'live' AND value < ?")
+            ),
+            vec![
+                ws(),
+                Bind::Text(day(cut_day)),
+                ws(),
+                Bind::At(cut_start),
+                Bind::At(since),
+            ],
+        ),
+        // Everyone, less those not archived.
+        CustomerStatus::Anonymous => (
+            format!(
+                "SELECT CAST(COALESCE((SELECT customers FROM workspace_counters WHERE workspace_id = ?), 0) \
+                 - ({}) AS BIGINT) AS n",
+                sum_expression("facet = 'live'")
+            ),
+            vec![ws(), ws()],
+        ),
+    }
+}
+
+fn sum(condition: &str) -> String {
+    format!("SELECT CAST(({}) AS BIGINT) AS n", sum_expression(condition))
+}
+
+fn sum_expression(condition: &str) -> String {
+    format!("SELECT COALESCE(SUM(n), 0) FROM customer_tallies WHERE workspace_id = ? AND {condition}")
+}
+
+/// The tallies' day key: the same text SQLite's `substr(last_seen_at, 1, 10)` and
+/// PostgreSQL's `to_char(last_seen_at, 'YYYY-MM-DD')` produce.
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// `?` placeholders as the backend wants them (`$1`, `$2` … on PostgreSQL).
+fn placeholders(backend: Backend, sql: &str) -> String {
+    match backend {
+        Backend::Sqlite => sql.to_owned(),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Removes what no longer counts anything. On SQLite, rows whose count reached zero
+/// (a deleted customer's city stays out of the file); on PostgreSQL, the appended
+/// deltas are folded into one row per key and the keys that sum to zero dropped.
+pub fn compact(conn: &mut DbConnection) -> StoreResult<()> {
+    if conn.backend() == Backend::Sqlite {
+        diesel::sql_query("DELETE FROM customer_tallies WHERE n = 0").execute(conn)?;
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        // The advisory lock keeps two servers from folding at once. One statement: the
+        // rows it deletes are exactly the rows it sums, and deltas committed meanwhile
+        // are left for the next round.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7261002)").execute(conn)?;
+        diesel::sql_query(
+            "WITH folded AS (DELETE FROM customer_tallies RETURNING workspace_id, facet, value, n) \
+             INSERT INTO customer_tallies (workspace_id, facet, value, n) \
+               SELECT workspace_id, facet, value, SUM(n) FROM folded \
+               GROUP BY workspace_id, facet, value HAVING SUM(n) <> 0",
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(
+            placeholders(Backend::Postgres, "a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(placeholders(Backend::Sqlite, "a = ?"), "a = ?");
+    }
+
+    #[test]
+    fn only_a_single_tallied_criterion_is_answered() {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let parse = |query: &str| CustomerFilter::from_query_string(query).unwrap();
+        for query in [
+            "country=DE",
+            "city=Berlin",
+            "status=active",
+            "status=inactive",
+            "status=anonymous",
+            "seen_from=2026-01-01",
+            "seen_to=2026-01-01",
+            "seen_from=2026-01-01&seen_to=2026-02-01",
+            "attr=plan%3Dpro",
+        ] {
+            assert!(statement(1, &parse(query), at).is_some(), "{query}");
+        }
+        for query in [
+            "",
+            "q=ann",
+            "attr=plan%3Dpro&country=DE",
+            "country=DE&city=Berlin",
+            "country=DE&status=active",
+            "status=active&seen_from=2026-01-01",
+            "country=DE&q=ann",
+        ] {
+            assert!(statement(1, &parse(query), at).is_none(), "{query}");
+        }
+    }
+
+    #[test]
+    fn every_placeholder_has_a_value() {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        for query in [
+            "country=DE",
+            "status=active",
+            "status=inactive",
+            "status=anonymous",
+            "seen_from=2026-01-01&seen_to=2026-02-01",
+            "seen_to=2026-02-01",
+            "attr=plan%3Dpro",
+        ] {
+            let (sql, binds) = statement(1, &CustomerFilter::from_query_string(query).unwrap(), at).unwrap();
+            assert_eq!(sql.matches('?').count(), binds.len(), "{query}");
+        }
+    }
+}
