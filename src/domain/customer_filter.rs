@@ -412,6 +412,18 @@ impl CustomerFilter {
     /// The filters in words, e.g. "active customers in DE, seen between 2026-01-01
     /// and 2026-03-31, matching “ada”".
     pub fn describe(&self) -> String {
+        self.words(true)
+    }
+
+    /// The filters in words without the typed search and attribute value, e.g.
+    /// "customers in DE, matching a search". Those are often the very email, name or
+    /// personal attribute of the people being erased, and this text outlives them: the
+    /// job, its receipt and the audit log's hash chain keep it for good.
+    pub fn describe_for_record(&self) -> String {
+        self.words(false)
+    }
+
+    fn words(&self, typed_values: bool) -> String {
         let mut head = match self.status {
             Some(status) => format!("{} customers", status.key()),
             None if self.narrows() => "customers".to_owned(),
@@ -434,11 +446,15 @@ impl CustomerFilter {
             (None, Some(to)) => parts.push(format!("seen on or before {}", format_date(to))),
             (None, None) => {}
         }
-        if let Some(attr) = &self.attr {
-            parts.push(format!("with {} “{}”", attr.key, attr.value));
+        match &self.attr {
+            Some(attr) if typed_values => parts.push(format!("with {} “{}”", attr.key, attr.value)),
+            Some(attr) => parts.push(format!("with a chosen {}", attr.key)),
+            None => {}
         }
-        if let Some(q) = &self.q {
-            parts.push(format!("matching “{q}”"));
+        match &self.q {
+            Some(q) if typed_values => parts.push(format!("matching “{q}”")),
+            Some(_) => parts.push("matching a search".to_owned()),
+            None => {}
         }
         parts.join(", ")
     }
@@ -641,5 +657,15 @@ mod tests {
             filter.describe(),
             "active customers in Berlin, DE, seen on or before 2026-01-01, with plan “pro”"
         );
+    }
+
+    #[test]
+    fn the_description_kept_on_record_leaves_out_typed_values() {
+        let filter = parse("country=de&q=ada%40example.com&attr=ssn%3D123-45-6789").unwrap();
+        let recorded = filter.describe_for_record();
+        assert_eq!(recorded, "customers in DE, with a chosen ssn, matching a search");
+        assert!(!recorded.contains("ada") && !recorded.contains("123-45"));
+        let plain = parse("country=de").unwrap();
+        assert_eq!(plain.describe_for_record(), plain.describe());
     }
 }

@@ -21,12 +21,13 @@ pub enum Selection {
 }
 
 impl Selection {
-    /// The selection in words, for the preview, the receipt and the audit log.
+    /// The selection in words, for the preview, the receipt and the audit log: never
+    /// a typed search or attribute value, which could name the people it erases.
     pub fn describe(&self, workspace_name: &str) -> String {
         match self {
             Selection::Ids(ids) if ids.len() == 1 => "1 selected customer".to_owned(),
             Selection::Ids(ids) => format!("{} selected customers", ids.len()),
-            Selection::Filter(filter) => filter.describe(),
+            Selection::Filter(filter) => filter.describe_for_record(),
             Selection::All => format!("every customer of workspace {workspace_name}"),
         }
     }

@@ -1,7 +1,7 @@
 //! Erasing from the customers pages: one customer from their profile, and the bulk
 //! actions of the list, which go through a frozen preview first.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -259,12 +259,13 @@ fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
 
 async fn bulk_preview(
     state: web::Data<AppState>,
+    req: HttpRequest,
     access: Authorized<perm::CustomersView>,
     body: String,
 ) -> Result<HttpResponse, WebError> {
     let (kind, selection) = parse_bulk(&body)?;
     if !access.can(permission_for(kind)) {
-        return Err(WebError::Forbidden);
+        return Err(access.deny(&req, permission_for(kind).key()).await);
     }
     let workspace_id = access.workspace.id;
     let workspace_name = access.workspace.name.clone();
@@ -287,6 +288,7 @@ struct HoldForm {
 /// Legal hold: owners and admins only. A held customer is never erased.
 async fn legal_hold(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
@@ -296,7 +298,8 @@ async fn legal_hold(
         access.role.builtin_role(),
         Some(BuiltinRole::Owner | BuiltinRole::Admin)
     ) {
-        return Err(WebError::Forbidden);
+        // A role decides this, not a permission: the entry names the rule.
+        return Err(access.deny(&req, "the Owner or Admin role").await);
     }
     let id = path.1;
     let release = form.release.is_some();

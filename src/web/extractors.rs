@@ -128,6 +128,11 @@ impl WorkspaceAccess {
     pub fn base(&self) -> String {
         format!("/w/{}", self.workspace.slug)
     }
+
+    /// Refuses this request in this workspace for lack of `required`; see [`deny`].
+    pub async fn deny(&self, req: &HttpRequest, required: &str) -> WebError {
+        deny(req, self.actor(), Some(self.workspace.id), required).await
+    }
 }
 
 impl FromRequest for WorkspaceAccess {
@@ -230,34 +235,36 @@ impl<P: RequiredPermission + 'static> FromRequest for Authorized<P> {
                     _permission: PhantomData,
                 });
             }
-            record_denial(&req, &access, P::PERMISSION).await;
-            Err(WebError::Forbidden)
+            Err(access.deny(&req, P::PERMISSION.key()).await)
         })
     }
 }
 
-async fn record_denial(req: &HttpRequest, access: &WorkspaceAccess, permission: Permission) {
-    let Ok(state) = app_state(req) else { return };
-    let actor = access.actor();
-    let workspace_id = access.workspace.id;
-    let origin = access.origin.clone();
-    let route = req.match_pattern().unwrap_or_default();
-    let method = req.method().to_string();
+/// Refuses a request for lack of `required` (a permission's key, or the rule in words
+/// where no single permission decides): writes its one `permission.denied` entry and
+/// returns the 403 to answer with. The extractor and the checks made inside handlers
+/// both come here, so every refusal is recorded alike, with the route it was made on.
+pub async fn deny(req: &HttpRequest, actor: Actor, workspace_id: Option<i64>, required: &str) -> WebError {
+    let Ok(state) = app_state(req) else {
+        return WebError::Forbidden;
+    };
+    let origin = request_origin(req);
+    let target = format!("{} {}", req.method(), req.match_pattern().unwrap_or_default());
+    let details = serde_json::json!({ "permission": required });
     let result = state
         .db
         .run(move |conn| {
             crate::db::write_transaction(conn, |conn| {
-                audit::append(
-                    conn,
-                    NewEntry::new(actor, AuditAction::PermissionDenied, &origin)
-                        .workspace(workspace_id)
-                        .target(format!("{method} {route}"))
-                        .details(serde_json::json!({ "permission": permission.key() })),
-                )
+                let mut entry = NewEntry::new(actor, AuditAction::PermissionDenied, &origin)
+                    .target(target)
+                    .details(details);
+                entry.workspace_id = workspace_id;
+                audit::append(conn, entry)
             })
         })
         .await;
     if let Err(err) = result {
         tracing::error!(error = %err, "could not record a permission denial");
     }
+    WebError::Forbidden
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
@@ -188,6 +188,7 @@ struct ImportPage {
 
 async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
@@ -202,7 +203,7 @@ async fn show(
         .ok_or(WebError::NotFound)?;
     let may_act = access.can(permission_for(JobKind::Import));
     if job.state == state::PREVIEW && !may_act {
-        return Err(WebError::Forbidden);
+        return Err(access.deny(&req, permission_for(JobKind::Import).key()).await);
     }
     let created_by = job.created_by;
     let starter = state.db.run(move |conn| users::find(conn, created_by)).await?;

@@ -1,7 +1,7 @@
 //! Bulk erasures: the preview of a frozen selection, confirmation, progress, the job
 //! list, and receipts.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -198,6 +198,7 @@ struct JobPage {
 
 async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
@@ -210,7 +211,7 @@ async fn show(
     }
     let may_act = access.can(permission_for(kind));
     if job.state == state::PREVIEW && !may_act {
-        return Err(WebError::Forbidden);
+        return Err(access.deny(&req, permission_for(kind).key()).await);
     }
     let show_pii = access.can(Permission::CustomersViewPii);
     let workspace_id = access.workspace.id;
@@ -274,13 +275,14 @@ async fn show(
 
 async fn progress(
     state: web::Data<AppState>,
+    req: HttpRequest,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     // As the job's page: a preview is for whoever may act on it.
-    if job.state == state::PREVIEW && !access.can(permission_for(kind_of(&job))) {
-        return Err(WebError::Forbidden);
+    if job.state == state::PREVIEW {
+        require(&req, &access, kind_of(&job)).await?;
     }
     let v = view(&job, String::new());
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -305,16 +307,18 @@ struct ConfirmForm {
     suppress: Option<String>,
 }
 
-fn require(access: &WorkspaceAccess, kind: JobKind) -> Result<(), WebError> {
-    if access.can(permission_for(kind)) {
+async fn require(req: &HttpRequest, access: &WorkspaceAccess, kind: JobKind) -> Result<(), WebError> {
+    let permission = permission_for(kind);
+    if access.can(permission) {
         Ok(())
     } else {
-        Err(WebError::Forbidden)
+        Err(access.deny(req, permission.key()).await)
     }
 }
 
 async fn confirm(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
@@ -322,10 +326,12 @@ async fn confirm(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     let kind = kind_of(&job);
-    require(&access, kind)?;
+    require(&req, &access, kind).await?;
     if kind == JobKind::DeleteAll {
         // Delete all is confirmed with the owner's code on its own page.
-        return Err(WebError::Forbidden);
+        return Err(access
+            .deny(&req, "customers.delete_all with the account owner's code")
+            .await);
     }
     let suppress = kind.deletes() && form.suppress.as_deref() == Some("on");
     let job_id = job.id;
@@ -372,12 +378,13 @@ async fn confirm(
 
 async fn discard(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    require(&access, kind_of(&job))?;
+    require(&req, &access, kind_of(&job)).await?;
     let job_id = job.id;
     state
         .db
@@ -396,12 +403,13 @@ async fn discard(
 
 async fn cancel(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    require(&access, kind_of(&job))?;
+    require(&req, &access, kind_of(&job)).await?;
     let job_id = job.id;
     let requested = state
         .db
@@ -480,6 +488,7 @@ struct ReceiptPage {
 /// A receipt is for the audit reader, or for whoever ran the erasure.
 async fn load_receipt(
     state: &AppState,
+    req: &HttpRequest,
     access: &WorkspaceAccess,
     receipt_id: String,
 ) -> Result<(Job, String), WebError> {
@@ -495,7 +504,7 @@ async fn load_receipt(
         .filter(|job| job.is_finished() && job.state != state::DISCARDED)
         .ok_or(WebError::NotFound)?;
     if !access.can(Permission::AuditView) && job.created_by != access.user.user.id {
-        return Err(WebError::Forbidden);
+        return Err(access.deny(req, Permission::AuditView.key()).await);
     }
     let created_by = job.created_by;
     let starter = state.db.run(move |conn| users::find(conn, created_by)).await?;
@@ -514,11 +523,12 @@ fn timestamp(at: Option<chrono::NaiveDateTime>) -> String {
 
 async fn receipt(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let (job, started_by) = load_receipt(&state, &access, path.1.clone()).await?;
+    let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
     render(&ReceiptPage {
         json_url: format!("{}/receipts/{}.json", access.base(), job.receipt_id),
         audit_hash: report_text(&job, "audit_hash"),
@@ -532,10 +542,11 @@ async fn receipt(
 
 async fn receipt_json(
     state: web::Data<AppState>,
+    req: HttpRequest,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let (job, started_by) = load_receipt(&state, &access, path.1.clone()).await?;
+    let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
     let kind = kind_of(&job);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "receipt_id": job.receipt_id,

@@ -3,7 +3,7 @@
 //! what the person types, and nothing on the page can be turned back into an address.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -36,11 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Readers of the list: whoever manages it, and compliance reviewers.
-fn require_reader(access: &WorkspaceAccess) -> Result<(), WebError> {
+async fn require_reader(req: &HttpRequest, access: &WorkspaceAccess) -> Result<(), WebError> {
     if access.can(Permission::SuppressionsManage) || access.can(Permission::AuditView) {
         Ok(())
     } else {
-        Err(WebError::Forbidden)
+        Err(access.deny(req, "suppressions.manage or audit.view").await)
     }
 }
 
@@ -139,11 +139,12 @@ async fn page(
 
 async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, WebError> {
-    require_reader(&access)?;
+    require_reader(&req, &access).await?;
     render(&page(&state, &session, &access, params.before, None, None, None).await?)
 }
 
@@ -186,11 +187,12 @@ fn typed_digest(
 
 async fn lookup(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     form: web::Form<IdentifierForm>,
 ) -> Result<HttpResponse, WebError> {
-    require_reader(&access)?;
+    require_reader(&req, &access).await?;
     let (kind, digest) = match typed_digest(&state, &access, &form) {
         Ok(found) => found,
         Err(message) => {
@@ -353,9 +355,10 @@ async fn unsuppress(
 
 async fn export(
     state: web::Data<AppState>,
+    req: HttpRequest,
     access: Authorized<perm::CustomersView>,
 ) -> Result<HttpResponse, WebError> {
-    require_reader(&access)?;
+    require_reader(&req, &access).await?;
     let workspace_id = access.workspace.id;
     let body = state
         .db

@@ -1255,8 +1255,9 @@ async fn unknown_routes_and_wrong_methods_get_clean_errors(backend: Backend) {
 
 async fn a_formula_typed_into_a_filter_is_not_a_formula_in_the_audit_export(backend: Backend) {
     // User-typed text reaches the audit log only inside the selection of a bulk job
-    // ("customers in <city>, matching “<q>”" or "every customer of workspace <name>"),
-    // never at the start of a cell; the export must keep it that way.
+    // ("customers in <city>" or "every customer of workspace <name>"; a typed search or
+    // attribute value is left out), never at the start of a cell; the export must keep
+    // it that way.
     let (app, auth) = api_app_with(backend, Box::new(|_| {})).await;
     let formula = "=HYPERLINK(\"http://x\")";
     let response = call(

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod audit;
+mod audit_actions;
 mod authorization;
 mod cli;
 mod customers;

@@ -4,6 +4,7 @@
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
+mod audit_export;
 mod server;
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Settings → Team: the members of a workspace, invitations, and ownership.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Deserialize;
@@ -369,12 +369,13 @@ struct TransferForm {
 /// asked again because this hands over the whole account.
 async fn transfer(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, WebError> {
     if !access.user.user.is_owner {
-        return Err(WebError::Forbidden);
+        return Err(access.deny(&req, "the account owner").await);
     }
     let TransferForm { user, password } = form.into_inner();
     let new_owner_id = user

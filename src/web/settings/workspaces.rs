@@ -11,10 +11,11 @@ use super::{load_nav, SettingsNav};
 use crate::accounts::{self, WorkspaceSettings};
 use crate::db::write_transaction;
 use crate::domain::{IdentifierMode, Permission, PiiKeys, WorkspaceName};
+use crate::store::audit::Actor;
 use crate::store::roles::Role;
 use crate::store::workspaces::Workspace;
 use crate::store::{self, StoreError};
-use crate::web::extractors::{perm, request_origin, Authorized, CurrentUser, WorkspaceAccess};
+use crate::web::extractors::{deny, perm, request_origin, Authorized, CurrentUser, WorkspaceAccess};
 use crate::web::layout::{render, render_with_status, see_other, Layout, Section};
 use crate::web::session::{FlashKind, TypedSession};
 use crate::web::state::AppState;
@@ -125,7 +126,14 @@ async fn create(
         .run(move |conn| store::memberships::roles_of_user(conn, user_id))
         .await?;
     if !may_create(&user, &memberships) {
-        return Err(WebError::Forbidden);
+        // No workspace is in question yet, so the entry names none.
+        return Err(deny(
+            &req,
+            Actor::User(user.user.id),
+            None,
+            "team.manage and settings.manage in a workspace, or the account owner",
+        )
+        .await);
     }
     let name = match WorkspaceName::parse(&form.name) {
         Ok(name) => name,

@@ -1,0 +1,1542 @@
+//! Every action the audit log knows, performed over HTTP the way a person or an
+//! integration would: each writes exactly one entry with the right actor, workspace,
+//! target, request id and client address, and no entry holds a customer's personal
+//! data. Refusals made inside handlers are recorded like the extractor's.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use erasure::domain::AuditAction;
+use erasure::store::audit::{AuditEntry, ChainReport};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::api::{call, Credentials};
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    every_audited_action_writes_one_entry_with_its_fields_and_no_personal_data,
+    refusals_inside_handlers_write_one_denial_naming_what_was_missing,
+);
+
+const WS: &str = "/w/acme-shop";
+const PASSWORD: &str = "a long enough password";
+
+/// Whether an action's entry belongs to one workspace or to the account as a whole.
+/// Adding an action fails to compile here until it is placed, and then fails
+/// `every_audited_action_…` until a step there performs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Workspace,
+    Account,
+}
+
+fn scope(action: AuditAction) -> Scope {
+    use AuditAction::*;
+    match action {
+        SetupCompleted
+        | WorkspaceCreated
+        | WorkspaceUpdated
+        | MemberInvited
+        | MemberJoined
+        | MemberRoleChanged
+        | MemberRemoved
+        | ApiKeyCreated
+        | ApiKeyRevoked
+        | CustomerArchived
+        | CustomerDeleted
+        | CustomersImported
+        | IdentifierSuppressed
+        | IdentifierUnsuppressed
+        | LegalHoldSet
+        | LegalHoldReleased
+        | CodeSent
+        | CodeFailed
+        | CodeAccepted
+        | JobStarted
+        | JobFinished
+        | JobCancelled => Scope::Workspace,
+        // Refusing to create a workspace names none (see the second test); every other
+        // refusal happens inside one.
+        PermissionDenied => Scope::Workspace,
+        // Sign-ins, sessions and two-step sign-in are a person's; roles, disabling and
+        // ownership span every workspace.
+        SignInSucceeded | SignInFailed | SignInThrottled | SignOut | SessionsRevoked | TotpEnabled
+        | TotpDisabled | RecoveryCodeUsed | RoleCreated | RoleUpdated | RoleDeleted | MemberDisabled
+        | MemberEnabled | OwnershipTransferred => Scope::Account,
+    }
+}
+
+/// Who an entry must name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    User(i64),
+    ApiKey(i64),
+}
+
+/// Where an entry must say it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// An HTTP request from this test: a fresh request id and the loopback address.
+    Request,
+    /// The background runner finishing a job: named after the job, with no address.
+    Job(i64),
+}
+
+/// What one entry must hold.
+struct Want {
+    who: Who,
+    workspace: Option<i64>,
+    target: String,
+    affected: Option<i64>,
+    selection: Option<String>,
+    from: Origin,
+}
+
+impl Want {
+    fn new(who: Who, workspace: Option<i64>, target: impl Into<String>) -> Want {
+        Want {
+            who,
+            workspace,
+            target: target.into(),
+            affected: None,
+            selection: None,
+            from: Origin::Request,
+        }
+    }
+
+    fn affected(mut self, affected: i64) -> Want {
+        self.affected = Some(affected);
+        self
+    }
+
+    fn selection(mut self, selection: impl Into<String>) -> Want {
+        self.selection = Some(selection.into());
+        self
+    }
+
+    fn by_job(mut self, job: i64) -> Want {
+        self.from = Origin::Job(job);
+        self
+    }
+}
+
+fn entries_after(app: &TestApp, after: i64) -> Vec<AuditEntry> {
+    let mut conn = app.db();
+    erasure::store::audit::page_after(&mut conn, after, 100_000).unwrap()
+}
+
+fn last_id(app: &TestApp) -> i64 {
+    number(app, "SELECT COALESCE(MAX(id), 0) AS v FROM audit_log")
+}
+
+/// Walks the log one step at a time: `mark` before an action, `one` after it for
+/// each action the step must have written.
+struct Audit<'a> {
+    app: &'a TestApp,
+    mark: i64,
+    step_started: NaiveDateTime,
+    covered: BTreeSet<&'static str>,
+    /// Request id → the mark of the step that first used it.
+    request_ids: HashMap<String, i64>,
+}
+
+impl<'a> Audit<'a> {
+    fn new(app: &'a TestApp) -> Audit<'a> {
+        Audit {
+            app,
+            mark: 0,
+            step_started: erasure::store::now(),
+            covered: BTreeSet::new(),
+            request_ids: HashMap::new(),
+        }
+    }
+
+    fn mark(&mut self) {
+        self.mark = last_id(self.app);
+        self.step_started = erasure::store::now();
+    }
+
+    /// The one entry of `action` written since the mark, checked against `want`.
+    fn one(&mut self, action: AuditAction, want: Want) -> AuditEntry {
+        let new = entries_after(self.app, self.mark);
+        let mut found: Vec<AuditEntry> = new.iter().filter(|e| e.action == action.key()).cloned().collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{action}: exactly one new entry; the step wrote {:?}",
+            new.iter().map(|e| e.action.as_str()).collect::<Vec<_>>()
+        );
+        let entry = found.remove(0);
+        let (kind, id) = match want.who {
+            Who::User(id) => ("user", id),
+            Who::ApiKey(id) => ("api_key", id),
+        };
+        assert_eq!(
+            (entry.actor_kind.as_str(), entry.actor_id),
+            (kind, Some(id)),
+            "{action}: the actor"
+        );
+        assert_eq!(entry.workspace_id, want.workspace, "{action}: the workspace");
+        assert_eq!(
+            want.workspace.is_some(),
+            scope(action) == Scope::Workspace,
+            "{action}: the test's expectation disagrees with the action's scope"
+        );
+        assert_eq!(entry.target, want.target, "{action}: the target");
+        if let Some(affected) = want.affected {
+            assert_eq!(entry.affected, affected, "{action}: the count");
+        }
+        if let Some(selection) = &want.selection {
+            assert_eq!(&entry.selection, selection, "{action}: the selection in words");
+        }
+        match want.from {
+            Origin::Request => {
+                assert!(
+                    entry.request_id.len() == 16
+                        && entry.request_id.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{action}: a request id, not {:?}",
+                    entry.request_id
+                );
+                assert_eq!(entry.client_ip, "127.0.0.1", "{action}: the client address");
+                let first_seen = *self
+                    .request_ids
+                    .entry(entry.request_id.clone())
+                    .or_insert(self.mark);
+                assert_eq!(
+                    first_seen, self.mark,
+                    "{action}: request id {} belongs to an earlier request",
+                    entry.request_id
+                );
+            }
+            Origin::Job(job) => {
+                assert_eq!(
+                    entry.request_id,
+                    format!("job-{job}"),
+                    "{action}: named after its job"
+                );
+                assert_eq!(entry.client_ip, "", "{action}: a job has no client address");
+            }
+        }
+        // Stored in UTC: the server and this test share a clock.
+        let now = erasure::store::now();
+        let slack = chrono::Duration::seconds(5);
+        assert!(
+            entry.created_at >= self.step_started - slack && entry.created_at <= now + slack,
+            "{action}: written at {} (UTC), during the step ({} to {})",
+            entry.created_at,
+            self.step_started,
+            now
+        );
+        self.covered.insert(action.key());
+        entry
+    }
+}
+
+fn number(app: &TestApp, sql: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct One {
+        #[diesel(sql_type = BigInt)]
+        v: i64,
+    }
+    let mut conn = app.db();
+    diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
+        .get_result::<One>(&mut *conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .v
+}
+
+fn texts(app: &TestApp, sql: &str) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct One {
+        #[diesel(sql_type = Text)]
+        t: String,
+    }
+    let mut conn = app.db();
+    diesel::sql_query(sql)
+        .load::<One>(&mut *conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|r| r.t)
+        .collect()
+}
+
+/// Every column of every audit row as one line of text. The columns come from the
+/// database's catalog, so a column added later is searched too.
+fn audit_rows_as_text(app: &TestApp) -> Vec<String> {
+    let columns = match app.state.db.backend() {
+        erasure::db::Backend::Sqlite => texts(app, "SELECT name AS t FROM pragma_table_info('audit_log')"),
+        erasure::db::Backend::Postgres => texts(
+            app,
+            "SELECT CAST(column_name AS TEXT) AS t FROM information_schema.columns \
+             WHERE table_name = 'audit_log' AND table_schema = current_schema()",
+        ),
+    };
+    assert!(columns.len() >= 14, "the audit log's columns: {columns:?}");
+    let joined = columns
+        .iter()
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    texts(app, &format!("SELECT {joined} AS t FROM audit_log ORDER BY id"))
+}
+
+/// The first personal value found in `text`, if any.
+fn personal_value_in<'v>(text: &str, values: &'v [String]) -> Option<&'v String> {
+    let text = text.to_lowercase();
+    values.iter().find(|v| text.contains(&v.to_lowercase()))
+}
+
+/// A customer whose every identifying value is recognizable.
+struct Canary {
+    external_id: String,
+    email: String,
+    name: String,
+    phone: String,
+    tier: String,
+    ssn: String,
+}
+
+impl Canary {
+    fn new(n: usize) -> Canary {
+        Canary {
+            external_id: format!("zq-canary-ext-{n:02}"),
+            email: format!("zq.canary{n:02}@example.net"),
+            name: format!("Quentin Canaryperson{n:02}"),
+            phone: format!("+44 20 7946 09{n:02}"),
+            tier: format!("zq-tier-canary-{n:02}"),
+            ssn: format!("zq-ssn-canary-{n:02}"),
+        }
+    }
+
+    fn values(&self) -> Vec<String> {
+        vec![
+            self.external_id.clone(),
+            self.email.clone(),
+            self.name.clone(),
+            self.phone.clone(),
+            self.tier.clone(),
+            self.ssn.clone(),
+        ]
+    }
+}
+
+fn customer_id(app: &TestApp, external_id: &str) -> i64 {
+    number(
+        app,
+        &format!("SELECT id AS v FROM customers WHERE external_id = '{external_id}'"),
+    )
+}
+
+/// The number at the end of a path such as `/w/acme-shop/jobs/12`.
+fn trailing_id(path: &str) -> i64 {
+    path.rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id at the end of {path:?}"))
+}
+
+async fn see_other(response: Response, what: &str) -> String {
+    let status = response.status();
+    let to = location(&response);
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{what}: {}",
+        response.text().await.unwrap_or_default()
+    );
+    to
+}
+
+fn select_texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(selector).unwrap();
+    doc.select(&selector)
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+fn select_attr(html: &str, selector: &str, attr: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(selector).unwrap();
+    doc.select(&selector)
+        .next()
+        .and_then(|e| e.value().attr(attr).map(str::to_owned))
+}
+
+/// Polls a job until it has ended; returns its progress.
+async fn finished(app: &TestApp, job: i64) -> Value {
+    for _ in 0..600 {
+        let progress: Value = app
+            .get(&format!("{WS}/jobs/{job}/progress.json"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if progress["finished"] == true {
+            return progress;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {job} did not end within half a minute");
+}
+
+async fn upload_csv(app: &TestApp, client: &reqwest::Client, csv: &str) -> Response {
+    let token = app.csrf_token_for(client).await;
+    let form = Form::new().part(
+        "file",
+        Part::bytes(csv.as_bytes().to_vec())
+            .file_name("customers.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    client
+        .post(app.url(&format!("{WS}/customers/import?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST the upload")
+}
+
+/// The six digits of the delete-all code mailed to the owner (each test asks once).
+async fn mailed_code(app: &TestApp) -> String {
+    let mail = app
+        .mail
+        .wait_for(|m| m.subject().starts_with("Code to delete all"))
+        .await;
+    let body = mail.body();
+    let at = body.find("Code: ").expect("a code in the mail") + "Code: ".len();
+    body[at..at + 6].to_owned()
+}
+
+fn add_user(app: &TestApp, email: &str, name: &str, role_builtin: &str) -> i64 {
+    let hash = erasure::password::hash(PASSWORD).unwrap();
+    app.sql(&format!(
+        "INSERT INTO users (email, name, password_hash, is_owner, recovery_codes, disabled, created_at) \
+         VALUES ('{email}', '{name}', '{hash}', FALSE, '[]', FALSE, '2026-01-01 00:00:00');
+         INSERT INTO memberships (user_id, workspace_id, role_id, created_at) \
+         SELECT u.id, w.id, r.id, '2026-01-01 00:00:00' FROM users u, workspaces w, roles r \
+         WHERE u.email = '{email}' AND w.slug = 'acme-shop' AND r.builtin = '{role_builtin}';"
+    ));
+    number(app, &format!("SELECT id AS v FROM users WHERE email = '{email}'"))
+}
+
+async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_data(backend: Backend) {
+    // One customer per batch makes a job of thousands slow enough to cancel.
+    let app = spawn_app_with(backend, Box::new(|settings| settings.job_batch_size = 1)).await;
+    let mut audit = Audit::new(&app);
+    let secret = app.state.secret.clone();
+
+    // Setting up: the owner and the first workspace.
+    audit.mark();
+    app.setup_owner().await;
+    let owner = number(
+        &app,
+        &format!("SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"),
+    );
+    let ws = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
+    let me = Who::User(owner);
+    audit.one(
+        AuditAction::SetupCompleted,
+        Want::new(me, Some(ws), format!("user:{owner}")),
+    );
+    audit.one(
+        AuditAction::WorkspaceCreated,
+        Want::new(me, Some(ws), format!("workspace:{ws}")),
+    );
+
+    // Signing out, failing, and signing in.
+    audit.mark();
+    see_other(app.logout().await, "sign out").await;
+    audit.one(AuditAction::SignOut, Want::new(me, None, ""));
+    audit.mark();
+    let refused = app.login(OWNER_EMAIL, "not the password at all").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    audit.one(AuditAction::SignInFailed, Want::new(me, None, ""));
+    audit.mark();
+    see_other(app.login(OWNER_EMAIL, OWNER_PASSWORD).await, "sign in").await;
+    audit.one(
+        AuditAction::SignInSucceeded,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+
+    // An API key, made on the settings page.
+    audit.mark();
+    let created = app
+        .post_form(&format!("{WS}/settings/api-keys"), &[("name", "Backend")])
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let key_secret = select_attr(&created.text().await.unwrap(), "input#new-key", "value")
+        .expect("the new key, shown once");
+    let key = number(&app, "SELECT id AS v FROM api_keys WHERE name = 'Backend'");
+    audit.one(
+        AuditAction::ApiKeyCreated,
+        Want::new(me, Some(ws), format!("api_key:{key}")),
+    );
+    let site_id = texts(
+        &app,
+        "SELECT site_id AS t FROM workspaces WHERE slug = 'acme-shop'",
+    )
+    .remove(0);
+    let credentials = Credentials {
+        site_id,
+        key: key_secret,
+    };
+    let by_key = Who::ApiKey(key);
+
+    // Customers with recognizable personal data, sent as an integration would.
+    let canaries: Vec<Canary> = (1..=8).map(Canary::new).collect();
+    for c in &canaries {
+        let body = json!({
+            "email": c.email, "name": c.name, "phone": c.phone, "country": "GB",
+            "tier": c.tier, "ssn": c.ssn,
+        });
+        let response = call(
+            &app,
+            &credentials,
+            Method::PUT,
+            &format!("/customers/{}", c.external_id),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+    let mut personal: Vec<String> = canaries.iter().flat_map(Canary::values).collect();
+
+    // The workspace's settings: emails identify people too, and ssn is personal data.
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/workspace"),
+            &[
+                ("name", WORKSPACE_NAME),
+                ("identifier_mode", "id_or_email"),
+                ("pii_keys", "ssn"),
+            ],
+        )
+        .await,
+        "workspace settings",
+    )
+    .await;
+    audit.one(
+        AuditAction::WorkspaceUpdated,
+        Want::new(me, Some(ws), format!("workspace:{ws}")),
+    );
+
+    // The Track API: delete by email, suppress and unsuppress by id.
+    let c1 = customer_id(&app, &canaries[0].external_id);
+    audit.mark();
+    let deleted = call(
+        &app,
+        &credentials,
+        Method::DELETE,
+        &format!("/customers/{}", canaries[0].email),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    audit.one(
+        AuditAction::CustomerDeleted,
+        Want::new(by_key, Some(ws), format!("customer:{c1}")).affected(1),
+    );
+
+    let c2 = customer_id(&app, &canaries[1].external_id);
+    let c2_digest = erasure::erasure::suppress::id_digest(&secret, &canaries[1].external_id);
+    audit.mark();
+    let suppressed = call(
+        &app,
+        &credentials,
+        Method::POST,
+        &format!("/customers/{}/suppress", canaries[1].external_id),
+        None,
+    )
+    .await;
+    assert_eq!(suppressed.status(), StatusCode::OK);
+    audit.one(
+        AuditAction::IdentifierSuppressed,
+        Want::new(by_key, Some(ws), format!("suppression:{}", &c2_digest[..12])).affected(1),
+    );
+    audit.one(
+        AuditAction::CustomerDeleted,
+        Want::new(by_key, Some(ws), format!("customer:{c2}"))
+            .affected(1)
+            .selection(format!("customer #{c2}")),
+    );
+    audit.mark();
+    let freed = call(
+        &app,
+        &credentials,
+        Method::POST,
+        &format!("/customers/{}/unsuppress", canaries[1].external_id),
+        None,
+    )
+    .await;
+    assert_eq!(freed.status(), StatusCode::OK);
+    audit.one(
+        AuditAction::IdentifierUnsuppressed,
+        Want::new(by_key, Some(ws), format!("suppression:{}", &c2_digest[..12])).affected(1),
+    );
+
+    // The suppression list, by hand: an email address.
+    let c3_digest = erasure::erasure::suppress::email_digest(&secret, &canaries[2].email);
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/suppressions/add"),
+            &[("identifier", &canaries[2].email), ("reason", "manual")],
+        )
+        .await,
+        "suppress by hand",
+    )
+    .await;
+    audit.one(
+        AuditAction::IdentifierSuppressed,
+        Want::new(me, Some(ws), format!("suppression:{}", &c3_digest[..12])).affected(1),
+    );
+    let suppression = number(
+        &app,
+        &format!("SELECT id AS v FROM suppressions WHERE digest = '{c3_digest}'"),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/suppressions/{suppression}/unsuppress"), &[])
+            .await,
+        "unsuppress by hand",
+    )
+    .await;
+    audit.one(
+        AuditAction::IdentifierUnsuppressed,
+        Want::new(me, Some(ws), format!("suppression:{}", &c3_digest[..12])).affected(1),
+    );
+
+    // Legal hold, with a reason that names the customer.
+    let c4 = customer_id(&app, &canaries[3].external_id);
+    audit.mark();
+    let reason = format!("Litigation: {} v. Acme", canaries[3].name);
+    see_other(
+        app.post_form(&format!("{WS}/customers/{c4}/legal-hold"), &[("reason", &reason)])
+            .await,
+        "legal hold",
+    )
+    .await;
+    audit.one(
+        AuditAction::LegalHoldSet,
+        Want::new(me, Some(ws), format!("customer:{c4}")).affected(1),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/customers/{c4}/legal-hold"), &[("release", "1")])
+            .await,
+        "release the hold",
+    )
+    .await;
+    audit.one(
+        AuditAction::LegalHoldReleased,
+        Want::new(me, Some(ws), format!("customer:{c4}")).affected(1),
+    );
+
+    // One customer archived, one deleted, from their profiles.
+    let c5 = customer_id(&app, &canaries[4].external_id);
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/customers/{c5}/archive"), &[]).await,
+        "archive",
+    )
+    .await;
+    audit.one(
+        AuditAction::CustomerArchived,
+        Want::new(me, Some(ws), format!("customer:{c5}"))
+            .affected(1)
+            .selection(format!("customer #{c5}")),
+    );
+    let c6 = customer_id(&app, &canaries[5].external_id);
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/customers/{c6}/delete"), &[]).await,
+        "delete",
+    )
+    .await;
+    audit.one(
+        AuditAction::CustomerDeleted,
+        Want::new(me, Some(ws), format!("customer:{c6}"))
+            .affected(1)
+            .selection(format!("customer #{c6}")),
+    );
+
+    // Bulk jobs over filters typed from personal data: a search for an email address,
+    // and an attribute's value.
+    for (intent, filter, words) in [
+        (
+            "delete_filtered",
+            ("q", canaries[6].email.clone()),
+            "customers, matching a search",
+        ),
+        (
+            "archive_filtered",
+            ("attr", format!("tier={}", canaries[7].tier)),
+            "customers, with a chosen tier",
+        ),
+    ] {
+        let preview = see_other(
+            app.post_form(
+                &format!("{WS}/customers/bulk"),
+                &[("intent", intent), (filter.0, &filter.1)],
+            )
+            .await,
+            intent,
+        )
+        .await;
+        let job = trailing_id(&preview);
+        audit.mark();
+        see_other(
+            app.post_form(&format!("{WS}/jobs/{job}/confirm"), &[]).await,
+            "confirm",
+        )
+        .await;
+        audit.one(
+            AuditAction::JobStarted,
+            Want::new(me, Some(ws), format!("job:{job}"))
+                .affected(1)
+                .selection(words),
+        );
+        let progress = finished(&app, job).await;
+        assert_eq!(progress["state"], "done", "{intent}: {progress}");
+        audit.one(
+            AuditAction::JobFinished,
+            Want::new(me, Some(ws), format!("job:{job}"))
+                .affected(1)
+                .selection(words)
+                .by_job(job),
+        );
+    }
+
+    // A CSV import of more personal data.
+    let imported: Vec<Canary> = (20..22).map(Canary::new).collect();
+    let mut csv = "id,email,name,phone,tier,ssn\n".to_owned();
+    for c in &imported {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            c.external_id, c.email, c.name, c.phone, c.tier, c.ssn
+        ));
+        personal.extend(c.values());
+    }
+    let import = trailing_id(&see_other(upload_csv(&app, &app.client, &csv).await, "upload").await);
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/jobs/{import}/confirm"), &[]).await,
+        "confirm the import",
+    )
+    .await;
+    audit.one(
+        AuditAction::JobStarted,
+        Want::new(me, Some(ws), format!("job:{import}"))
+            .affected(2)
+            .selection("CSV import, 2 rows"),
+    );
+    let progress = finished(&app, import).await;
+    assert_eq!(progress["done"], 2, "{progress}");
+    audit.one(
+        AuditAction::CustomersImported,
+        Want::new(me, Some(ws), format!("job:{import}"))
+            .affected(2)
+            .by_job(import),
+    );
+    audit.one(
+        AuditAction::JobFinished,
+        Want::new(me, Some(ws), format!("job:{import}"))
+            .affected(2)
+            .by_job(import),
+    );
+
+    // Delete all: the owner's code, a wrong one first.
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/customers/delete-all"),
+            &[("workspace_name", WORKSPACE_NAME)],
+        )
+        .await,
+        "send the code",
+    )
+    .await;
+    let challenge = number(&app, "SELECT MAX(id) AS v FROM otp_challenges");
+    audit.one(
+        AuditAction::CodeSent,
+        Want::new(me, Some(ws), format!("otp_challenge:{challenge}")),
+    );
+    let code = mailed_code(&app).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    audit.mark();
+    let refused = app
+        .post_form(&format!("{WS}/customers/delete-all/confirm"), &[("code", wrong)])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    audit.one(
+        AuditAction::CodeFailed,
+        Want::new(me, Some(ws), format!("otp_challenge:{challenge}")),
+    );
+    audit.mark();
+    let started = see_other(
+        app.post_form(&format!("{WS}/customers/delete-all/confirm"), &[("code", &code)])
+            .await,
+        "the right code",
+    )
+    .await;
+    let job = trailing_id(&started);
+    let remaining = number(&app, &format!("SELECT total AS v FROM jobs WHERE id = {job}"));
+    assert!(remaining > 0, "customers were left to delete");
+    audit.one(
+        AuditAction::CodeAccepted,
+        Want::new(me, Some(ws), format!("otp_challenge:{challenge}")),
+    );
+    let every = format!("every customer of workspace {WORKSPACE_NAME}");
+    audit.one(
+        AuditAction::JobStarted,
+        Want::new(me, Some(ws), format!("job:{job}"))
+            .affected(remaining)
+            .selection(every.clone()),
+    );
+    finished(&app, job).await;
+    audit.one(
+        AuditAction::JobFinished,
+        Want::new(me, Some(ws), format!("job:{job}"))
+            .affected(remaining)
+            .selection(every)
+            .by_job(job),
+    );
+
+    // A job cancelled while it runs.
+    app.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+         INSERT INTO customers (workspace_id, external_id, country, attributes, created_at, last_seen_at) \
+         SELECT {ws}, 'bulk-' || i, 'NL', '{{}}', '2026-01-01 00:00:00', '2026-11-01 00:00:00' FROM n"
+    ));
+    let job = trailing_id(
+        &see_other(
+            app.post_form(
+                &format!("{WS}/customers/bulk"),
+                &[("intent", "delete_filtered"), ("country", "NL")],
+            )
+            .await,
+            "preview",
+        )
+        .await,
+    );
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/jobs/{job}/confirm"), &[]).await,
+        "confirm",
+    )
+    .await;
+    see_other(
+        app.post_form(&format!("{WS}/jobs/{job}/cancel"), &[]).await,
+        "cancel",
+    )
+    .await;
+    let progress = finished(&app, job).await;
+    assert_eq!(progress["state"], "cancelled", "{progress}");
+    audit.one(
+        AuditAction::JobStarted,
+        Want::new(me, Some(ws), format!("job:{job}")).affected(3000),
+    );
+    audit.one(
+        AuditAction::JobCancelled,
+        Want::new(me, Some(ws), format!("job:{job}"))
+            .affected(progress["done"].as_i64().unwrap())
+            .by_job(job),
+    );
+
+    // Two-step sign-in: on, used with a recovery code, off.
+    see_other(
+        app.post_form("/settings/security/totp/start", &[]).await,
+        "start two-step",
+    )
+    .await;
+    let page = app.get_html("/settings/security/totp").await;
+    let totp_secret = select_texts(&page, "#totp-secret").pop().expect("the secret");
+    let now = || chrono::Utc::now().timestamp() as u64;
+    audit.mark();
+    let enrolled = app
+        .post_form(
+            "/settings/security/totp/confirm",
+            &[("code", &erasure::totp::code_at(&totp_secret, now()).unwrap())],
+        )
+        .await;
+    assert_eq!(enrolled.status(), StatusCode::OK);
+    let recovery = select_texts(&enrolled.text().await.unwrap(), ".recovery-codes code");
+    assert_eq!(recovery.len(), 10);
+    audit.one(
+        AuditAction::TotpEnabled,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+    app.logout().await;
+    assert_eq!(
+        see_other(app.login(OWNER_EMAIL, OWNER_PASSWORD).await, "password step").await,
+        "/login/totp"
+    );
+    audit.mark();
+    see_other(
+        app.post_form("/login/totp", &[("code", &recovery[0])]).await,
+        "recovery code",
+    )
+    .await;
+    audit.one(AuditAction::RecoveryCodeUsed, Want::new(me, None, "").affected(9));
+    audit.one(
+        AuditAction::SignInSucceeded,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+    audit.mark();
+    // The next time step: the one used to enrol is spent.
+    see_other(
+        app.post_form(
+            "/settings/security/totp/disable",
+            &[
+                ("password", OWNER_PASSWORD),
+                ("code", &erasure::totp::code_at(&totp_secret, now() + 30).unwrap()),
+            ],
+        )
+        .await,
+        "turn two-step off",
+    )
+    .await;
+    audit.one(
+        AuditAction::TotpDisabled,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+
+    // The team: an invitation accepted, a custom role, a refusal, member changes.
+    let invitee_email = "ivy.invitee@example.org";
+    let member_role = number(&app, "SELECT id AS v FROM roles WHERE builtin = 'member'");
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/team/invite"),
+            &[("email", invitee_email), ("role", &member_role.to_string())],
+        )
+        .await,
+        "invite",
+    )
+    .await;
+    let invitation = number(&app, "SELECT MAX(id) AS v FROM invitations");
+    audit.one(
+        AuditAction::MemberInvited,
+        Want::new(me, Some(ws), format!("invitation:{invitation}")),
+    );
+    let mail = app.mail.wait_for(|m| m.is_to(invitee_email)).await;
+    let body = mail.body();
+    let at = body.find("/invitations/").expect("a link") + "/invitations/".len();
+    let token: String = body[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let ivy = new_client();
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &ivy,
+            &format!("/invitations/{token}"),
+            &[
+                ("name", "Ivy Invitee"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await,
+        "accept",
+    )
+    .await;
+    let ivy_id = number(
+        &app,
+        &format!("SELECT id AS v FROM users WHERE email = '{invitee_email}'"),
+    );
+    audit.one(
+        AuditAction::MemberJoined,
+        Want::new(Who::User(ivy_id), Some(ws), format!("user:{ivy_id}")),
+    );
+
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/roles"),
+            &[
+                ("name", "Auditor"),
+                ("permission", "customers.view"),
+                ("permission", "audit.view"),
+            ],
+        )
+        .await,
+        "create a role",
+    )
+    .await;
+    let role = number(&app, "SELECT id AS v FROM roles WHERE name = 'Auditor'");
+    audit.one(
+        AuditAction::RoleCreated,
+        Want::new(me, None, format!("role:{role}")),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/roles/{role}"),
+            &[("name", "Auditor"), ("permission", "customers.view")],
+        )
+        .await,
+        "edit the role",
+    )
+    .await;
+    audit.one(
+        AuditAction::RoleUpdated,
+        Want::new(me, None, format!("role:{role}")),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/team/{ivy_id}/role"),
+            &[("role", &role.to_string())],
+        )
+        .await,
+        "change the role",
+    )
+    .await;
+    audit.one(
+        AuditAction::MemberRoleChanged,
+        Want::new(me, Some(ws), format!("user:{ivy_id}")),
+    );
+    audit.mark();
+    let denied = app.get_with(&ivy, &format!("{WS}/audit")).await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let denial = audit.one(
+        AuditAction::PermissionDenied,
+        Want::new(Who::User(ivy_id), Some(ws), "GET /w/{workspace}/audit"),
+    );
+    let details: Value = serde_json::from_str(&denial.details).unwrap();
+    assert_eq!(details["permission"], "audit.view");
+    app.post_form(
+        &format!("{WS}/settings/team/{ivy_id}/role"),
+        &[("role", &member_role.to_string())],
+    )
+    .await;
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/roles/{role}/delete"), &[])
+            .await,
+        "delete the role",
+    )
+    .await;
+    audit.one(
+        AuditAction::RoleDeleted,
+        Want::new(me, None, format!("role:{role}")),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/team/{ivy_id}/disable"), &[])
+            .await,
+        "disable",
+    )
+    .await;
+    audit.one(
+        AuditAction::MemberDisabled,
+        Want::new(me, None, format!("user:{ivy_id}")),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/team/{ivy_id}/enable"), &[])
+            .await,
+        "enable",
+    )
+    .await;
+    audit.one(
+        AuditAction::MemberEnabled,
+        Want::new(me, None, format!("user:{ivy_id}")),
+    );
+
+    // Ivy signs in again and ends all her sessions.
+    see_other(
+        app.login_with(&ivy, invitee_email, PASSWORD).await,
+        "Ivy signs in",
+    )
+    .await;
+    audit.mark();
+    see_other(
+        app.post_form_with(&ivy, "/settings/security/sign-out-everywhere", &[])
+            .await,
+        "sign out everywhere",
+    )
+    .await;
+    audit.one(
+        AuditAction::SessionsRevoked,
+        Want::new(Who::User(ivy_id), None, format!("user:{ivy_id}")).affected(1),
+    );
+
+    // Another member: removed, then locked out by failed sign-ins.
+    let vic = add_user(&app, "vic.member@example.org", "Vic Member", "member");
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/team/{vic}/remove"), &[])
+            .await,
+        "remove",
+    )
+    .await;
+    audit.one(
+        AuditAction::MemberRemoved,
+        Want::new(me, Some(ws), format!("user:{vic}")),
+    );
+    let stranger = new_client();
+    for attempt in 1..=5 {
+        let response = app
+            .login_with(&stranger, "vic.member@example.org", "a wrong password")
+            .await;
+        let expected = if attempt < 5 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(response.status(), expected, "attempt {attempt}");
+    }
+    audit.mark();
+    let throttled = app
+        .login_with(&stranger, "vic.member@example.org", PASSWORD)
+        .await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    audit.one(AuditAction::SignInThrottled, Want::new(Who::User(vic), None, ""));
+
+    // The key is revoked once the integration is done with it.
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/api-keys/{key}/revoke"), &[])
+            .await,
+        "revoke",
+    )
+    .await;
+    audit.one(
+        AuditAction::ApiKeyRevoked,
+        Want::new(me, Some(ws), format!("api_key:{key}")),
+    );
+
+    // A second workspace, then the account handed over.
+    audit.mark();
+    see_other(
+        app.post_form("/settings/workspaces", &[("name", "Second Shop")])
+            .await,
+        "create a workspace",
+    )
+    .await;
+    let second = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'second-shop'");
+    audit.one(
+        AuditAction::WorkspaceCreated,
+        Want::new(me, Some(second), format!("workspace:{second}")),
+    );
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/team/transfer"),
+            &[("user", &ivy_id.to_string()), ("password", OWNER_PASSWORD)],
+        )
+        .await,
+        "transfer",
+    )
+    .await;
+    audit.one(
+        AuditAction::OwnershipTransferred,
+        Want::new(me, None, format!("user:{ivy_id}")).affected(2),
+    );
+
+    // Every action was performed and checked.
+    let all: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.key()).collect();
+    let missing: Vec<&&str> = all.difference(&audit.covered).collect();
+    assert!(missing.is_empty(), "actions no step performed: {missing:?}");
+
+    // Nobody's personal data anywhere: not in any column of any entry …
+    for row in audit_rows_as_text(&app) {
+        if let Some(value) = personal_value_in(&row, &personal) {
+            panic!("the audit log holds {value:?}: {row}");
+        }
+    }
+    // … nor in the exports, which hold every entry the old owner (now an admin) may read.
+    let in_export = number(
+        &app,
+        &format!("SELECT COUNT(*) AS v FROM audit_log WHERE workspace_id = {ws} OR workspace_id IS NULL"),
+    );
+    let csv = app.get_html(&format!("{WS}/audit/export.csv")).await;
+    let rows = csv::Reader::from_reader(csv.as_bytes()).records().count() as i64;
+    assert_eq!(rows, in_export, "the CSV export has every entry");
+    let jsonl = app.get_html(&format!("{WS}/audit/export.jsonl")).await;
+    assert_eq!(
+        jsonl.lines().count() as i64,
+        in_export,
+        "the JSON Lines export has every entry"
+    );
+    for (name, body) in [("CSV", &csv), ("JSON Lines", &jsonl)] {
+        if let Some(value) = personal_value_in(body, &personal) {
+            panic!("the {name} export holds {value:?}");
+        }
+    }
+    // The search finds what is there: the newest entry's hash, in both.
+    let newest = texts(&app, "SELECT hash AS t FROM audit_log ORDER BY id DESC LIMIT 1");
+    assert!(personal_value_in(&csv, &newest).is_some() && personal_value_in(&jsonl, &newest).is_some());
+    assert!(audit_rows_as_text(&app)
+        .iter()
+        .any(|row| personal_value_in(row, &newest).is_some()));
+
+    // And the chain holds.
+    let mut conn = app.db();
+    let report = erasure::store::audit::verify_chain(&mut conn, 1000).unwrap();
+    assert!(matches!(report, ChainReport::Intact { .. }), "{report:?}");
+}
+
+/// One refusal made inside a handler, after the extractor let the request through.
+struct Refusal {
+    who: &'static str,
+    method: Method,
+    path: String,
+    pattern: &'static str,
+    form: Vec<(&'static str, String)>,
+    required: &'static str,
+    in_workspace: bool,
+}
+
+async fn refusals_inside_handlers_write_one_denial_naming_what_was_missing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_owner().await;
+    let owner = number(
+        &app,
+        &format!("SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"),
+    );
+    let ws = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
+    let member = add_user(&app, "mia.member@example.org", "Mia Member", "member");
+    let admin = add_user(&app, "ada.admin@example.org", "Ada Admin", "admin");
+    let mia = new_client();
+    see_other(
+        app.login_with(&mia, "mia.member@example.org", PASSWORD).await,
+        "Mia",
+    )
+    .await;
+    let ada = new_client();
+    see_other(
+        app.login_with(&ada, "ada.admin@example.org", PASSWORD).await,
+        "Ada",
+    )
+    .await;
+    app.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4) \
+         INSERT INTO customers (workspace_id, external_id, country, attributes, created_at, last_seen_at) \
+         SELECT {ws}, 'c-' || i, 'NL', '{{}}', '2026-01-01 00:00:00', '2026-11-01 00:00:00' FROM n"
+    ));
+    let customer = customer_id(&app, "c-1");
+    let gone = customer_id(&app, "c-2");
+
+    // What the refusals are about: a deletion with a receipt, a previewed deletion, a
+    // previewed import, and a delete-all job.
+    see_other(
+        app.post_form(&format!("{WS}/customers/{gone}/delete"), &[]).await,
+        "delete",
+    )
+    .await;
+    let receipt = texts(&app, "SELECT receipt_id AS t FROM jobs WHERE state = 'done'").remove(0);
+    let preview = trailing_id(
+        &see_other(
+            app.post_form(
+                &format!("{WS}/customers/bulk"),
+                &[("intent", "delete_selected"), ("ids", &customer.to_string())],
+            )
+            .await,
+            "preview",
+        )
+        .await,
+    );
+    let import = trailing_id(&see_other(upload_csv(&app, &app.client, "id\nnew-1\n").await, "upload").await);
+    see_other(
+        app.post_form(
+            &format!("{WS}/customers/delete-all"),
+            &[("workspace_name", WORKSPACE_NAME)],
+        )
+        .await,
+        "send the code",
+    )
+    .await;
+    let code = mailed_code(&app).await;
+    let delete_all = trailing_id(
+        &see_other(
+            app.post_form(&format!("{WS}/customers/delete-all/confirm"), &[("code", &code)])
+                .await,
+            "delete all",
+        )
+        .await,
+    );
+    finished(&app, delete_all).await;
+
+    let refusal = |who: &'static str,
+                   method: Method,
+                   path: String,
+                   pattern: &'static str,
+                   form: Vec<(&'static str, String)>,
+                   required: &'static str| Refusal {
+        who,
+        method,
+        path,
+        pattern,
+        form,
+        required,
+        in_workspace: true,
+    };
+    let delete = "customers.delete";
+    let reader = "suppressions.manage or audit.view";
+    let mut refusals = vec![
+        refusal(
+            "mia",
+            Method::POST,
+            format!("{WS}/customers/bulk"),
+            "/w/{workspace}/customers/bulk",
+            vec![
+                ("intent", "delete_selected".into()),
+                ("ids", customer.to_string()),
+            ],
+            delete,
+        ),
+        refusal(
+            "mia",
+            Method::POST,
+            format!("{WS}/customers/bulk"),
+            "/w/{workspace}/customers/bulk",
+            vec![("intent", "archive_filtered".into())],
+            "customers.archive",
+        ),
+        refusal(
+            "mia",
+            Method::POST,
+            format!("{WS}/customers/{customer}/legal-hold"),
+            "/w/{workspace}/customers/{id}/legal-hold",
+            vec![("reason", "litigation".into())],
+            "the Owner or Admin role",
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/jobs/{preview}"),
+            "/w/{workspace}/jobs/{id}",
+            vec![],
+            delete,
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/jobs/{preview}/progress.json"),
+            "/w/{workspace}/jobs/{id}/progress.json",
+            vec![],
+            delete,
+        ),
+    ];
+    for action in ["confirm", "discard", "cancel"] {
+        refusals.push(Refusal {
+            who: "mia",
+            method: Method::POST,
+            path: format!("{WS}/jobs/{preview}/{action}"),
+            pattern: match action {
+                "confirm" => "/w/{workspace}/jobs/{id}/confirm",
+                "discard" => "/w/{workspace}/jobs/{id}/discard",
+                _ => "/w/{workspace}/jobs/{id}/cancel",
+            },
+            form: vec![],
+            required: delete,
+            in_workspace: true,
+        });
+    }
+    refusals.extend([
+        // The owner may delete everything, but only through the code's own page.
+        refusal(
+            "owner",
+            Method::POST,
+            format!("{WS}/jobs/{delete_all}/confirm"),
+            "/w/{workspace}/jobs/{id}/confirm",
+            vec![],
+            "customers.delete_all with the account owner's code",
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/receipts/{receipt}"),
+            "/w/{workspace}/receipts/{receipt}",
+            vec![],
+            "audit.view",
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/receipts/{receipt}.json"),
+            "/w/{workspace}/receipts/{receipt}.json",
+            vec![],
+            "audit.view",
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/suppressions"),
+            "/w/{workspace}/suppressions",
+            vec![],
+            reader,
+        ),
+        refusal(
+            "mia",
+            Method::POST,
+            format!("{WS}/suppressions/lookup"),
+            "/w/{workspace}/suppressions/lookup",
+            vec![("identifier", "c-3".into())],
+            reader,
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/suppressions/export.csv"),
+            "/w/{workspace}/suppressions/export.csv",
+            vec![],
+            reader,
+        ),
+        refusal(
+            "mia",
+            Method::GET,
+            format!("{WS}/imports/{import}"),
+            "/w/{workspace}/imports/{id}",
+            vec![],
+            "settings.manage",
+        ),
+        refusal(
+            "ada",
+            Method::POST,
+            format!("{WS}/settings/team/transfer"),
+            "/w/{workspace}/settings/team/transfer",
+            vec![("user", member.to_string()), ("password", PASSWORD.into())],
+            "the account owner",
+        ),
+        Refusal {
+            who: "mia",
+            method: Method::POST,
+            path: "/settings/workspaces".into(),
+            pattern: "/settings/workspaces",
+            form: vec![("name", "Sneaky Shop".into())],
+            required: "team.manage and settings.manage in a workspace, or the account owner",
+            in_workspace: false,
+        },
+    ]);
+
+    let mut failures = Vec::new();
+    for r in &refusals {
+        let (client, user) = match r.who {
+            "mia" => (&mia, member),
+            "ada" => (&ada, admin),
+            _ => (&app.client, owner),
+        };
+        let before = last_id(&app);
+        let response = if r.method == Method::GET {
+            app.get_with(client, &r.path).await
+        } else {
+            let fields: Vec<(&str, &str)> = r.form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form_with(client, &r.path, &fields).await
+        };
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        let label = format!("{} {} {}", r.who, r.method, r.path);
+        if status != StatusCode::FORBIDDEN || body.contains("The form had expired") {
+            failures.push(format!("{label}: expected a refusal, got {status}"));
+            continue;
+        }
+        let new = entries_after(&app, before);
+        let denials: Vec<&AuditEntry> = new.iter().filter(|e| e.action == "permission.denied").collect();
+        if denials.len() != 1 || new.len() != 1 {
+            failures.push(format!(
+                "{label}: expected one permission.denied and nothing else, got {:?}",
+                new.iter().map(|e| e.action.as_str()).collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        let entry = denials[0];
+        let details: Value = serde_json::from_str(&entry.details).unwrap_or(Value::Null);
+        let expected = (
+            "user",
+            Some(user),
+            r.in_workspace.then_some(ws),
+            format!("{} {}", r.method, r.pattern),
+            json!(r.required),
+        );
+        let got = (
+            entry.actor_kind.as_str(),
+            entry.actor_id,
+            entry.workspace_id,
+            entry.target.clone(),
+            details["permission"].clone(),
+        );
+        if got != expected {
+            failures.push(format!("{label}: expected {expected:?}, got {got:?}"));
+        }
+        if entry.client_ip != "127.0.0.1" || entry.request_id.len() != 16 {
+            failures.push(format!(
+                "{label}: request {:?} from {:?}",
+                entry.request_id, entry.client_ip
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} refusals were not recorded as they should be:\n{}",
+        failures.len(),
+        refusals.len(),
+        failures.join("\n")
+    );
+}
+
+/// Refusals go through `deny`, which records them: a bare `WebError::Forbidden`
+/// anywhere else would answer 403 and leave no trace in the audit log.
+#[test]
+fn every_refusal_in_the_web_layer_goes_through_deny() {
+    fn visit(dir: &Path, found: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                visit(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in source.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    if code.contains("WebError::Forbidden") {
+                        found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    visit(&root, &mut found);
+    let allowed = |hit: &String| {
+        // The variant's definition and status, and `deny` itself.
+        hit.contains("src/web/error.rs") || hit.contains("src/web/extractors.rs")
+    };
+    let unrecorded: Vec<&String> = found.iter().filter(|hit| !allowed(hit)).collect();
+    assert!(
+        unrecorded.is_empty(),
+        "403s that would not be audited; refuse with `deny` or `WorkspaceAccess::deny` instead:\n{}",
+        unrecorded
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        found.iter().any(|hit| hit.contains("src/web/extractors.rs")),
+        "the scan found `deny` itself"
+    );
+}
