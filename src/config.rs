@@ -9,6 +9,9 @@ use clap::Args;
 use crate::db::{DatabaseUrl, DatabaseUrlError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/erasure.db";
+/// Long enough for a busy pool to hand a connection on, short enough that a request
+/// made while the database is gone is answered while its sender still waits.
+pub const DEFAULT_DB_POOL_TIMEOUT_SECONDS: u32 = 5;
 
 /// Where the data lives; shared by every command that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -20,6 +23,11 @@ pub struct DatabaseArgs {
     /// Connections in the pool (default: 8 on SQLite, 16 on PostgreSQL)
     #[arg(long, env = "DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
+
+    /// Seconds a request waits for a database connection before it gets 503 (the
+    /// database is unreachable, or every connection is busy)
+    #[arg(long, env = "DB_POOL_TIMEOUT_SECONDS", default_value_t = DEFAULT_DB_POOL_TIMEOUT_SECONDS)]
+    pub db_pool_timeout_seconds: u32,
 
     /// Folder for the mail outbox and the generated secret key
     #[arg(long, env = "DATA_DIR", default_value = "data")]
@@ -80,6 +88,7 @@ pub struct ServeArgs {
 pub struct Settings {
     pub database_url: DatabaseUrl,
     pub db_pool_size: u32,
+    pub db_pool_timeout: std::time::Duration,
     pub data_dir: PathBuf,
     pub secret_key: Option<String>,
     pub bind: SocketAddr,
@@ -122,6 +131,7 @@ impl Settings {
                 DatabaseUrl::Sqlite(_) => 8,
                 DatabaseUrl::Postgres(_) => 16,
             }),
+            db_pool_timeout: std::time::Duration::from_secs(u64::from(db.db_pool_timeout_seconds.max(1))),
             database_url,
             data_dir: db.data_dir.clone(),
             secret_key: db.secret_key.clone(),
@@ -142,6 +152,7 @@ impl Settings {
     pub fn for_database(database_url: DatabaseUrl, data_dir: PathBuf) -> Settings {
         Settings {
             db_pool_size: 8,
+            db_pool_timeout: std::time::Duration::from_secs(u64::from(DEFAULT_DB_POOL_TIMEOUT_SECONDS)),
             database_url,
             data_dir,
             secret_key: None,

@@ -46,7 +46,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
         &settings.database_url,
         PoolSettings {
             max_size: settings.db_pool_size,
-            connection_timeout: std::time::Duration::from_secs(10),
+            connection_timeout: settings.db_pool_timeout,
         },
     )?;
     let mut conn = pool.get()?;

@@ -26,6 +26,10 @@ use crate::store::{erasures, users, workspaces};
 /// How long an idle runner waits before looking at the queue again (it is woken at
 /// once when a job is confirmed on this server).
 const IDLE_POLL: Duration = Duration::from_millis(1000);
+/// How long a job waits before trying its batch again while the database is out of
+/// reach, doubling up to the most.
+const OUTAGE_RETRY_FIRST: Duration = Duration::from_millis(250);
+const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct JobRunner {
@@ -99,6 +103,7 @@ impl JobRunner {
     async fn run_job(&self, job: Job) -> Result<(), ErasureError> {
         let job_id = job.id;
         let mut batch = BatchSize::new(self.settings.job_batch_size);
+        let mut retry_in = OUTAGE_RETRY_FIRST;
         loop {
             let runner = self.clone();
             let size = batch.current();
@@ -110,6 +115,7 @@ impl JobRunner {
             match step {
                 Ok(Step::Progress) => {
                     batch.adapt(started.elapsed());
+                    retry_in = OUTAGE_RETRY_FIRST;
                     tokio::task::yield_now().await
                 }
                 Ok(Step::Finished(job)) | Ok(Step::Cancelled(job)) => {
@@ -119,6 +125,16 @@ impl JobRunner {
                 Err(ErasureError::LostLease) => {
                     tracing::warn!(job = job_id, "job taken over by another server");
                     return Ok(());
+                }
+                // The database is out of reach: the batch rolled back (or committed, and
+                // its targets are gone), and the job is still this server's. Keep it and
+                // try again, rather than leave it idle until its lease runs out; if the
+                // outage outlasts the lease and another server takes the job over, the
+                // next step sees that.
+                Err(ErasureError::Store(err)) if err.is_unavailable() => {
+                    tracing::warn!(job = job_id, error = %err, "database unavailable; the job waits for it");
+                    tokio::time::sleep(retry_in).await;
+                    retry_in = (retry_in * 2).min(OUTAGE_RETRY_MAX);
                 }
                 Err(err) => return Err(err),
             }

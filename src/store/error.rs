@@ -31,17 +31,45 @@ impl StoreError {
         match self {
             StoreError::Pool(_) => true,
             StoreError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection,
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
                 _,
             )) => true,
             StoreError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::Unknown,
                 info,
             )) => {
-                let message = info.message();
+                let message = info.message().to_lowercase();
                 message.contains("connection") || message.contains("server closed")
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> StoreError {
+        StoreError::Query(Error::DatabaseError(kind, Box::new(message.to_owned())))
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailability_and_a_refused_query_is_not() {
+        assert!(database_error(DatabaseErrorKind::ClosedConnection, "").is_unavailable());
+        assert!(database_error(
+            DatabaseErrorKind::UnableToSendCommand,
+            "no connection to the server"
+        )
+        .is_unavailable());
+        assert!(database_error(
+            DatabaseErrorKind::Unknown,
+            "could not receive data from server: Connection reset by peer"
+        )
+        .is_unavailable());
+        assert!(!database_error(DatabaseErrorKind::UniqueViolation, "duplicate key value").is_unavailable());
+        assert!(!StoreError::Query(Error::NotFound).is_unavailable());
     }
 }

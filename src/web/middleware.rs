@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::error::error_page;
 use super::session::TypedSession;
+use super::session_store::is_storage_unavailable;
 use crate::store::audit::RequestOrigin;
 
 /// Gives each request an id and records where it came from, for logs and the audit log.
@@ -32,8 +33,11 @@ pub async fn request_context(
     let path = loggable_path(req.path());
     let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %path);
     let started = std::time::Instant::now();
-    let res = next.call(req).instrument(span.clone()).await?;
-    let status = res.status().as_u16();
+    let res = next.call(req).instrument(span.clone()).await;
+    let status = match &res {
+        Ok(res) => res.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -41,7 +45,7 @@ pub async fn request_context(
             "handled"
         );
     });
-    Ok(res)
+    res
 }
 
 /// The path for the log. API paths name a customer by their id or email address, which
@@ -74,7 +78,11 @@ pub async fn security_headers(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let is_static = req.path().starts_with("/static/");
     let mut res = next.call(req).await?;
-    let headers = res.headers_mut();
+    insert_security_headers(res.headers_mut(), is_static);
+    Ok(res)
+}
+
+fn insert_security_headers(headers: &mut header::HeaderMap, is_static: bool) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -90,17 +98,20 @@ pub async fn security_headers(
         // Pages carry personal data: no browser or proxy may keep a copy.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    Ok(res)
 }
 
 /// Turns the framework's own bare error responses (unknown route, wrong method, body
-/// too large, unparseable input) into the error page, or a JSON error under /api.
+/// too large, unparseable input) and errors raised by middleware (a session that cannot
+/// be loaded) into the error page, or a JSON error under /api.
 pub async fn error_pages(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let is_api = req.path().starts_with("/api/");
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => return Err(error_raised_by_middleware(err, is_api)),
+    };
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(res);
@@ -119,6 +130,32 @@ pub async fn error_pages(
         error_page(status, None)
     };
     Ok(res.into_response(replacement))
+}
+
+/// A middleware's own error (the session store's, say) leaves no request to answer
+/// with: the framework answers it with the error's response. That response is made
+/// here as any other error's, with the security headers the outer middleware cannot add
+/// to it. The database out of reach is a 503, whatever the session middleware said.
+fn error_raised_by_middleware(err: actix_web::Error, is_api: bool) -> actix_web::Error {
+    let status = if is_storage_unavailable(&err) {
+        tracing::warn!(error = ?err, "request failed: the database is unavailable");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        let status = err.as_response_error().status_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?err, "request failed");
+        }
+        status
+    };
+    let mut response = if !(status.is_client_error() || status.is_server_error()) {
+        err.error_response()
+    } else if is_api {
+        crate::web::api_error::api_error_for_status(status)
+    } else {
+        error_page(status, None)
+    };
+    insert_security_headers(response.headers_mut(), false);
+    actix_web::error::InternalError::from_response(err, response).into()
 }
 
 fn is_unsafe(method: &Method) -> bool {

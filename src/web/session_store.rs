@@ -48,6 +48,30 @@ fn ttl_of(ttl: &CookieDuration, idle: chrono::Duration) -> chrono::Duration {
     }
 }
 
+/// The database was out of reach when the session was to be read or written.
+///
+/// actix-session turns every store error into an opaque 500 whose cause cannot be
+/// reached again, only its message; this error's message is how the error pages tell
+/// an outage (503, try again) from a fault (500).
+#[derive(Debug, thiserror::Error)]
+#[error("{STORAGE_UNAVAILABLE}")]
+struct StorageUnavailable(#[source] StoreError);
+
+const STORAGE_UNAVAILABLE: &str = "session storage is unavailable: the database cannot be reached";
+
+fn storage_error(err: StoreError) -> anyhow::Error {
+    if err.is_unavailable() {
+        anyhow::Error::new(StorageUnavailable(err))
+    } else {
+        anyhow::Error::new(err)
+    }
+}
+
+/// Whether an error the session middleware raised means the database is out of reach.
+pub fn is_storage_unavailable(err: &actix_web::Error) -> bool {
+    err.to_string() == STORAGE_UNAVAILABLE
+}
+
 /// How stale `touched_at` may get before a read refreshes the expiry: one write per
 /// session per minute at most, instead of one per request.
 const TOUCH_EVERY_SECONDS: i64 = 60;
@@ -71,7 +95,7 @@ impl SessionStore for DbSessionStore {
                 Ok(Some(state))
             })
             .await
-            .map_err(|err| LoadError::Other(anyhow::Error::new(err)))
+            .map_err(|err| LoadError::Other(storage_error(err)))
     }
 
     async fn save(
@@ -88,7 +112,7 @@ impl SessionStore for DbSessionStore {
         self.db
             .run(move |conn| store::sessions::insert(conn, &digest, user_id, &body, ttl))
             .await
-            .map_err(|err| SaveError::Other(anyhow::Error::new(err)))?;
+            .map_err(|err| SaveError::Other(storage_error(err)))?;
         SessionKey::try_from(key).map_err(|err| SaveError::Other(anyhow::Error::new(err)))
     }
 
@@ -107,7 +131,7 @@ impl SessionStore for DbSessionStore {
             .db
             .run(move |conn| store::sessions::update_state(conn, &digest, user_id, &body, ttl_chrono))
             .await
-            .map_err(|err| UpdateError::Other(anyhow::Error::new(err)))?;
+            .map_err(|err| UpdateError::Other(storage_error(err)))?;
         if updated {
             Ok(key)
         } else {
@@ -129,7 +153,7 @@ impl SessionStore for DbSessionStore {
         self.db
             .run(move |conn| store::sessions::touch(conn, &digest, ttl))
             .await
-            .map_err(anyhow::Error::new)
+            .map_err(storage_error)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
@@ -137,6 +161,6 @@ impl SessionStore for DbSessionStore {
         self.db
             .run(move |conn| store::sessions::delete(conn, &digest))
             .await
-            .map_err(anyhow::Error::new)
+            .map_err(storage_error)
     }
 }

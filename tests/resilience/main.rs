@@ -4,8 +4,12 @@
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
-mod audit_export;
 mod server;
+
+mod audit_export;
+mod database_outage;
+mod delete_all_kill;
+mod import_kill;
 
 use std::time::Duration;
 

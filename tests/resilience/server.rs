@@ -8,8 +8,9 @@ use std::time::Duration;
 
 const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
-/// Runs a command of the binary to completion; panics with its output on failure.
-pub fn cli(database_url: &str, data_dir: &Path, args: &[&str], stdin: Option<&str>) {
+/// Runs a command of the binary to completion and returns what it printed; panics with
+/// its output on failure.
+pub fn cli(database_url: &str, data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_erasure"))
         .args(args)
         .env("DATABASE_URL", database_url)
@@ -31,6 +32,7 @@ pub fn cli(database_url: &str, data_dir: &Path, args: &[&str], stdin: Option<&st
         "erasure {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub struct Server {
