@@ -15,6 +15,9 @@ use super::StoreResult;
 use crate::db::{Backend, DbConnection};
 use crate::domain::{CustomerFilter, CustomerStatus};
 
+/// How many folded deltas make the table's statistics worth refreshing.
+const ANALYZE_AFTER_FOLDING: i64 = 10_000;
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -212,15 +215,26 @@ pub fn compact(conn: &mut DbConnection) -> StoreResult<()> {
     conn.transaction(|conn| {
         // The advisory lock keeps two servers from folding at once. One statement: the
         // rows it deletes are exactly the rows it sums, and deltas committed meanwhile
-        // are left for the next round.
+        // are left for the next round. Keys already down to one row are left alone, so
+        // a quiet table is not rewritten every few seconds.
         diesel::sql_query("SELECT pg_advisory_xact_lock(7261002)").execute(conn)?;
-        diesel::sql_query(
-            "WITH folded AS (DELETE FROM customer_tallies RETURNING workspace_id, facet, value, n) \
-             INSERT INTO customer_tallies (workspace_id, facet, value, n) \
+        let folded = diesel::sql_query(
+            "WITH folded AS (DELETE FROM customer_tallies WHERE (workspace_id, facet, value) IN ( \
+                 SELECT workspace_id, facet, value FROM customer_tallies \
+                 GROUP BY workspace_id, facet, value HAVING COUNT(*) > 1 OR SUM(n) = 0) \
+               RETURNING workspace_id, facet, value, n), \
+             kept AS (INSERT INTO customer_tallies (workspace_id, facet, value, n) \
                SELECT workspace_id, facet, value, SUM(n) FROM folded \
-               GROUP BY workspace_id, facet, value HAVING SUM(n) <> 0",
+               GROUP BY workspace_id, facet, value HAVING SUM(n) <> 0 RETURNING 1) \
+             SELECT COUNT(*) AS n FROM folded",
         )
-        .execute(conn)?;
+        .get_result::<Count>(conn)?
+        .n;
+        // After a bulk load the planner's statistics still describe a table of a
+        // million deltas, and it would count a few hundred rows with parallel workers.
+        if folded > ANALYZE_AFTER_FOLDING {
+            diesel::sql_query("ANALYZE customer_tallies").execute(conn)?;
+        }
         Ok(())
     })
 }

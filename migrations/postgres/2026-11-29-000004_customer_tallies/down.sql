@@ -1,3 +1,4 @@
+DROP STATISTICS customers_attributes_lowered;
 CREATE INDEX customers_archived ON customers (workspace_id, archived_at);
 DROP TRIGGER customers_tallied_changed ON customers;
 DROP TRIGGER customers_tallied_out ON customers;

@@ -97,6 +97,12 @@ CREATE TRIGGER customers_tallied_changed AFTER UPDATE ON customers
     REFERENCING OLD TABLE AS before_rows NEW TABLE AS after_rows
     FOR EACH STATEMENT EXECUTE FUNCTION erasure_customers_tallied_changed();
 
+-- The attribute filter first matches `lower(attributes) LIKE '%"key":"value"%'`. Without
+-- statistics on that expression PostgreSQL guesses that a handful of rows match, reads
+-- the whole table and sorts, where walking the last-seen index finds a common value's
+-- first page at once (3.5 s against 7 ms at a million customers).
+CREATE STATISTICS customers_attributes_lowered ON (lower(attributes)) FROM customers;
+
 -- customers_archived (workspace_id, archived_at) is a prefix of customers_status and
 -- only cost every write an index update.
 DROP INDEX customers_archived;
