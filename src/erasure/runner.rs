@@ -236,8 +236,12 @@ impl JobRunner {
     /// After the last transaction: make erased data unrecoverable from the database
     /// files, then tell whoever started the job.
     async fn after_finish(&self, job: &Job) {
-        if let Err(err) = self.db.run(|conn| erasures::flush_erased_pages(conn, true)).await {
-            tracing::warn!(error = %err, "could not flush erased pages");
+        // An import erases nothing, and a merge of the search index is not free.
+        let erased = JobKind::parse(&job.kind).is_some_and(|kind| kind != JobKind::Import);
+        if erased {
+            if let Err(err) = self.db.run(|conn| erasures::flush_erased_pages(conn, true)).await {
+                tracing::warn!(error = %err, "could not flush erased pages");
+            }
         }
         tracing::info!(job = job.id, state = %job.state, done = job.done, "job ended");
         let created_by = job.created_by;

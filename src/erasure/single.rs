@@ -53,7 +53,10 @@ pub fn erase_one(
                 payload: "{}",
             },
         )?;
+        // One customer's trigrams leave the search index now, not at the next merge.
+        erasures::erase_search_entries_at_once(conn, true)?;
         let counts = erase_batch(conn, scope, kind, &[customer_id], suppress)?;
+        erasures::erase_search_entries_at_once(conn, false)?;
         let action = if kind.deletes() {
             AuditAction::CustomerDeleted
         } else {

@@ -155,6 +155,11 @@ pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreRes
     // Before the checkpoint, so that a tally row naming only erased customers' city is
     // gone from the file too.
     super::tallies::compact(conn)?;
+    if after_bulk && conn.backend() == crate::db::Backend::Sqlite {
+        // Merging the search index drops the tombstoned trigrams of every erased value.
+        diesel::sql_query("INSERT INTO customer_search (customer_search) VALUES ('optimize')")
+            .execute(conn)?;
+    }
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?,
         DbConnection::Postgres(c) if after_bulk => {
@@ -163,6 +168,21 @@ pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreRes
             c.batch_execute("VACUUM events")?;
         }
         DbConnection::Postgres(_) => {}
+    }
+    Ok(())
+}
+
+/// On SQLite, whether deletes from the search index in this transaction remove the old
+/// trigrams at once (`true`) or leave tombstones for the next merge (`false`, the
+/// default). A single erasure switches it on and off again inside its transaction; a
+/// bulk one leaves it off and merges the index when it ends (`flush_erased_pages`).
+pub fn erase_search_entries_at_once(conn: &mut DbConnection, on: bool) -> StoreResult<()> {
+    if conn.backend() == crate::db::Backend::Sqlite {
+        diesel::sql_query(format!(
+            "INSERT INTO customer_search (customer_search, rank) VALUES ('secure-delete', {})",
+            i32::from(on)
+        ))
+        .execute(conn)?;
     }
     Ok(())
 }

@@ -2,15 +2,17 @@
 -- more looks up its matches instead of reading every customer: a phrase of trigrams
 -- matches exactly the values that contain the text, in any case.
 --
--- External content: the index keeps no copy of the values, only their trigrams, and
--- triggers keep it in step. `secure-delete` makes every delete and update remove the
--- old trigrams from the index at once instead of recording a tombstone beside them,
--- so an erased email's trigrams do not linger in the file until a merge.
+-- External content: the index keeps no copy of the values, only their trigrams (with
+-- positions), and triggers keep it in step. A delete or update records a tombstone
+-- beside the old trigrams, which stay in the file until a merge. So every erasure
+-- removes them for good: a single one deletes with FTS5 `secure-delete` switched on
+-- for its transaction (a few page writes), a bulk one ends by merging the whole index
+-- (`optimize`), which costs far less than secure-deleting a million rows one by one
+-- (each rewrites a page of every common trigram's list: hours instead of seconds).
 CREATE VIRTUAL TABLE customer_search USING fts5(
     name, email, external_id,
     content = 'customers', content_rowid = 'id', tokenize = 'trigram'
 );
-INSERT INTO customer_search (customer_search, rank) VALUES ('secure-delete', 1);
 INSERT INTO customer_search (customer_search) VALUES ('rebuild');
 
 CREATE TRIGGER customers_searchable_in AFTER INSERT ON customers BEGIN
