@@ -87,15 +87,31 @@ pub fn latest_open(
         .optional()?)
 }
 
-/// Counts a wrong code; returns the attempts so far.
-pub fn record_failure(conn: &mut DbConnection, id: i64) -> StoreResult<i32> {
-    diesel::update(otp_challenges::table.find(id))
-        .set(otp_challenges::attempts.eq(otp_challenges::attempts + 1))
-        .execute(conn)?;
-    Ok(otp_challenges::table
-        .find(id)
-        .select(otp_challenges::attempts)
-        .first(conn)?)
+/// Claims one attempt on the challenge before its code is compared; returns the
+/// attempts so far, this one included, or `None` when none are left.
+///
+/// A conditional `UPDATE … WHERE attempts < MAX_ATTEMPTS` decides, not a count read
+/// earlier: codes sent in parallel all read the same count, and counting only the
+/// wrong ones afterwards let every one of them be compared. On PostgreSQL the second
+/// of two parallel updates waits for the first and then re-checks the condition
+/// against its result; on SQLite writers take turns.
+pub fn claim_attempt(conn: &mut DbConnection, id: i64) -> StoreResult<Option<i32>> {
+    let claimed = diesel::update(
+        otp_challenges::table
+            .find(id)
+            .filter(otp_challenges::attempts.lt(MAX_ATTEMPTS)),
+    )
+    .set(otp_challenges::attempts.eq(otp_challenges::attempts + 1))
+    .execute(conn)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        otp_challenges::table
+            .find(id)
+            .select(otp_challenges::attempts)
+            .first(conn)?,
+    ))
 }
 
 /// Uses the challenge up; false when it was already used (a double submit).

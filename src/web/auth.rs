@@ -14,6 +14,7 @@ use crate::accounts::{self, SetupError};
 use crate::db::write_transaction;
 use crate::domain::{AuditAction, Email, WorkspaceName};
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::store::login_throttles::Attempt;
 use crate::store::{self, StoreError};
 use crate::{password, totp};
 
@@ -285,6 +286,10 @@ async fn login_submit(
 /// Checks a password against the account, counting failures per account name. An
 /// unknown or disabled account gets the same answer, after the same work, as a wrong
 /// password.
+///
+/// The attempt is claimed (and counted) before the password is checked, so guesses
+/// sent in parallel get no more checks than the limit: see
+/// [`store::login_throttles::begin_attempt`].
 async fn check_password(
     state: &AppState,
     email: String,
@@ -293,20 +298,28 @@ async fn check_password(
     origin: RequestOrigin,
 ) -> Result<PasswordOutcome, WebError> {
     let key = throttle_key.clone();
-    let lookup = state
+    let claim_origin = origin.clone();
+    let (attempt, user) = state
         .db
-        .run(move |conn| -> Result<_, StoreError> {
-            let locked = store::login_throttles::locked_until(conn, &key)?;
-            let user = store::users::find_by_email(conn, &email)?;
-            Ok((locked, user))
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<_, StoreError> {
+                let attempt = store::login_throttles::begin_attempt(conn, &key)?;
+                let user = store::users::find_by_email(conn, &email)?;
+                if let Attempt::Locked(_) = attempt {
+                    let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
+                    audit::append(
+                        conn,
+                        NewEntry::new(actor, AuditAction::SignInThrottled, &claim_origin),
+                    )?;
+                }
+                Ok((attempt, user))
+            })
         })
         .await?;
-    let (locked, user) = lookup;
-    if let Some(until) = locked {
-        let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
-        record(state, actor, AuditAction::SignInThrottled, origin).await?;
-        return Ok(PasswordOutcome::Throttled(until));
-    }
+    let locks_until = match attempt {
+        Attempt::Locked(until) => return Ok(PasswordOutcome::Throttled(until)),
+        Attempt::Allowed { locks_until } => locks_until,
+    };
     let stored_hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -334,18 +347,10 @@ async fn check_password(
             Ok(PasswordOutcome::Accepted(user))
         }
         user => {
+            // The failure was counted when the attempt was claimed.
             let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
-            let locked = state
-                .db
-                .run(move |conn| {
-                    write_transaction(conn, |conn| -> Result<_, StoreError> {
-                        let locked = store::login_throttles::record_failure(conn, &throttle_key)?;
-                        audit::append(conn, NewEntry::new(actor, AuditAction::SignInFailed, &origin))?;
-                        Ok(locked)
-                    })
-                })
-                .await?;
-            Ok(match locked {
+            record(state, actor, AuditAction::SignInFailed, origin).await?;
+            Ok(match locks_until {
                 Some(until) => PasswordOutcome::Throttled(until),
                 None => PasswordOutcome::Refused,
             })
@@ -416,9 +421,12 @@ async fn totp_submit(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<_, StoreError> {
-                if let Some(until) = store::login_throttles::locked_until(conn, &throttle_key)? {
-                    return Ok(SecondFactor::Throttled(until));
-                }
+                // Claimed before the code is checked, so parallel guesses get no more
+                // checks than the limit.
+                let locks_until = match store::login_throttles::begin_attempt(conn, &throttle_key)? {
+                    Attempt::Locked(until) => return Ok(SecondFactor::Throttled(until)),
+                    Attempt::Allowed { locks_until } => locks_until,
+                };
                 let Some(user) = store::users::find(conn, user_id)?.filter(|u| !u.disabled) else {
                     return Ok(SecondFactor::Refused);
                 };
@@ -433,13 +441,12 @@ async fn totp_submit(
                     )?;
                     return Ok(SecondFactor::Accepted);
                 }
-                let locked = store::login_throttles::record_failure(conn, &throttle_key)?;
                 audit::append(
                     conn,
                     NewEntry::new(Actor::User(user.id), AuditAction::SignInFailed, &origin)
                         .details(serde_json::json!({ "second_factor": true })),
                 )?;
-                Ok(match locked {
+                Ok(match locks_until {
                     Some(until) => SecondFactor::Throttled(until),
                     None => SecondFactor::Refused,
                 })

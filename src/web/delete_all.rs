@@ -292,50 +292,52 @@ async fn confirm(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<CodeOutcome, ErasureError> {
-                let challenge = otp::latest_open(conn, workspace_id, user.id, &session_digest, PURPOSE)?;
+                let Some(challenge) =
+                    otp::latest_open(conn, workspace_id, user.id, &session_digest, PURPOSE)?
+                else {
+                    return Ok(CodeOutcome::NoChallenge);
+                };
+                // Every code typed here, the mailed one or the owner's authenticator code,
+                // takes one of the challenge's tries before it is checked: the authenticator
+                // would otherwise be an unlimited second door, and a count read before the
+                // check lets parallel guesses all through.
+                let Some(attempts) = otp::claim_attempt(conn, challenge.id)? else {
+                    return Ok(CodeOutcome::Locked);
+                };
                 // The owner's authenticator stands in for the mailed code (once per step).
                 let by_totp = user.is_owner
                     && user.has_totp()
                     && crate::web::auth::verify_second_factor(conn, &user, &raw_code, &origin)?;
-                let accepted_challenge = match (&challenge, by_totp) {
-                    (_, true) => challenge.as_ref().map(|c| c.id),
-                    (None, false) => return Ok(CodeOutcome::NoChallenge),
-                    (Some(c), false) if c.is_locked() => return Ok(CodeOutcome::Locked),
-                    (Some(c), false) if c.is_expired(crate::store::now()) => return Ok(CodeOutcome::Expired),
-                    (Some(c), false) => {
-                        let matches = hash.as_deref().is_some_and(|h| constant_time_eq(h, &c.code_hash));
-                        if !matches {
-                            let attempts = otp::record_failure(conn, c.id)?;
-                            audit::append(
-                                conn,
-                                NewEntry::new(actor, AuditAction::CodeFailed, &origin)
-                                    .workspace(workspace_id)
-                                    .target(format!("otp_challenge:{}", c.id))
-                                    .details(serde_json::json!({ "attempts": attempts })),
-                            )?;
-                            return Ok(if attempts >= otp::MAX_ATTEMPTS {
-                                CodeOutcome::Locked
-                            } else {
-                                CodeOutcome::Wrong(otp::MAX_ATTEMPTS - attempts)
-                            });
-                        }
-                        Some(c.id)
+                if !by_totp {
+                    if challenge.is_expired(crate::store::now()) {
+                        return Ok(CodeOutcome::Expired);
                     }
-                };
-                if let Some(id) = accepted_challenge {
-                    if !otp::mark_used(conn, id)? {
-                        return Ok(CodeOutcome::NoChallenge);
+                    let matches = hash
+                        .as_deref()
+                        .is_some_and(|h| constant_time_eq(h, &challenge.code_hash));
+                    if !matches {
+                        audit::append(
+                            conn,
+                            NewEntry::new(actor, AuditAction::CodeFailed, &origin)
+                                .workspace(workspace_id)
+                                .target(format!("otp_challenge:{}", challenge.id))
+                                .details(serde_json::json!({ "attempts": attempts })),
+                        )?;
+                        return Ok(if attempts >= otp::MAX_ATTEMPTS {
+                            CodeOutcome::Locked
+                        } else {
+                            CodeOutcome::Wrong(otp::MAX_ATTEMPTS - attempts)
+                        });
                     }
+                }
+                if !otp::mark_used(conn, challenge.id)? {
+                    return Ok(CodeOutcome::NoChallenge);
                 }
                 audit::append(
                     conn,
                     NewEntry::new(actor, AuditAction::CodeAccepted, &origin)
                         .workspace(workspace_id)
-                        .target(
-                            accepted_challenge
-                                .map(|id| format!("otp_challenge:{id}"))
-                                .unwrap_or_default(),
-                        )
+                        .target(format!("otp_challenge:{}", challenge.id))
                         .details(serde_json::json!({ "purpose": PURPOSE, "by_authenticator": by_totp })),
                 )?;
                 Ok(CodeOutcome::Accepted(start_job(

@@ -10,6 +10,7 @@ mod customers;
 mod delete_all;
 mod erasure;
 mod foundation;
+mod guessing;
 mod hostile_input;
 mod import;
 mod list_counts;

@@ -10,6 +10,7 @@ use super::{load_nav, password_matches, SettingsNav};
 use crate::db::write_transaction;
 use crate::domain::AuditAction;
 use crate::store::audit::{self, Actor, NewEntry};
+use crate::store::login_throttles::Attempt;
 use crate::store::{self, StoreError};
 use crate::totp;
 use crate::web::auth::verify_second_factor;
@@ -210,24 +211,26 @@ async fn disable(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<Disabled, StoreError> {
-                if store::login_throttles::locked_until(conn, &throttle_key)?.is_some() {
-                    return Ok(Disabled::Throttled);
-                }
+                // Claimed before anything is checked, so parallel guesses get no more
+                // checks than the limit.
+                let locks_until = match store::login_throttles::begin_attempt(conn, &throttle_key)? {
+                    Attempt::Locked(_) => return Ok(Disabled::Throttled),
+                    Attempt::Allowed { locks_until } => locks_until,
+                };
                 let Some(user) = store::users::find(conn, user_id)? else {
                     return Ok(Disabled::Refused);
                 };
                 if !user.has_totp() {
+                    store::login_throttles::clear(conn, &throttle_key)?;
                     return Ok(Disabled::Done);
                 }
                 // The code is only tried after the password, so a wrong password never
                 // uses up a code.
                 if !(password_ok && verify_second_factor(conn, &user, &code, &origin)?) {
-                    return Ok(
-                        match store::login_throttles::record_failure(conn, &throttle_key)? {
-                            Some(_) => Disabled::Throttled,
-                            None => Disabled::Refused,
-                        },
-                    );
+                    return Ok(match locks_until {
+                        Some(_) => Disabled::Throttled,
+                        None => Disabled::Refused,
+                    });
                 }
                 store::login_throttles::clear(conn, &throttle_key)?;
                 store::users::set_totp(conn, user_id, None, "[]")?;
