@@ -165,25 +165,45 @@ fn find_or_create(
         .ok_or_else(|| StoreError::Inconsistent("a customer just created cannot be found".into()).into())
 }
 
-/// The target again, its row locked until the transaction ends.
+/// The customer the identifier names (created if need be, as [`find_or_create`]), its
+/// row locked until the transaction ends.
 ///
 /// On PostgreSQL two identify calls for one customer could otherwise both read the same
 /// attributes and each write back only its own merge, losing the other's keys. With the
-/// lock the second waits, then reads what the first committed. SQLite's write
-/// transaction already makes them take turns.
-fn lock(conn: &mut DbConnection, target: Target) -> Result<Target, WriteError> {
+/// lock the second waits, then reads what the first committed. A deletion (a bulk job's
+/// batch, say) may also take the customer away between the lookup and the write, which
+/// then hit the events' foreign key, or updated nothing and still answered 200: the lock
+/// waits for that deletion to commit, finds the row gone, and the lookup runs again and
+/// creates the customer anew, as it would for a call that came a moment later. SQLite's
+/// write transaction already makes them take turns.
+fn find_or_create_locked(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<Target, WriteError> {
+    // A deleted customer is created again at once, so a second miss means deletions
+    // keep racing this call; give up rather than spin.
+    for _ in 0..3 {
+        let target = find_or_create(conn, workspace_id, identifier)?;
+        if let Some(target) = locked(conn, target)? {
+            return Ok(target);
+        }
+    }
+    Err(StoreError::Inconsistent("the customer kept being deleted while written".into()).into())
+}
+
+/// The target's row again, locked until the transaction ends (PostgreSQL; SQLite's
+/// writers take turns anyway); `None` when a deletion took it meanwhile.
+fn locked(conn: &mut DbConnection, target: Target) -> Result<Option<Target>, WriteError> {
     let DbConnection::Postgres(pg) = conn else {
-        return Ok(target);
+        return Ok(Some(target));
     };
-    customers::table
+    Ok(customers::table
         .find(target.id)
         .select(Target::as_select())
         .for_update()
         .first(pg)
-        .optional()?
-        .ok_or_else(|| {
-            StoreError::Inconsistent(format!("customer {} was deleted while being updated", target.id)).into()
-        })
+        .optional()?)
 }
 
 /// The target's attributes after the patch, as stored; `None` when the patch changes
@@ -252,12 +272,7 @@ pub fn identify(
 ) -> Result<i64, WriteError> {
     write_transaction(conn, |conn| {
         ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
-        let target = find_or_create(conn, workspace_id, identifier)?;
-        let target = if patch.changes_attributes() {
-            lock(conn, target)?
-        } else {
-            target
-        };
+        let target = find_or_create_locked(conn, workspace_id, identifier)?;
         apply(conn, &target, patch)?;
         Ok(target.id)
     })
@@ -274,7 +289,7 @@ pub fn record_event(
 ) -> Result<i64, WriteError> {
     write_transaction(conn, |conn| {
         ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
-        let target = find_or_create(conn, workspace_id, identifier)?;
+        let target = find_or_create_locked(conn, workspace_id, identifier)?;
         events::insert(conn, workspace_id, target.id, event)?;
         if event.occurred_at > target.last_seen_at {
             diesel::update(
@@ -306,6 +321,12 @@ pub fn delete(
 ) -> Result<Option<Deleted>, WriteError> {
     write_transaction(conn, |conn| {
         let Some(target) = find(conn, workspace_id, identifier)? else {
+            return Ok(None);
+        };
+        // Locked before its events are deleted: an event a Track API call is adding
+        // meanwhile is then either committed first (and deleted and counted below) or
+        // added after, to a customer created anew.
+        let Some(target) = locked(conn, target)? else {
             return Ok(None);
         };
         if target.legal_hold_reason.is_some() {

@@ -88,6 +88,19 @@ pub fn delete_customers(conn: &mut DbConnection, workspace_id: i64, ids: &[i64])
     if ids.is_empty() {
         return Ok(0);
     }
+    if let DbConnection::Postgres(pg) = conn {
+        // Lock the customers first. A Track API call that has just added an event to
+        // one of them holds its row until it commits; without this wait the events
+        // below are deleted without that one, which the cascade then removes unseen,
+        // and the receipt's count of removed events comes out short.
+        customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq_any(ids))
+            .order(customers::id)
+            .select(customers::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
     let events_removed = diesel::delete(
         events::table
             .filter(events::workspace_id.eq(workspace_id))

@@ -10,6 +10,7 @@ mod audit_export;
 mod database_outage;
 mod delete_all_kill;
 mod import_kill;
+mod load;
 
 use std::time::Duration;
 
