@@ -24,6 +24,8 @@ use erasure::secret::SecretKey;
 use erasure::store;
 
 fn main() {
+    // As the server does: the peak memory measured is the server's.
+    erasure::memory::limit_malloc_arenas();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let (Some(source), Some(cohort)) = (args.first(), args.get(1)) else {
         eprintln!("usage: delete_cohort DATABASE_URL (YYYY-MM-DD | all)");

@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod erasure;
 pub mod mail;
+pub mod memory;
 pub mod password;
 pub mod secret;
 pub mod seed;
