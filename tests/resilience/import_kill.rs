@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
 
-use super::helpers::{new_client, Backend, TestDatabase, OWNER_EMAIL, OWNER_PASSWORD};
-use super::server::{cli, Server};
+use super::helpers::{new_client, Backend, TestDatabase};
+use super::server::Server;
 use super::{assert_consistent, post, progress, scalar, sign_in, WORKSPACE};
 
 /// Customers that exist before the import; the file updates each of them.
@@ -19,41 +19,7 @@ crate::on_both_backends!(a_killed_import_is_finished_by_the_next_server_with_eac
 
 /// An owner, a workspace, and `EXISTING` seeded customers (`cust-1` …) with one event each.
 fn arranged(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
-    let database = TestDatabase::create(backend, dir);
-    let url = database.url_string();
-    let data = dir.join("data");
-    cli(
-        &url,
-        &data,
-        &[
-            "create-owner",
-            "--email",
-            OWNER_EMAIL,
-            "--name",
-            "Olivia Owner",
-            "--password-stdin",
-            "--workspace",
-            "Acme Shop",
-        ],
-        Some(OWNER_PASSWORD),
-    );
-    cli(
-        &url,
-        &data,
-        &[
-            "seed",
-            "--workspace",
-            WORKSPACE,
-            "--customers",
-            &EXISTING.to_string(),
-            "--events-per-customer",
-            "1",
-            "--seed",
-            "3",
-        ],
-        None,
-    );
-    database
+    super::seeded(backend, dir, EXISTING, 1, 3)
 }
 
 /// Updates for every seeded customer, then new customers.

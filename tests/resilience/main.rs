@@ -23,6 +23,18 @@ const EVENTS_EACH: usize = 3;
 
 /// A database with an owner and seeded customers, made with the command line.
 fn prepared(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
+    seeded(backend, dir, CUSTOMERS, EVENTS_EACH, 7)
+}
+
+/// An owner, a workspace, and `customers` seeded customers (`cust-1` …) with
+/// `events_each` events each, deterministic for `seed`.
+fn seeded(
+    backend: &Backend,
+    dir: &std::path::Path,
+    customers: usize,
+    events_each: usize,
+    seed: u64,
+) -> TestDatabase {
     let database = TestDatabase::create(backend, dir);
     let url = database.url_string();
     let data = dir.join("data");
@@ -49,11 +61,11 @@ fn prepared(backend: &Backend, dir: &std::path::Path) -> TestDatabase {
             "--workspace",
             WORKSPACE,
             "--customers",
-            &CUSTOMERS.to_string(),
+            &customers.to_string(),
             "--events-per-customer",
-            &EVENTS_EACH.to_string(),
+            &events_each.to_string(),
             "--seed",
-            "7",
+            &seed.to_string(),
         ],
         None,
     );
