@@ -191,11 +191,9 @@ pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreRes
 /// bulk one leaves it off and merges the index when it ends (`flush_erased_pages`).
 pub fn erase_search_entries_at_once(conn: &mut DbConnection, on: bool) -> StoreResult<()> {
     if conn.backend() == crate::db::Backend::Sqlite {
-        diesel::sql_query(format!(
-            "INSERT INTO customer_search (customer_search, rank) VALUES ('secure-delete', {})",
-            i32::from(on)
-        ))
-        .execute(conn)?;
+        diesel::sql_query("INSERT INTO customer_search (customer_search, rank) VALUES ('secure-delete', ?)")
+            .bind::<diesel::sql_types::Integer, _>(i32::from(on))
+            .execute(conn)?;
     }
     Ok(())
 }

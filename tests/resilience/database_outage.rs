@@ -216,19 +216,9 @@ async fn while_the_database_is_gone_requests_get_503_and_everything_resumes_when
     };
 
     let job = start_delete_job(&server, &browser).await;
-    let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
-    let done = |database: &TestDatabase| {
-        scalar(
-            database,
-            &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
-        )
-    };
-    for _ in 0..6000 {
-        if done(&database) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let job_id = super::job_id_of(&job);
+    let done = |database: &TestDatabase| super::jobs_done(database, job_id);
+    super::wait_for_first_batch(&database, job_id).await;
 
     proxy.cut();
     let cut_at = Instant::now();

@@ -106,19 +106,9 @@ async fn a_killed_import_is_finished_by_the_next_server_with_each_row_written_on
     let client = new_client();
     sign_in(&server, &client).await;
     let job = upload_and_confirm(&server, &client).await;
-    let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
-    let done = |database: &TestDatabase| {
-        scalar(
-            database,
-            &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
-        )
-    };
-    for _ in 0..6000 {
-        if done(&database) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let job_id = super::job_id_of(&job);
+    let done = |database: &TestDatabase| super::jobs_done(database, job_id);
+    super::wait_for_first_batch(&database, job_id).await;
     server.kill();
 
     let done_at_kill = done(&database);

@@ -79,6 +79,12 @@ impl LoggedServer {
     }
 }
 
+impl super::server::Address for LoggedServer {
+    fn url(&self, path: &str) -> String {
+        LoggedServer::url(self, path)
+    }
+}
+
 impl Drop for LoggedServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -330,7 +336,7 @@ fn customers(database: &TestDatabase, job_id: i64, targets: bool) -> Vec<(i64, S
 
 /// Makes an API key the way a person does, in Settings; returns the site id and key.
 async fn create_api_key(server: &LoggedServer, client: &reqwest::Client) -> (String, String) {
-    let response = post_logged(
+    let response = super::post(
         server,
         client,
         &format!("/w/{WORKSPACE}/settings/api-keys"),
@@ -369,12 +375,12 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
     )
     .await;
     let owner = new_client();
-    sign_in_logged(&server, &owner).await;
+    super::sign_in(&server, &owner).await;
     let (site_id, api_key) = create_api_key(&server, &owner).await;
 
     // Preview the deletion of every inactive customer (most of them): the preview
     // freezes its targets, and whoever is not among them is what the workers write to.
-    let preview = post_logged(
+    let preview = super::post(
         &server,
         &owner,
         &format!("/w/{WORKSPACE}/customers/bulk"),
@@ -401,10 +407,10 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
     let mut sessions = Vec::with_capacity(WORKERS);
     for _ in 0..WORKERS {
         let client = new_client();
-        sign_in_logged(&server, &client).await;
+        super::sign_in(&server, &client).await;
         sessions.push(client);
     }
-    let confirmed = post_logged(&server, &owner, &format!("{job}/confirm"), &[]).await;
+    let confirmed = super::post(&server, &owner, &format!("{job}/confirm"), &[]).await;
     assert_eq!(confirmed.status(), 303);
 
     let plan = Arc::new(Plan {
@@ -453,7 +459,7 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut finished = None;
     while finished.is_none() && Instant::now() < deadline {
-        match progress_logged(&server, &owner, &job).await {
+        match super::progress(&server, &owner, &job).await {
             Some(p) if p["finished"] == true => finished = Some(p),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -587,62 +593,6 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
     );
     println!("{recreated} targets created again by calls after their deletion");
     crate::assert_consistent(&database);
-}
-
-async fn sign_in_logged(server: &LoggedServer, client: &reqwest::Client) {
-    let page = client
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = helpers::csrf_from(&page).unwrap();
-    let response = client
-        .post(server.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", helpers::OWNER_EMAIL),
-            ("password", helpers::OWNER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-}
-
-async fn post_logged(
-    server: &LoggedServer,
-    client: &reqwest::Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let page = client
-        .get(server.url("/settings/security"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = helpers::csrf_from(&page).unwrap();
-    let mut all = vec![("csrf_token", token.as_str())];
-    all.extend_from_slice(fields);
-    client.post(server.url(path)).form(&all).send().await.unwrap()
-}
-
-async fn progress_logged(
-    server: &LoggedServer,
-    client: &reqwest::Client,
-    job: &str,
-) -> Option<serde_json::Value> {
-    let response = client
-        .get(server.url(&format!("{job}/progress.json")))
-        .send()
-        .await
-        .ok()?;
-    response.json().await.ok()
 }
 
 mod sqlite {

@@ -15,7 +15,7 @@ mod load;
 use std::time::Duration;
 
 use helpers::{new_client, Backend, TestDatabase, OWNER_EMAIL, OWNER_PASSWORD};
-use server::{cli, Server};
+use server::{cli, Address, Server};
 
 const WORKSPACE: &str = "acme-shop";
 const CUSTOMERS: usize = 3000;
@@ -72,7 +72,7 @@ fn seeded(
     database
 }
 
-async fn sign_in(server: &Server, client: &reqwest::Client) {
+async fn sign_in(server: &impl Address, client: &reqwest::Client) {
     let page = client
         .get(server.url("/login"))
         .send()
@@ -96,7 +96,7 @@ async fn sign_in(server: &Server, client: &reqwest::Client) {
 }
 
 async fn post(
-    server: &Server,
+    server: &impl Address,
     client: &reqwest::Client,
     path: &str,
     fields: &[(&str, &str)],
@@ -115,13 +115,36 @@ async fn post(
     client.post(server.url(path)).form(&all).send().await.unwrap()
 }
 
-async fn progress(server: &Server, client: &reqwest::Client, job: &str) -> Option<serde_json::Value> {
+async fn progress(server: &impl Address, client: &reqwest::Client, job: &str) -> Option<serde_json::Value> {
     let response = client
         .get(server.url(&format!("{job}/progress.json")))
         .send()
         .await
         .ok()?;
     response.json().await.ok()
+}
+
+/// The job's id from its page's path (`/w/…/jobs/{id}`).
+fn job_id_of(job: &str) -> i64 {
+    job.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// How many targets the job has done, as committed.
+fn jobs_done(database: &TestDatabase, job_id: i64) -> i64 {
+    scalar(
+        database,
+        &format!("SELECT done AS n FROM jobs WHERE id = {job_id}"),
+    )
+}
+
+/// Waits (up to 30 s) until the job has committed its first batch.
+async fn wait_for_first_batch(database: &TestDatabase, job_id: i64) {
+    for _ in 0..6000 {
+        if jobs_done(database, job_id) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Previews and confirms deleting every customer of the workspace; returns the job's path.

@@ -98,3 +98,14 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// Anything a test can send requests to: a server started here or by a test of its own.
+pub trait Address {
+    fn url(&self, path: &str) -> String;
+}
+
+impl Address for Server {
+    fn url(&self, path: &str) -> String {
+        Server::url(self, path)
+    }
+}
