@@ -110,6 +110,12 @@ impl TypedSession {
     }
 
     pub fn take_flashes(&self) -> Vec<Flash> {
+        // `remove` marks the session changed whether or not the key was there, and a
+        // changed session is written back to the database: every page view was a
+        // write, which on SQLite waited for the write lock behind any running job.
+        if !self.0.contains_key(FLASH_KEY) {
+            return Vec::new();
+        }
         self.0
             .remove_as::<Vec<Flash>>(FLASH_KEY)
             .and_then(Result::ok)

@@ -12,6 +12,7 @@ on_both_backends!(
     a_cookie_of_a_disabled_user_is_dead,
     signing_out_everywhere_ends_every_session,
     an_idle_session_expires,
+    viewing_pages_does_not_write_the_session,
     an_authenticator_code_works_once,
     a_recovery_code_works_once,
 );
@@ -166,6 +167,37 @@ async fn an_idle_session_expires(backend: Backend) {
     app.sql("UPDATE sessions SET expires_at = '2000-01-01 00:00:00'");
 
     assert_eq!(location(&app.get(&workspace).await), "/login");
+}
+
+/// A page view that changes nothing must not write the session row: on SQLite every
+/// write waits for the one write lock, behind any job's batch.
+async fn viewing_pages_does_not_write_the_session(backend: Backend) {
+    let app = signed_up_app(backend).await;
+    app.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    // Any write of the session row sets `touched_at` to the present.
+    let untouched = "sessions WHERE touched_at > '2099-01-01 00:00:00'";
+    app.sql("UPDATE sessions SET touched_at = '2100-01-01 00:00:00'");
+
+    for page in ["customers", "jobs", "settings/roles", "customers"] {
+        let response = app.get(&format!("/w/{WORKSPACE_SLUG}/{page}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+    }
+    let sessions = app.count("sessions");
+    assert_eq!(app.count(untouched), sessions, "a page view wrote the session");
+
+    // A message for the next page is session state: storing it and showing it write.
+    let roles = format!("/w/{WORKSPACE_SLUG}/settings/roles");
+    let created = app
+        .post_form(&roles, &[("name", "Support"), ("permission", "customers.view")])
+        .await;
+    assert_eq!(location(&created), roles);
+    app.sql("UPDATE sessions SET touched_at = '2100-01-01 00:00:00'");
+    assert!(app.get_html(&roles).await.contains("is created"));
+    assert_eq!(
+        app.count(untouched),
+        app.count("sessions") - 1,
+        "showing the message took it out of the session"
+    );
 }
 
 fn enable_totp(app: &TestApp) -> String {
