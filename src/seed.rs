@@ -201,6 +201,7 @@ pub fn run_command(settings: &Settings, plan: &SeedPlan) -> Result<(), String> {
     })?;
     // Fresh statistics, so the query planner picks the indexes the list needs.
     crate::store::maintenance::analyze(&mut conn).map_err(|e| cause_chain(&e))?;
+    crate::store::maintenance::merge_search_index(&mut conn).map_err(|e| cause_chain(&e))?;
     println!(
         "seeded {} customers and {} events into /w/{} in {:.1} s ({:.0} rows/s)",
         report.customers,

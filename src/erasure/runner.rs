@@ -21,7 +21,7 @@ use crate::mail::{Mailer, OutgoingMail};
 use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::jobs::{self, state, Job};
-use crate::store::{erasures, users, workspaces};
+use crate::store::{erasures, maintenance, users, workspaces};
 
 /// How long an idle runner waits before looking at the queue again (it is woken at
 /// once when a job is confirmed on this server).
@@ -30,6 +30,9 @@ const IDLE_POLL: Duration = Duration::from_millis(1000);
 /// reach, doubling up to the most.
 const OUTAGE_RETRY_FIRST: Duration = Duration::from_millis(250);
 const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(5);
+/// Rows an import must have written before its end merges the search index: the merge
+/// rewrites the whole index, worth it for a bulk load, not for a handful of rows.
+const MERGE_SEARCH_INDEX_AFTER_ROWS: i64 = 10_000;
 
 #[derive(Clone)]
 pub struct JobRunner {
@@ -236,9 +239,15 @@ impl JobRunner {
     /// After the last transaction: make erased data unrecoverable from the database
     /// files, then tell whoever started the job.
     async fn after_finish(&self, job: &Job) {
-        // An import erases nothing, and a merge of the search index is not free.
-        let erased = JobKind::parse(&job.kind).is_some_and(|kind| kind != JobKind::Import);
-        if erased {
+        let kind = JobKind::parse(&job.kind);
+        // An import erases nothing; a large one leaves the search index in many segments.
+        if kind == Some(JobKind::Import) {
+            if job.done >= MERGE_SEARCH_INDEX_AFTER_ROWS {
+                if let Err(err) = self.db.run(maintenance::merge_search_index).await {
+                    tracing::warn!(error = %err, "could not merge the search index");
+                }
+            }
+        } else if kind.is_some() {
             if let Err(err) = self.db.run(|conn| erasures::flush_erased_pages(conn, true)).await {
                 tracing::warn!(error = %err, "could not flush erased pages");
             }

@@ -168,10 +168,9 @@ pub fn flush_erased_pages(conn: &mut DbConnection, after_bulk: bool) -> StoreRes
     // Before the checkpoint, so that a tally row naming only erased customers' city is
     // gone from the file too.
     super::tallies::compact(conn)?;
-    if after_bulk && conn.backend() == crate::db::Backend::Sqlite {
+    if after_bulk {
         // Merging the search index drops the tombstoned trigrams of every erased value.
-        diesel::sql_query("INSERT INTO customer_search (customer_search) VALUES ('optimize')")
-            .execute(conn)?;
+        super::maintenance::merge_search_index(conn)?;
     }
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?,

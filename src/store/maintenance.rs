@@ -15,6 +15,21 @@ pub fn analyze(conn: &mut DbConnection) -> StoreResult<()> {
     Ok(())
 }
 
+/// SQLite: merges the search index (FTS5 `customer_search`) into one segment.
+///
+/// Rows written in many transactions leave the index in many segments, and a search
+/// looks each of its trigrams up in every one of them: at a million customers a search
+/// read 1,128 pages from a freshly seeded index and 348 once merged. Worth it after a
+/// bulk load (`erasure seed`, a large import) and after a bulk erasure, whose
+/// tombstones the merge drops; it rewrites the whole index (3.4 s at a million
+/// customers), so never after a handful of rows.
+pub fn merge_search_index(conn: &mut DbConnection) -> StoreResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("INSERT INTO customer_search (customer_search) VALUES ('optimize')")?;
+    }
+    Ok(())
+}
+
 /// SQLite's cheap periodic refresh of the statistics that changed (PostgreSQL's
 /// autovacuum does this by itself).
 pub fn optimize(conn: &mut DbConnection) -> StoreResult<()> {
