@@ -22,6 +22,8 @@ pub mod roles;
 pub mod sessions;
 pub mod suppressions;
 pub mod tallies;
+mod trigram_plan;
+mod trigram_sample;
 pub mod users;
 pub mod workspaces;
 
