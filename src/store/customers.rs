@@ -125,14 +125,8 @@ pub fn list(
                     .filter(customers::last_seen_at.le(*at))
                     .filter(customers::last_seen_at.lt(*at).or(customers::id.lt(*id)));
             }
-            let query = if scan_for_search(conn, filter) {
-                query.order((
-                    sql::<Timestamp>("+customers.last_seen_at").desc(),
-                    customers::id.desc(),
-                ))
-            } else {
-                query.order((customers::last_seen_at.desc(), customers::id.desc()))
-            };
+            let key = sort_column(conn, filter, CustomerSort::LastSeen);
+            let query = query.order((sql::<Timestamp>(key).desc(), customers::id.desc()));
             query
                 .limit(wanted)
                 .select((customers::last_seen_at, customers::id))
@@ -148,14 +142,8 @@ pub fn list(
                     .filter(customers::created_at.le(*at))
                     .filter(customers::created_at.lt(*at).or(customers::id.lt(*id)));
             }
-            let query = if scan_for_search(conn, filter) {
-                query.order((
-                    sql::<Timestamp>("+customers.created_at").desc(),
-                    customers::id.desc(),
-                ))
-            } else {
-                query.order((customers::created_at.desc(), customers::id.desc()))
-            };
+            let key = sort_column(conn, filter, CustomerSort::Created);
+            let query = query.order((sql::<Timestamp>(key).desc(), customers::id.desc()));
             query
                 .limit(wanted)
                 .select((customers::created_at, customers::id))
@@ -193,14 +181,37 @@ fn rows_in_order(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> Sto
     Ok(rows)
 }
 
-/// Whether to order by `+column` rather than `column`: the same order, but SQLite then
-/// does not walk the sort index. A search matches few rows: found through the trigram
-/// index, they are fetched by id and sorted, where walking the sort index would look
-/// up every customer of the workspace in index order until a page is full (seconds at
-/// a million customers). Not for the attribute filter, whose common values the index
-/// walk finds at once; PostgreSQL plans this by itself (and has no unary `+` for text).
-fn scan_for_search(conn: &DbConnection, filter: &CustomerFilter) -> bool {
-    conn.backend() == Backend::Sqlite && filter.q().is_some()
+/// The sort column as the page's query writes it.
+///
+/// A search matches few rows: found through the trigram index, they are best fetched
+/// and sorted, where walking the sort index would look up every customer of the
+/// workspace in index order until a page is full (seconds at a million customers).
+/// Written as an expression that keeps the order (`+column` on SQLite; `column +
+/// interval '0'` or `column || ''` on PostgreSQL), the column stops either planner
+/// from walking its index. PostgreSQL needs it as much as SQLite: its estimate for a
+/// search is a guess from the pattern, and a guess of "many" had it walk the last-seen
+/// index through a million rows for eleven matches. Not for the attribute filter,
+/// whose common values the index walk finds at once, nor on PostgreSQL for a search
+/// too short for the trigram indexes, which reads the table either way.
+fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort) -> &'static str {
+    let search = filter.q();
+    let as_expression = match conn.backend() {
+        Backend::Sqlite => search.is_some(),
+        Backend::Postgres => search.is_some_and(uses_search_index),
+    };
+    match (conn.backend(), sort, as_expression) {
+        (_, CustomerSort::LastSeen, false) => "customers.last_seen_at",
+        (_, CustomerSort::Created, false) => "customers.created_at",
+        (_, CustomerSort::Name, false) => "customers.name",
+        (Backend::Sqlite, CustomerSort::LastSeen, true) => "+customers.last_seen_at",
+        (Backend::Sqlite, CustomerSort::Created, true) => "+customers.created_at",
+        (Backend::Sqlite, CustomerSort::Name, true) => "+customers.name",
+        (Backend::Postgres, CustomerSort::LastSeen, true) => {
+            "(customers.last_seen_at + interval '0 seconds')"
+        }
+        (Backend::Postgres, CustomerSort::Created, true) => "(customers.created_at + interval '0 seconds')",
+        (Backend::Postgres, CustomerSort::Name, true) => "(customers.name || '')",
+    }
 }
 
 /// The page's keys sorted by name: names A to Z, then the customers without a name by
@@ -212,13 +223,9 @@ fn scan_for_search(conn: &DbConnection, filter: &CustomerFilter) -> bool {
 /// runs out within this page.
 fn keys_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Cursor>> {
     let filter = matching.filter;
-    // The name as raw SQL so that a search can write it `+customers.name`, in the
-    // conditions as well as the order (see `scan_for_search`).
-    let key = sql::<Nullable<Text>>(if scan_for_search(conn, filter) {
-        "+customers.name"
-    } else {
-        "customers.name"
-    });
+    // The name as raw SQL so that a search can write it as an expression, in the
+    // conditions as well as the order (see `sort_column`).
+    let key = sql::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
     let mut keys = Vec::new();
     let after_unnamed = match filter.cursor() {
         Some(Cursor::Name { name: None, id }) => Some(*id),

@@ -23,6 +23,12 @@ pub trait TrigramCounts {
 /// the estimate counted. The cost of a part is the entries the index reads (the
 /// occurrences of its trigrams) plus the rows it lets through to be checked, which
 /// assumes trigrams occur independently.
+///
+/// A part has at least `MIN_PART_CHARS` characters (three trigrams) when its word
+/// does. The sample is of pages, not rows, and rows stored side by side are alike
+/// (customers made one after the other have neighbouring numbers), so a trigram the
+/// sample missed may still be in thousands of rows; three of them together almost
+/// never are.
 pub fn cheapest_part(text: &str, counts: &impl TrigramCounts) -> Option<String> {
     let sampled = counts.rows();
     if sampled == 0 {
@@ -30,7 +36,7 @@ pub fn cheapest_part(text: &str, counts: &impl TrigramCounts) -> Option<String> 
     }
     let share = |trigram: &str| {
         // A trigram the sample never saw is still rare, not absent.
-        (counts.rows_with(trigram) as f64).max(0.5) / sampled as f64
+        (counts.rows_with(trigram) as f64).max(1.0) / sampled as f64
     };
     let mut best: Option<(f64, &str)> = None;
     for word in words(text) {
@@ -40,6 +46,7 @@ pub fn cheapest_part(text: &str, counts: &impl TrigramCounts) -> Option<String> 
             .chain([word.len()])
             .collect();
         let chars = starts.len() - 1;
+        let shortest = chars.min(MIN_PART_CHARS);
         for first in 0..chars.saturating_sub(2) {
             let mut read = 0.0;
             let mut passed = 1.0;
@@ -50,6 +57,9 @@ pub fn cheapest_part(text: &str, counts: &impl TrigramCounts) -> Option<String> 
                 passed *= s;
                 // Checking a row costs more than reading an index entry.
                 let cost = read + 10.0 * passed;
+                if last + 1 - first < shortest {
+                    continue;
+                }
                 if best.is_none_or(|(lowest, _)| cost < lowest) {
                     best = Some((cost, &word[starts[first]..starts[last + 1]]));
                 }
@@ -59,6 +69,8 @@ pub fn cheapest_part(text: &str, counts: &impl TrigramCounts) -> Option<String> 
     let (_, part) = best?;
     (part != text).then(|| part.to_owned())
 }
+
+const MIN_PART_CHARS: usize = 5;
 
 /// The runs of letters and digits in `text`, at least three characters long.
 fn words(text: &str) -> impl Iterator<Item = &str> {
@@ -117,6 +129,24 @@ mod tests {
         let sample = Sample(HashMap::new(), 1000);
         let part = cheapest_part("zqxw", &sample);
         assert!(part.is_none_or(|p| "zqxw".contains(&p)));
+    }
+
+    #[test]
+    fn a_trigram_the_sample_missed_is_never_the_whole_part() {
+        // "234" was not sampled; alone it would look like the rarest choice.
+        let sample = Sample(
+            HashMap::from([("use", 900), ("ser", 900), ("123", 40), ("345", 40)]),
+            1000,
+        );
+        let part = cheapest_part("user12345", &sample).unwrap();
+        assert!(part.chars().count() >= 5, "{part}");
+        assert!("user12345".contains(&part));
+        // A word shorter than five characters is a part as a whole.
+        let part = cheapest_part("ann@example.com", &sample).unwrap();
+        assert!(
+            ["ann", "com"].contains(&part.as_str()) || part.chars().count() >= 5,
+            "{part}"
+        );
     }
 
     #[test]
