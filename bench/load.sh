@@ -31,7 +31,7 @@ export AUTH
 AUTH=$(printf '%s:%s' "$SITE" "$KEY" | base64 -w0)
 OUT=$(mktemp -d)
 LOG="$OUT/server.log"
-start_server "$URL" "$DATA" "$PORT" API_RATE_LIMIT=1000000 2>"$LOG"
+start_server "$URL" "$DATA" "$PORT" API_RATE_LIMIT=1000000 ${SERVER_ENV:-} 2>"$LOG"
 trap 'stop_server; rm -rf "$OUT"' EXIT
 sign_in "$PORT"
 export COOKIE

@@ -127,8 +127,11 @@ impl Settings {
             return Err(ConfigError::SessionTimeout);
         }
         Ok(Settings {
+            // SQLite: writers waiting for the one write lock each hold a connection, so
+            // readers need as many again; with 8, lists waited 0.4 s behind six Track
+            // API writers while a job ran, with 16 they answered in 25 ms.
             db_pool_size: db.db_pool_size.unwrap_or(match database_url {
-                DatabaseUrl::Sqlite(_) => 8,
+                DatabaseUrl::Sqlite(_) => 16,
                 DatabaseUrl::Postgres(_) => 16,
             }),
             db_pool_timeout: std::time::Duration::from_secs(u64::from(db.db_pool_timeout_seconds.max(1))),

@@ -11,10 +11,11 @@ mod pool;
 pub mod schema;
 mod transaction;
 mod url;
+mod write_gate;
 
 pub use connection::{Backend, DbConnection};
 pub use database::Database;
 pub use migrate::run_migrations;
 pub use pool::{build_pool, DbPool, PoolSettings, PooledConnection};
-pub use transaction::write_transaction;
+pub use transaction::{write_transaction, writers_waiting};
 pub use url::{DatabaseUrl, DatabaseUrlError};

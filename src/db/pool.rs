@@ -51,9 +51,9 @@ impl ManageConnection for ConnectionManager {
 ///
 /// WAL lets readers go on while one writer writes; `busy_timeout` makes a second writer
 /// wait instead of failing with "database is locked"; `secure_delete` overwrites erased
-/// rows so that deleted personal data does not linger in free pages. An 8 MB page
-/// cache per connection keeps the server's memory small (the OS caches the file
-/// anyway), and checkpointing the WAL every 10,000 pages rather than every 1,000 keeps a
+/// rows so that deleted personal data does not linger in free pages. A 4 MB page
+/// cache per connection keeps the server's memory small with 16 connections (the OS
+/// caches the file anyway), and checkpointing the WAL every 10,000 pages rather than every 1,000 keeps a
 /// bulk erasure from copying its pages back after every batch; erasures end with a
 /// truncating checkpoint of their own.
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +64,7 @@ PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 15000;
 PRAGMA secure_delete = ON;
-PRAGMA cache_size = -8000;
+PRAGMA cache_size = -4000;
 PRAGMA wal_autocheckpoint = 10000;
 PRAGMA temp_store = MEMORY;";
 

@@ -10,6 +10,9 @@ use super::DbConnection;
 /// consulted for that upgrade). `BEGIN IMMEDIATE` waits for the lock instead. PostgreSQL
 /// needs no such care.
 ///
+/// On SQLite the writers of this process also queue for their turn first, in order of
+/// arrival (`write_gate`), so that no writer waits behind a job's every batch.
+///
 /// Called inside another transaction, `work` simply joins it: it commits or rolls
 /// back with the outer one.
 pub fn write_transaction<T, E>(
@@ -30,6 +33,11 @@ where
     if depth?.is_some() {
         return work(conn);
     }
+    // Held until the transaction has committed or rolled back.
+    let _turn = match conn {
+        DbConnection::Sqlite(_) => Some(super::write_gate::SQLITE_WRITERS.wait_for_turn()),
+        DbConnection::Postgres(_) => None,
+    };
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
@@ -54,6 +62,16 @@ where
             rollback(conn);
             Err(err)
         }
+    }
+}
+
+/// How many other writers wait for their turn on this connection's database: on SQLite
+/// those queued behind the current writer; on PostgreSQL none ever queue for a lock
+/// as a whole.
+pub fn writers_waiting(conn: &DbConnection) -> u64 {
+    match conn {
+        DbConnection::Sqlite(_) => super::write_gate::SQLITE_WRITERS.waiting(),
+        DbConnection::Postgres(_) => 0,
     }
 }
 

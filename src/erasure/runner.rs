@@ -11,7 +11,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
-use crate::db::{write_transaction, Database, DbConnection};
+use crate::db::{write_transaction, writers_waiting, Database, DbConnection};
 use crate::domain::{AuditAction, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::import::{self, ImportRun, ImportStep};
@@ -113,15 +113,21 @@ impl JobRunner {
             let started = std::time::Instant::now();
             let step = self
                 .db
-                .run(move |conn| write_transaction(conn, |conn| runner.step(conn, job_id, size)))
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        let step = runner.step(conn, job_id, size)?;
+                        // Asked before the commit lets them in.
+                        Ok::<_, ErasureError>((step, writers_waiting(conn) > 0))
+                    })
+                })
                 .await;
             match step {
-                Ok(Step::Progress) => {
-                    batch.adapt(started.elapsed());
+                Ok((Step::Progress, others_waited)) => {
+                    batch.adapt(started.elapsed(), others_waited);
                     retry_in = OUTAGE_RETRY_FIRST;
                     tokio::task::yield_now().await
                 }
-                Ok(Step::Finished(job)) | Ok(Step::Cancelled(job)) => {
+                Ok((Step::Finished(job), _)) | Ok((Step::Cancelled(job), _)) => {
                     self.after_finish(&job).await;
                     return Ok(());
                 }
@@ -293,6 +299,9 @@ impl JobRunner {
 
 /// How many customers the next batch takes: it doubles while a batch takes under half
 /// a second and halves when one takes over two, never above the configured maximum.
+/// While other writers queue behind the batches (SQLite's one write lock: Track API
+/// calls, sign-ins), it halves whenever a batch takes over a tenth of a second, so
+/// that each of them waits about that long rather than a whole second.
 ///
 /// Each batch is a transaction that rewrites the index pages it touches; a million
 /// deletions in small transactions rewrite the same pages many times over (measured:
@@ -308,6 +317,8 @@ struct BatchSize {
 impl BatchSize {
     const START: i64 = 500;
     const TARGET: Duration = Duration::from_millis(500);
+    const SHARED_TARGET: Duration = Duration::from_millis(100);
+    const SHARED_MIN: i64 = 50;
 
     fn new(max: i64) -> BatchSize {
         BatchSize {
@@ -320,8 +331,12 @@ impl BatchSize {
         self.current
     }
 
-    fn adapt(&mut self, took: Duration) {
-        if took < Self::TARGET {
+    fn adapt(&mut self, took: Duration, others_waited: bool) {
+        if others_waited {
+            if took > Self::SHARED_TARGET {
+                self.current = (self.current / 2).max(Self::SHARED_MIN.min(self.current));
+            }
+        } else if took < Self::TARGET {
             self.current = (self.current * 2).min(self.max);
         } else if took > Self::TARGET * 4 {
             self.current = (self.current / 2).max(1);
@@ -405,15 +420,40 @@ mod tests {
         let mut size = BatchSize::new(20_000);
         assert_eq!(size.current(), 500);
         for _ in 0..10 {
-            size.adapt(Duration::from_millis(10));
+            size.adapt(Duration::from_millis(10), false);
         }
         assert_eq!(size.current(), 20_000);
-        size.adapt(Duration::from_secs(3));
+        size.adapt(Duration::from_secs(3), false);
         assert_eq!(size.current(), 10_000);
-        size.adapt(Duration::from_millis(900));
+        size.adapt(Duration::from_millis(900), false);
         assert_eq!(size.current(), 10_000, "between half a second and two: unchanged");
         let mut small = BatchSize::new(7);
-        small.adapt(Duration::from_millis(1));
+        small.adapt(Duration::from_millis(1), false);
         assert_eq!(small.current(), 7);
+    }
+
+    #[test]
+    fn batches_shrink_while_other_writers_wait_and_grow_again_after() {
+        let mut size = BatchSize::new(20_000);
+        for _ in 0..10 {
+            size.adapt(Duration::from_millis(10), false);
+        }
+        size.adapt(Duration::from_millis(900), true);
+        assert_eq!(
+            size.current(),
+            10_000,
+            "over a tenth of a second with writers waiting"
+        );
+        for _ in 0..20 {
+            size.adapt(Duration::from_millis(150), true);
+        }
+        assert_eq!(size.current(), 50, "never below fifty");
+        size.adapt(Duration::from_millis(5), true);
+        assert_eq!(size.current(), 50, "no growth while others wait");
+        size.adapt(Duration::from_millis(5), false);
+        assert_eq!(size.current(), 100);
+        let mut tiny = BatchSize::new(7);
+        tiny.adapt(Duration::from_millis(200), true);
+        assert_eq!(tiny.current(), 7, "a batch under fifty is left as it is");
     }
 }
