@@ -53,9 +53,15 @@ impl ManageConnection for ConnectionManager {
 /// wait instead of failing with "database is locked"; `secure_delete` overwrites erased
 /// rows so that deleted personal data does not linger in free pages. A 4 MB page
 /// cache per connection keeps the server's memory small with 16 connections (the OS
-/// caches the file anyway), and checkpointing the WAL every 10,000 pages rather than every 1,000 keeps a
-/// bulk erasure from copying its pages back after every batch; erasures end with a
-/// truncating checkpoint of their own.
+/// caches the file anyway), and checkpointing the WAL every 10,000 pages rather than
+/// every 1,000 keeps a bulk erasure from copying its pages back after every batch;
+/// erasures end with a truncating checkpoint of their own.
+///
+/// Temporary data goes to files (SQLite's default), not memory: a statement inside a
+/// transaction keeps the original of every page it changes in a statement journal,
+/// and a batch deleting 5,000 customers' events held 100 MB of them in the heap (peak
+/// 113 MB for a 100,000-customer deletion, 20 MB with files). SQLite unlinks its
+/// temporary files as it opens them; README says what they mean for erased data.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
@@ -66,7 +72,7 @@ PRAGMA busy_timeout = 15000;
 PRAGMA secure_delete = ON;
 PRAGMA cache_size = -4000;
 PRAGMA wal_autocheckpoint = 10000;
-PRAGMA temp_store = MEMORY;";
+PRAGMA temp_store = FILE;";
 
 impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
