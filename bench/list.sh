@@ -4,13 +4,14 @@
 #
 #   bench/list.sh sqlite:///tmp/bench/erasure.db /tmp/bench/data [SECONDS]
 #   bench/list.sh postgres://postgres@127.0.0.1/erasure_bench /tmp/bench-pg [SECONDS]
+#   SERVER_ENV="DB_POOL_SIZE=8" bench/list.sh …   (settings for the server)
 #
 # The database must hold the owner and the seeded workspace `bench` (bench/seed.sh).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 URL=$1 DATA=$2 SECONDS_EACH=${3:-10} PORT=${PORT:-18181}
 build
-start_server "$URL" "$DATA" "$PORT"
+start_server "$URL" "$DATA" "$PORT" ${SERVER_ENV:-}
 trap stop_server EXIT
 sign_in "$PORT"
 BASE="http://127.0.0.1:$PORT/w/bench/customers"

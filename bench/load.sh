@@ -16,6 +16,8 @@
 #   bench/seed.sh sqlite:///tmp/bench-load/erasure.db /tmp/bench-load/data 100000 10
 #   MAX_ID=100000 bench/load.sh sqlite:///tmp/bench-load/erasure.db /tmp/bench-load/data 60
 #
+# SERVER_ENV="DB_POOL_SIZE=24" passes settings to the server.
+#
 # The deletion changes the database: seed a fresh one (or copy a seeded file back)
 # for every run.
 set -euo pipefail
