@@ -7,11 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 URL=$1 DATA=$2 SECONDS_EACH=${3:-10} PORT=${PORT:-18182}
 build
-KEY_OUTPUT=$(DATABASE_URL="$URL" DATA_DIR="$DATA" "$BIN" api-key create --workspace bench --name "bench $(date +%s)")
-SITE=$(echo "$KEY_OUTPUT" | awk -F': *' 'tolower($1) ~ /site/ { print $2 }' | head -n1)
-KEY=$(echo "$KEY_OUTPUT" | awk -F': *' 'tolower($1) ~ /key/ && tolower($1) !~ /site/ { print $2 }' | head -n1)
-export AUTH
-AUTH=$(printf '%s:%s' "$SITE" "$KEY" | base64 -w0)
+api_key "$URL" "$DATA" bench
 start_server "$URL" "$DATA" "$PORT" API_RATE_LIMIT=1000000
 trap stop_server EXIT
 # Some suppressed identifiers, so that every call really checks the list.

@@ -25,6 +25,17 @@ start_server() {
 
 stop_server() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
 
+# api_key URL DATA_DIR NAME: creates a Track API key for workspace `bench` and exports
+# AUTH, the HTTP Basic credentials (site id and key) in base64.
+api_key() {
+  local output site key
+  output=$(DATABASE_URL="$1" DATA_DIR="$2" "$BIN" api-key create --workspace bench --name "$3 $(date +%s)")
+  site=$(echo "$output" | awk -F': *' 'tolower($1) ~ /site/ { print $2 }' | head -n1)
+  key=$(echo "$output" | awk -F': *' 'tolower($1) ~ /key/ && tolower($1) !~ /site/ { print $2 }' | head -n1)
+  export AUTH
+  AUTH=$(printf '%s:%s' "$site" "$key" | base64 -w0)
+}
+
 # sign_in PORT: leaves a signed-in cookie jar in $JAR and the form token in $TOKEN.
 sign_in() {
   local port=$1

@@ -26,11 +26,7 @@ URL=$1 DATA=$2 SECONDS_TOTAL=${3:-60} PORT=${PORT:-18183} DELETE=${DELETE:-1}
 export MAX_ID=${MAX_ID:-100000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 build
-KEY_OUTPUT=$(DATABASE_URL="$URL" DATA_DIR="$DATA" "$BIN" api-key create --workspace bench --name "load $(date +%s)")
-SITE=$(echo "$KEY_OUTPUT" | awk -F': *' 'tolower($1) ~ /site/ { print $2 }' | head -n1)
-KEY=$(echo "$KEY_OUTPUT" | awk -F': *' 'tolower($1) ~ /key/ && tolower($1) !~ /site/ { print $2 }' | head -n1)
-export AUTH
-AUTH=$(printf '%s:%s' "$SITE" "$KEY" | base64 -w0)
+api_key "$URL" "$DATA" load
 OUT=$(mktemp -d)
 LOG="$OUT/server.log"
 start_server "$URL" "$DATA" "$PORT" API_RATE_LIMIT=1000000 ${SERVER_ENV:-} 2>"$LOG"
