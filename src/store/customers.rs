@@ -116,42 +116,7 @@ pub fn list(
     // One row more than asked tells whether a next page exists.
     let wanted = limit + 1;
     let mut keys: Vec<Cursor> = match filter.sort() {
-        CustomerSort::LastSeen => {
-            let mut query = matching.query();
-            if let Some(Cursor::LastSeen { at, id }) = filter.cursor() {
-                // The `<=` bound lets the index range start at the cursor; the second
-                // condition then drops the rows of equal time already shown.
-                query = query
-                    .filter(customers::last_seen_at.le(*at))
-                    .filter(customers::last_seen_at.lt(*at).or(customers::id.lt(*id)));
-            }
-            let key = sort_column(conn, filter, CustomerSort::LastSeen);
-            let query = query.order((sql::<Timestamp>(key).desc(), customers::id.desc()));
-            query
-                .limit(wanted)
-                .select((customers::last_seen_at, customers::id))
-                .load::<(NaiveDateTime, i64)>(conn)?
-                .into_iter()
-                .map(|(at, id)| Cursor::LastSeen { at, id })
-                .collect()
-        }
-        CustomerSort::Created => {
-            let mut query = matching.query();
-            if let Some(Cursor::Created { at, id }) = filter.cursor() {
-                query = query
-                    .filter(customers::created_at.le(*at))
-                    .filter(customers::created_at.lt(*at).or(customers::id.lt(*id)));
-            }
-            let key = sort_column(conn, filter, CustomerSort::Created);
-            let query = query.order((sql::<Timestamp>(key).desc(), customers::id.desc()));
-            query
-                .limit(wanted)
-                .select((customers::created_at, customers::id))
-                .load::<(NaiveDateTime, i64)>(conn)?
-                .into_iter()
-                .map(|(at, id)| Cursor::Created { at, id })
-                .collect()
-        }
+        CustomerSort::LastSeen | CustomerSort::Created => keys_by_time(conn, &matching, wanted)?,
         CustomerSort::Name => keys_by_name(conn, &matching, wanted)?,
     };
     let next = if keys.len() as i64 > limit {
@@ -212,6 +177,41 @@ fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort)
         (Backend::Postgres, CustomerSort::Created, true) => "(customers.created_at + interval '0 seconds')",
         (Backend::Postgres, CustomerSort::Name, true) => "(customers.name || '')",
     }
+}
+
+/// The page's keys newest first, by last seen or by creation.
+fn keys_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Cursor>> {
+    let filter = matching.filter;
+    let sort = filter.sort();
+    // Raw SQL so that a search writes it as an expression, in the conditions as well
+    // as the order (see `sort_column`).
+    let column = sort_column(conn, filter, sort);
+    let key = || sql::<Timestamp>(column);
+    let mut query = matching.query();
+    let after = match (sort, filter.cursor()) {
+        (CustomerSort::LastSeen, Some(Cursor::LastSeen { at, id }))
+        | (CustomerSort::Created, Some(Cursor::Created { at, id })) => Some((*at, *id)),
+        _ => None,
+    };
+    if let Some((at, id)) = after {
+        // The `<=` bound lets the index range start at the cursor; the second condition
+        // then drops the rows of equal time already shown.
+        query = query
+            .filter(key().le(at))
+            .filter(key().lt(at).or(customers::id.lt(id)));
+    }
+    let pairs: Vec<(NaiveDateTime, i64)> = query
+        .order((key().desc(), customers::id.desc()))
+        .limit(wanted)
+        .select((key(), customers::id))
+        .load(conn)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(at, id)| match sort {
+            CustomerSort::Created => Cursor::Created { at, id },
+            _ => Cursor::LastSeen { at, id },
+        })
+        .collect())
 }
 
 /// The page's keys sorted by name: names A to Z, then the customers without a name by
