@@ -157,7 +157,7 @@ fn raw_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcome {
     {
         return raw_delete_in_batches(&mut conn, &condition, batch, started);
     }
-    let (customers, events) = match &mut *conn {
+    let (customers, events) = match &mut **conn {
         DbConnection::Sqlite(c) => c
             .immediate_transaction(|c| {
                 let events = diesel::sql_query(format!(

@@ -32,7 +32,9 @@ impl Database {
         let pool = self.pool.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let result = work(&mut conn);
+            conn.record_outcome(result.is_ok());
+            result
         })
         .await;
         match joined {

@@ -16,6 +16,6 @@ mod write_gate;
 pub use connection::{Backend, DbConnection};
 pub use database::Database;
 pub use migrate::run_migrations;
-pub use pool::{build_pool, DbPool, PoolSettings, PooledConnection};
+pub use pool::{build_pool, DbPool, PoolSettings, PooledConnection, SQLITE_CACHE};
 pub use transaction::{write_transaction, writers_waiting};
 pub use url::{DatabaseUrl, DatabaseUrlError};

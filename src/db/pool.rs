@@ -1,12 +1,47 @@
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use super::{DatabaseUrl, DbConnection};
 
 pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A connection whose last work succeeded within this long is handed out again
+/// without a ping. A page checks a connection out three or four times; pinging each
+/// time cost PostgreSQL a round trip apiece, a third of the round trips of a list
+/// page. A connection idle for longer (the database may have restarted meanwhile), or
+/// whose last work failed, is pinged as before.
+const TRUSTED_AFTER_SUCCESS: Duration = Duration::from_secs(2);
+
+/// A pooled connection, with when work on it last succeeded.
+pub struct PoolConnection {
+    conn: DbConnection,
+    succeeded_at: Option<Instant>,
+}
+
+impl PoolConnection {
+    /// Records how the work done with this checkout ended (`Database::run`).
+    pub fn record_outcome(&mut self, succeeded: bool) {
+        self.succeeded_at = succeeded.then(Instant::now);
+    }
+}
+
+impl Deref for PoolConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
 
 /// Establishes the one backend the URL names; never tries another.
 #[derive(Debug, Clone)]
@@ -15,11 +50,11 @@ pub struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match &self.url {
+    fn connect(&self) -> Result<PoolConnection, r2d2::Error> {
+        let conn = match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     r2d2::Error::ConnectionError(diesel::ConnectionError::InvalidConnectionUrl(
@@ -33,17 +68,27 @@ impl ManageConnection for ConnectionManager {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
+        }?;
+        Ok(PoolConnection {
+            conn,
+            succeeded_at: None,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        if conn
+            .succeeded_at
+            .is_some_and(|at| at.elapsed() < TRUSTED_AFTER_SUCCESS)
+        {
+            return Ok(());
         }
+        conn.conn.ping().map_err(r2d2::Error::QueryError)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+    fn has_broken(&self, conn: &mut PoolConnection) -> bool {
         use diesel::r2d2::R2D2Connection;
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
+        conn.conn.is_broken()
     }
 }
 
@@ -70,14 +115,18 @@ PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 15000;
 PRAGMA secure_delete = ON;
-PRAGMA cache_size = -4000;
 PRAGMA wal_autocheckpoint = 10000;
 PRAGMA temp_store = FILE;";
 
-impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = conn {
+/// The page cache of each pooled SQLite connection (4 MB); `store::maintenance`
+/// enlarges it for a job's batch and sets it back with this.
+pub const SQLITE_CACHE: &str = "PRAGMA cache_size = -4000";
+
+impl CustomizeConnection<PoolConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = &mut conn.conn {
             conn.batch_execute(SQLITE_PRAGMAS)
+                .and_then(|()| conn.batch_execute(SQLITE_CACHE))
                 .map_err(r2d2::Error::QueryError)?;
         }
         Ok(())

@@ -246,7 +246,7 @@ fn number(app: &TestApp, sql: &str) -> i64 {
     }
     let mut conn = app.db();
     diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut *conn)
+        .get_result::<One>(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .v
 }
@@ -261,7 +261,7 @@ fn texts(app: &TestApp, sql: &str) -> Vec<String> {
     }
     let mut conn = app.db();
     diesel::sql_query(sql)
-        .load::<One>(&mut *conn)
+        .load::<One>(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .into_iter()
         .map(|r| r.t)

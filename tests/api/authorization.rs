@@ -579,7 +579,7 @@ fn number(app: &TestApp, sql: &str) -> i64 {
     let mut conn = app.db();
     // PostgreSQL sums bigints as numeric and measures text as integer: one type for both.
     diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut *conn)
+        .get_result::<One>(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .v
 }
@@ -594,7 +594,7 @@ fn text(app: &TestApp, sql: &str) -> String {
     }
     let mut conn = app.db();
     diesel::sql_query(sql)
-        .get_result::<One>(&mut *conn)
+        .get_result::<One>(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .v
 }

@@ -236,7 +236,7 @@ fn arrange(app: &TestApp, known: &[Known]) -> HashMap<String, i64> {
                 customers::phone.eq(None::<String>),
                 customers::external_id.eq(None::<String>),
             ))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     ids

@@ -69,7 +69,7 @@ fn customer_id(app: &TestApp, external_id: &str) -> Option<i64> {
     customers::table
         .filter(customers::external_id.eq(external_id))
         .select(customers::id)
-        .first::<i64>(&mut *conn)
+        .first::<i64>(&mut **conn)
         .optional()
         .unwrap()
 }
@@ -83,7 +83,7 @@ fn scalar(app: &TestApp, sql: &str) -> i64 {
         n: i64,
     }
     let mut conn = app.db();
-    diesel::sql_query(sql).get_result::<One>(&mut *conn).unwrap().n
+    diesel::sql_query(sql).get_result::<One>(&mut **conn).unwrap().n
 }
 
 fn text(app: &TestApp, sql: &str) -> Option<String> {
@@ -95,7 +95,7 @@ fn text(app: &TestApp, sql: &str) -> Option<String> {
         t: Option<String>,
     }
     let mut conn = app.db();
-    diesel::sql_query(sql).get_result::<One>(&mut *conn).unwrap().t
+    diesel::sql_query(sql).get_result::<One>(&mut **conn).unwrap().t
 }
 
 async fn owner_app(backend: Backend) -> TestApp {

@@ -90,7 +90,7 @@ fn count_where(app: &TestApp, table: &str, condition: &str) -> i64 {
     }
     let mut conn = app.db();
     diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
-        .get_result::<One>(&mut *conn)
+        .get_result::<One>(&mut **conn)
         .unwrap()
         .n
 }

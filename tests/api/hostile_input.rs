@@ -983,7 +983,7 @@ async fn hostile_track_api_bodies_are_refused_or_stored_safely(backend: Backend)
         customers::table
             .filter(customers::external_id.eq("hostile-body"))
             .select(customers::id)
-            .first(&mut *app.db())
+            .first(&mut **app.db())
             .unwrap()
     };
     checked(

@@ -125,7 +125,7 @@ fn customer(app: &TestApp, external_id: &str) -> Option<Stored> {
             customers::country,
             customers::attributes,
         ))
-        .first::<(Option<String>, Option<String>, Option<String>, String)>(&mut *conn)
+        .first::<(Option<String>, Option<String>, Option<String>, String)>(&mut **conn)
         .optional()
         .unwrap()
         .map(|(name, email, country, attributes)| {
@@ -154,7 +154,7 @@ fn audit_count(app: &TestApp, action: &str) -> i64 {
     audit_log::table
         .filter(audit_log::action.eq(action))
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap()
 }
 
@@ -345,7 +345,7 @@ async fn rows_that_reach_the_same_customer_are_written_in_turn(backend: Backend)
         let mut conn = app.db();
         customers::table
             .select(customers::id)
-            .first::<i64>(&mut *conn)
+            .first::<i64>(&mut **conn)
             .unwrap()
     };
     let csv = format!(

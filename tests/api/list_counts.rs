@@ -154,7 +154,7 @@ async fn assert_counts(app: &TestApp, label: &str) {
                 customers::archived_at,
                 customers::attributes,
             ))
-            .load(&mut *conn)
+            .load(&mut **conn)
             .unwrap()
     };
     let cut_day = CustomerStatus::active_since(at).date();
@@ -210,36 +210,36 @@ async fn counts_follow_inserts_updates_archives_and_deletes(backend: Backend) {
         // some in one statement over many rows and some row by row.
         diesel::update(customers::table.filter(customers::id.eq_any(&ids[0..6])))
             .set(customers::last_seen_at.eq(at - Duration::minutes(1)))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(customers::table.find(ids[7]))
             .set((
                 customers::country.eq(Some("JP")),
                 customers::city.eq(None::<String>),
             ))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(customers::table.find(ids[8]))
             .set(customers::country.eq(None::<String>))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(customers::table.filter(customers::id.eq_any(&ids[10..14])))
             .set(customers::archived_at.eq(Some(at)))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(customers::table.find(ids[12]))
             .set(customers::last_seen_at.eq(at - Duration::days(200)))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(customers::table.find(ids[15]))
             .set(customers::name.eq(Some("No tally changes")))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::delete(customers::table.filter(customers::id.eq_any(&ids[16..20])))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::delete(customers::table.find(ids[11]))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     assert_counts(&app, "after direct writes").await;

@@ -66,7 +66,7 @@ fn customer_ids(app: &TestApp) -> Vec<i64> {
     customers::table
         .select(customers::id)
         .order(customers::id)
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap()
 }
 
@@ -197,7 +197,7 @@ async fn suppress_and_unsuppress_are_idempotent_and_audited(backend: Backend) {
         )
         .order(audit_log::id)
         .select(audit_log::action)
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     assert_eq!(
         actions,
@@ -210,7 +210,7 @@ async fn suppress_and_unsuppress_are_idempotent_and_audited(backend: Backend) {
     );
     let texts: Vec<String> = audit_log::table
         .select(audit_log::target.concat(audit_log::details))
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     assert!(texts
         .iter()
@@ -243,7 +243,7 @@ async fn identify_calls_racing_a_suppress_leave_no_customer_behind(backend: Back
         let left: i64 = customers::table
             .filter(customers::external_id.eq(&id))
             .count()
-            .get_result(&mut *conn)
+            .get_result(&mut **conn)
             .unwrap();
         assert_eq!(left, 0, "round {round}: a suppressed identifier kept a customer");
     }
@@ -293,7 +293,7 @@ async fn the_suppressions_page_looks_up_lists_exports_and_unsuppresses(backend: 
         suppressions::table
             .filter(suppressions::kind.eq("id"))
             .select(suppressions::id)
-            .first(&mut *conn)
+            .first(&mut **conn)
             .unwrap()
     };
     assert!(app
@@ -354,7 +354,7 @@ async fn the_database_holds_no_plaintext_suppressed_identifier(backend: Backend)
     let mut conn = app.db();
     let stored: Vec<String> = suppressions::table
         .select(suppressions::digest)
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     assert_eq!(stored.len(), 2);
     assert!(stored

@@ -33,7 +33,7 @@ fn number(app: &TestApp, sql: &str) -> i64 {
     }
     let mut conn = app.db();
     let row: Row = diesel::sql_query(sql)
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     row.n
 }
@@ -46,7 +46,7 @@ fn text(app: &TestApp, sql: &str) -> String {
     }
     let mut conn = app.db();
     let row: Row = diesel::sql_query(sql)
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     row.t
 }

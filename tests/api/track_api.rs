@@ -114,7 +114,7 @@ fn customer(app: &TestApp, external_id: &str) -> Option<CustomerRow> {
             customers::created_at,
             customers::last_seen_at,
         ))
-        .first(&mut *conn)
+        .first(&mut **conn)
         .optional()
         .unwrap();
     row.map(|r| CustomerRow {
@@ -262,7 +262,7 @@ async fn an_event_is_stored_and_moves_last_seen_forward_only(backend: Backend) {
             events::properties,
             events::occurred_at,
         ))
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap();
     drop(conn);
     assert_eq!(customer_id, ada.id);
@@ -424,7 +424,7 @@ async fn every_authentication_failure_is_a_401_asking_for_basic_credentials(back
     let used: Vec<Option<NaiveDateTime>> = api_keys::table
         .filter(api_keys::revoked_at.is_null())
         .select(api_keys::last_used_at)
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     assert_eq!(used.len(), 1);
     assert!(used[0].is_some());
@@ -614,7 +614,7 @@ async fn the_api_keys_page_shows_a_new_key_once_and_revokes_keys(backend: Backen
     let mut conn = app.db();
     let (key_id, digest): (i64, String) = api_keys::table
         .select((api_keys::id, api_keys::key_digest))
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap();
     drop(conn);
     assert!(!digest.contains(&auth.key), "only a digest is stored");

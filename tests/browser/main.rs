@@ -36,7 +36,7 @@ fn id_of(app: &TestApp, external_id: &str) -> i64 {
     customers::table
         .filter(customers::external_id.eq(external_id))
         .select(customers::id)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap()
 }
 

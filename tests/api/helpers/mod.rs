@@ -350,7 +350,7 @@ impl TestApp {
         }
         let mut conn = self.db();
         let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result(&mut *conn)
+            .get_result(&mut **conn)
             .expect("count");
         row.n
     }
