@@ -141,7 +141,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         session_idle_minutes: 30,
         session_absolute_hours: 12,
         http_workers: None,
-        job_batch_size: 20000,
+        job_batch_size: crate::config::DEFAULT_JOB_BATCH_SIZE,
         job_lease_seconds: 30,
         api_rate_limit: 100,
     };

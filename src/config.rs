@@ -12,6 +12,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/erasure.db";
 /// Long enough for a busy pool to hand a connection on, short enough that a request
 /// made while the database is gone is answered while its sender still waits.
 pub const DEFAULT_DB_POOL_TIMEOUT_SECONDS: u32 = 5;
+/// The most customers one batch of a job erases, unless configured.
+pub const DEFAULT_JOB_BATCH_SIZE: u32 = 50_000;
 
 /// Where the data lives; shared by every command that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -69,8 +71,8 @@ pub struct ServeArgs {
     pub http_workers: Option<usize>,
 
     /// The most customers one batch of a job erases (each batch is one transaction;
-    /// batches start at 500 and double while they take under half a second)
-    #[arg(long, env = "JOB_BATCH_SIZE", default_value_t = 5000)]
+    /// batches start at 500 and double while they take under four seconds)
+    #[arg(long, env = "JOB_BATCH_SIZE", default_value_t = DEFAULT_JOB_BATCH_SIZE)]
     pub job_batch_size: u32,
 
     /// Seconds a server holds a running job without renewing its lease before
@@ -166,7 +168,7 @@ impl Settings {
             session_idle: chrono::Duration::minutes(30),
             session_absolute: chrono::Duration::hours(12),
             http_workers: Some(2),
-            job_batch_size: 5000,
+            job_batch_size: i64::from(DEFAULT_JOB_BATCH_SIZE),
             job_lease: chrono::Duration::seconds(30),
             api_rate_per_second: 100,
         }

@@ -19,3 +19,17 @@ pub fn limit_malloc_arenas() {
         }
     }
 }
+
+/// Hands memory freed in malloc's arenas back to the kernel. After a job's batch
+/// shrinks its enlarged SQLite page cache (`store::maintenance`): the next batch may
+/// run on another thread, in the other arena, and would otherwise grow a second cache
+/// beside the first one's freed pages (measured: 149 MB peak for a 64 MB cache).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only returns free pages of malloc's own arenas.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}

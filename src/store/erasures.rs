@@ -28,17 +28,28 @@ impl ErasureTarget {
     }
 }
 
+/// Ids per statement: SQLite binds each id of an IN list as its own parameter, and
+/// allows at most 32,766 of them; a job's batch can be larger.
+const IDS_PER_STATEMENT: usize = 10_000;
+
+/// The customers among `ids` (in ascending order), in id order.
 pub fn load_targets(
     conn: &mut DbConnection,
     workspace_id: i64,
     ids: &[i64],
 ) -> StoreResult<Vec<ErasureTarget>> {
-    Ok(customers::table
-        .filter(customers::workspace_id.eq(workspace_id))
-        .filter(customers::id.eq_any(ids))
-        .order(customers::id)
-        .select(ErasureTarget::as_select())
-        .load(conn)?)
+    let mut targets = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        targets.extend(
+            customers::table
+                .filter(customers::workspace_id.eq(workspace_id))
+                .filter(customers::id.eq_any(chunk))
+                .order(customers::id)
+                .select(ErasureTarget::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(targets)
 }
 
 /// Which of these ids are customers of the workspace, in id order.
@@ -85,9 +96,14 @@ pub fn count_events(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> 
 
 /// Deletes the customers and all their events; returns the number of events removed.
 pub fn delete_customers(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
-    if ids.is_empty() {
-        return Ok(0);
+    let mut events_removed = 0;
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        events_removed += delete_chunk(conn, workspace_id, chunk)?;
     }
+    Ok(events_removed)
+}
+
+fn delete_chunk(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
     if let DbConnection::Postgres(pg) = conn {
         // Lock the customers first. A Track API call that has just added an event to
         // one of them holds its row until it commits; without this wait the events

@@ -179,11 +179,14 @@ pub fn count_targets(conn: &mut DbConnection, job_id: i64) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
-pub fn remove_targets(conn: &mut DbConnection, job_id: i64, customer_ids: &[i64]) -> StoreResult<usize> {
+/// Removes the targets up to and including `last`: after a batch of `next_targets`,
+/// exactly that batch (the frozen set only shrinks), in one range instead of a list
+/// of every id.
+pub fn remove_targets_through(conn: &mut DbConnection, job_id: i64, last: i64) -> StoreResult<usize> {
     Ok(diesel::delete(
         job_targets::table
             .filter(job_targets::job_id.eq(job_id))
-            .filter(job_targets::customer_id.eq_any(customer_ids)),
+            .filter(job_targets::customer_id.le(last)),
     )
     .execute(conn)?)
 }
