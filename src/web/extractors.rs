@@ -52,7 +52,16 @@ pub fn request_origin(req: &HttpRequest) -> RequestOrigin {
         .unwrap_or_default()
 }
 
-async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, WebError> {
+/// A workspace and the user's role there.
+type Membership = (Workspace, Role);
+
+/// Loads the signed-in user and, given a workspace slug, their membership there, with
+/// one connection checkout for both (each checkout is a trip through the pool and a
+/// blocking thread, and a workspace page needs both).
+async fn load_current_user(
+    req: HttpRequest,
+    slug: Option<String>,
+) -> Result<(CurrentUser, Option<Membership>), WebError> {
     let state = app_state(&req)?;
     let session = TypedSession::extract(&req)
         .await
@@ -75,11 +84,15 @@ async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, WebError> {
                 return Ok(None);
             };
             let workspaces = store::workspaces::list_for_user(conn, user.id)?;
-            Ok(Some(CurrentUser { user, workspaces }))
+            let membership = match slug {
+                Some(slug) => store::memberships::workspace_with_role(conn, user.id, &slug)?,
+                None => None,
+            };
+            Ok(Some((CurrentUser { user, workspaces }, membership)))
         })
         .await?;
     match loaded {
-        Some(current) if !current.user.disabled => Ok(current),
+        Some((current, membership)) if !current.user.disabled => Ok((current, membership)),
         _ => {
             session.sign_out();
             Err(WebError::SignInRequired)
@@ -97,7 +110,7 @@ impl FromRequest for CurrentUser {
             if let Some(cached) = req.extensions().get::<CurrentUser>().cloned() {
                 return Ok(cached);
             }
-            let current = load_current_user(req.clone()).await?;
+            let (current, _) = load_current_user(req.clone(), None).await?;
             req.extensions_mut().insert(current.clone());
             Ok(current)
         })
@@ -139,27 +152,42 @@ impl FromRequest for WorkspaceAccess {
     type Error = WebError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let user = CurrentUser::from_request(&req, payload);
         Box::pin(async move {
             if let Some(cached) = req.extensions().get::<WorkspaceAccess>().cloned() {
                 return Ok(cached);
             }
-            let user = user.await?;
             let slug = req
                 .match_info()
                 .get("workspace")
                 // No slug holds NUL, and PostgreSQL refuses it as a parameter.
                 .filter(|slug| !slug.contains('\0'))
-                .ok_or(WebError::NotFound)?
-                .to_owned();
-            let state = app_state(&req)?;
-            let user_id = user.user.id;
-            let found = state
-                .db
-                .run(move |conn| store::memberships::workspace_with_role(conn, user_id, &slug))
-                .await?;
+                .map(str::to_owned);
+            let cached_user = req.extensions().get::<CurrentUser>().cloned();
+            let (user, found) = match cached_user {
+                Some(user) => {
+                    let state = app_state(&req)?;
+                    let user_id = user.user.id;
+                    let found = match slug {
+                        Some(slug) => {
+                            state
+                                .db
+                                .run(move |conn| {
+                                    store::memberships::workspace_with_role(conn, user_id, &slug)
+                                })
+                                .await?
+                        }
+                        None => None,
+                    };
+                    (user, found)
+                }
+                None => {
+                    let (user, found) = load_current_user(req.clone(), slug).await?;
+                    req.extensions_mut().insert(user.clone());
+                    (user, found)
+                }
+            };
             let (workspace, role) = found.ok_or(WebError::NotFound)?;
             let permissions = role.permission_set();
             let access = WorkspaceAccess {
