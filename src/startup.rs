@@ -108,6 +108,7 @@ impl Application {
         jobs.spawn();
         spawn_housekeeping(state.clone());
         spawn_tally_compaction(state.clone());
+        spawn_search_sampling(state.clone());
         Ok(Application { port, server, state })
     }
 
@@ -175,6 +176,30 @@ fn spawn_tally_compaction(state: AppState) {
             tick.tick().await;
             if let Err(err) = state.db.run(crate::store::tallies::compact).await {
                 tracing::warn!(error = %err, "could not fold the customer tallies");
+            }
+        }
+    });
+}
+
+/// On PostgreSQL a search asks the trigram indexes for the cheapest part of its text,
+/// judged by a sample of the customers (`store::trigram_sample`). Taking the sample
+/// reads a few thousand scattered rows (half a second when they are not cached), so it
+/// is taken here, at start and then every minute, rather than by a search.
+fn spawn_search_sampling(state: AppState) {
+    if state.db.backend() != crate::db::Backend::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = state
+                .db
+                .run(crate::store::maintenance::sample_search_trigrams)
+                .await
+            {
+                tracing::warn!(error = %err, "could not sample the customers for search");
             }
         }
     });

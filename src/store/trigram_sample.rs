@@ -1,27 +1,29 @@
 //! PostgreSQL: how often each trigram occurs in the customers' searchable text,
 //! counted on a small random sample of the table, for `trigram_plan`.
 //!
-//! The sample is taken at most once a minute per server and only its trigram counts
-//! are kept: no name or address outlives the query that read it. It spans every
+//! The sample is taken once a minute per server, off the request path, and only its
+//! trigram counts are kept: no name or address outlives the query that read it. It spans every
 //! workspace because the trigram indexes do.
+//!
+//! It is a sample of rows, drawn by random ids, not of pages: customers stored side
+//! by side are alike (made one after the other, with neighbouring numbers), so a few
+//! dozen sampled pages could hold no row with a trigram that a tenth of the table has,
+//! and the plan would then read that trigram's long list as if it were rare.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Double, Float, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 
 use super::trigram_plan::{trigrams_of, TrigramCounts};
 use super::StoreResult;
 use crate::db::DbConnection;
 
-/// About this many customers are sampled: enough to tell a trigram in most texts
-/// from one in a few, read from a few dozen pages.
-const SAMPLE_ROWS: f64 = 2_000.0;
-/// The most rows read when the table's size is unknown (never analyzed).
-const SAMPLE_LIMIT: i64 = 5_000;
-const FRESH_FOR: Duration = Duration::from_secs(60);
+/// Ids drawn at random between the lowest and the highest: enough customers to tell
+/// a trigram in a tenth of the texts from one in a thousandth, each found through
+/// the primary key (ids no longer in use find nobody).
+const SAMPLE_IDS: i64 = 2_000;
 
 /// Trigram counts over the sampled texts (name, email and external id of each
 /// sampled customer, each text one row).
@@ -55,24 +57,33 @@ impl TrigramSample {
     }
 }
 
-static LATEST: Mutex<Option<(Instant, Arc<TrigramSample>)>> = Mutex::new(None);
+static LATEST: Mutex<Option<Arc<TrigramSample>>> = Mutex::new(None);
+/// Held while a search takes a sample because there is none yet; the searches that
+/// arrive meanwhile wait for it rather than each sampling the table.
+static FIRST: Mutex<()> = Mutex::new(());
 
-/// A sample at most a minute old, taken now when there is none.
+/// The latest sample. The server refreshes it in the background (`refresh`, once a
+/// minute), so a search never samples the table itself, except when there is no sample
+/// yet or the latest one found no customers.
 pub fn current(conn: &mut DbConnection) -> StoreResult<Arc<TrigramSample>> {
-    if let Some((taken, sample)) = LATEST.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        if taken.elapsed() < FRESH_FOR {
-            return Ok(sample.clone());
+    let latest = || LATEST.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match latest() {
+        Some(sample) if sample.texts > 0 => Ok(sample),
+        _ => {
+            let _first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
+            match latest() {
+                Some(sample) if sample.texts > 0 => Ok(sample),
+                _ => refresh(conn),
+            }
         }
     }
-    let sample = Arc::new(take(conn)?);
-    *LATEST.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), sample.clone()));
-    Ok(sample)
 }
 
-#[derive(QueryableByName)]
-struct Estimate {
-    #[diesel(sql_type = Float)]
-    rows: f32,
+/// Takes a new sample and keeps it for the searches that follow.
+pub fn refresh(conn: &mut DbConnection) -> StoreResult<Arc<TrigramSample>> {
+    let sample = Arc::new(take(conn)?);
+    *LATEST.lock().unwrap_or_else(|e| e.into_inner()) = Some(sample.clone());
+    Ok(sample)
 }
 
 #[derive(QueryableByName)]
@@ -86,21 +97,16 @@ struct Texts {
 }
 
 fn take(conn: &mut DbConnection) -> StoreResult<TrigramSample> {
-    // The planner's own estimate of the table's size; -1 before the first ANALYZE.
-    let estimate: Estimate =
-        diesel::sql_query("SELECT reltuples AS rows FROM pg_class WHERE oid = 'customers'::regclass")
-            .get_result(conn)?;
-    let percent = if estimate.rows > 0.0 {
-        (SAMPLE_ROWS / f64::from(estimate.rows) * 100.0).clamp(0.001, 100.0)
-    } else {
-        100.0
-    };
+    // ARRAY(…) makes the drawn ids one value, so that the customers are found through
+    // the primary key rather than by joining the draw against the whole table.
     let rows: Vec<Texts> = diesel::sql_query(
         "SELECT lower(name) AS name, lower(email) AS email, lower(external_id) AS external_id \
-         FROM customers TABLESAMPLE SYSTEM ($1) LIMIT $2",
+         FROM customers WHERE id = ANY (ARRAY( \
+           SELECT DISTINCT span.lo + floor(random() * (span.hi - span.lo + 1))::bigint \
+           FROM (SELECT min(id) AS lo, max(id) AS hi FROM customers) AS span, \
+                generate_series(1, $1)))",
     )
-    .bind::<Double, _>(percent)
-    .bind::<diesel::sql_types::BigInt, _>(SAMPLE_LIMIT)
+    .bind::<diesel::sql_types::BigInt, _>(SAMPLE_IDS)
     .load(conn)?;
     Ok(TrigramSample::of(rows.iter().flat_map(|row| {
         [&row.name, &row.email, &row.external_id]

@@ -24,6 +24,7 @@ on_both_backends!(
     search_treats_wildcards_literally,
     search_finds_exactly_the_text_whatever_part_the_index_reads,
     paging_through_every_sort_shows_each_customer_once,
+    the_count_is_exact_whether_or_not_the_first_page_holds_every_match,
     a_tampered_cursor_or_a_bad_date_is_a_400_with_the_error_beside_its_field,
     a_member_sees_masked_personal_data_and_never_the_raw_email,
     an_anonymous_customer_shows_no_identifiers,
@@ -552,6 +553,50 @@ async fn paging_through_every_sort_shows_each_customer_once(backend: Backend) {
     assert!(first.contains(r#"name="all_matching" value="1""#));
     assert!(first.contains("Select all 120 matching"));
     assert!(link_href(&first, "First page").is_none());
+}
+
+/// A first page with every match counts them itself; one with a next page, and every
+/// later page, asks for the count: on either side of a full page the number is exact.
+async fn the_count_is_exact_whether_or_not_the_first_page_holds_every_match(backend: Backend) {
+    let app = owner_app(backend).await;
+    let workspace_id = workspace_id(&mut app.db(), WORKSPACE_SLUG);
+    let rows = crowd(workspace_id);
+    store::bulk_load::insert_customers(&mut app.db(), &rows[..50]).unwrap();
+    for query in ["q=crowd", "q=crowd&sort=name", "country=DE&sort=created"] {
+        let html = app.get_html(&list_path(query)).await;
+        assert_eq!(listed_ids(&html).len(), 50, "{query}");
+        assert_eq!(
+            text_of(&html, ".page-head .count").unwrap(),
+            "50 customers match",
+            "{query}"
+        );
+        assert!(link_href(&html, "Next page").is_none(), "{query}");
+    }
+    store::bulk_load::insert_customers(&mut app.db(), &rows[50..51]).unwrap();
+    for query in ["q=crowd", "q=crowd&sort=name", "country=DE&sort=created"] {
+        let html = app.get_html(&list_path(query)).await;
+        assert_eq!(
+            text_of(&html, ".page-head .count").unwrap(),
+            "51 customers match",
+            "{query}"
+        );
+        let next = link_href(&html, "Next page")
+            .expect("a second page")
+            .replace("&amp;", "&");
+        let second = app.get_html(&next).await;
+        assert_eq!(listed_ids(&second).len(), 1, "{query}");
+        assert_eq!(
+            text_of(&second, ".page-head .count").unwrap(),
+            "51 customers match",
+            "{query}"
+        );
+    }
+    let html = app.get_html(&list_path("q=crowd-4")).await;
+    assert_eq!(
+        text_of(&html, ".page-head .count").unwrap(),
+        "11 customers match",
+        "crowd-4 and crowd-40 … crowd-49"
+    );
 }
 
 async fn a_tampered_cursor_or_a_bad_date_is_a_400_with_the_error_beside_its_field(backend: Backend) {

@@ -201,8 +201,8 @@ pub async fn list(
     let (matching, any_at_all, rows, next) = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
-            let matching = store::customers::count(conn, workspace_id, &wanted)?;
-            let (rows, next) = store::customers::list(conn, workspace_id, &wanted, PAGE_SIZE)?;
+            let (rows, next, matching) =
+                store::customers::list_and_count(conn, workspace_id, &wanted, PAGE_SIZE)?;
             // Only an empty result needs to know whether the workspace is empty too.
             let any_at_all =
                 matching > 0 || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
