@@ -199,7 +199,10 @@ pub fn run_command(settings: &Settings, plan: &SeedPlan) -> Result<(), String> {
         SeedError::UnknownWorkspace(_) => format!("--workspace: {e}"),
         SeedError::Store(store) => cause_chain(&store),
     })?;
-    // Fresh statistics, so the query planner picks the indexes the list needs.
+    // The seed's tally deltas folded now rather than by the first server to start,
+    // whose first fold of a million deltas would hold the tallies for seconds; then
+    // fresh statistics, so the query planner picks the indexes the list needs.
+    crate::store::tallies::compact(&mut conn).map_err(|e| cause_chain(&e))?;
     crate::store::maintenance::analyze(&mut conn).map_err(|e| cause_chain(&e))?;
     crate::store::maintenance::merge_search_index(&mut conn).map_err(|e| cause_chain(&e))?;
     println!(
