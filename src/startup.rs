@@ -166,19 +166,12 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
 /// `store::tallies`); folding them every few seconds keeps each count a sum over a
 /// few rows per key.
 fn spawn_tally_compaction(state: AppState) {
-    if state.db.backend() != crate::db::Backend::Postgres {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(err) = state.db.run(crate::store::tallies::compact).await {
-                tracing::warn!(error = %err, "could not fold the customer tallies");
-            }
-        }
-    });
+    spawn_postgres_task(
+        state,
+        std::time::Duration::from_secs(5),
+        crate::store::tallies::compact,
+        "could not fold the customer tallies",
+    );
 }
 
 /// On PostgreSQL a search asks the trigram indexes for the cheapest part of its text,
@@ -186,20 +179,32 @@ fn spawn_tally_compaction(state: AppState) {
 /// reads a few thousand scattered rows (half a second when they are not cached), so it
 /// is taken here, at start and then every minute, rather than by a search.
 fn spawn_search_sampling(state: AppState) {
+    spawn_postgres_task(
+        state,
+        std::time::Duration::from_secs(60),
+        crate::store::maintenance::sample_search_trigrams,
+        "could not sample the customers for search",
+    );
+}
+
+/// Runs `task` at start and then every `period` on PostgreSQL (nothing on SQLite),
+/// logging a failure and trying again at the next tick.
+fn spawn_postgres_task(
+    state: AppState,
+    period: std::time::Duration,
+    task: fn(&mut crate::db::DbConnection) -> Result<(), crate::store::StoreError>,
+    failure: &'static str,
+) {
     if state.db.backend() != crate::db::Backend::Postgres {
         return;
     }
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(err) = state
-                .db
-                .run(crate::store::maintenance::sample_search_trigrams)
-                .await
-            {
-                tracing::warn!(error = %err, "could not sample the customers for search");
+            if let Err(err) = state.db.run(task).await {
+                tracing::warn!(error = %err, "{failure}");
             }
         }
     });
