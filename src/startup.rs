@@ -107,8 +107,25 @@ impl Application {
         let server = run(listener, state.clone())?;
         jobs.spawn();
         spawn_housekeeping(state.clone());
-        spawn_tally_compaction(state.clone());
-        spawn_search_sampling(state.clone());
+        // On PostgreSQL the customer tallies grow by appended deltas (see
+        // `store::tallies`); folding them every few seconds keeps each count a sum
+        // over a few rows per key.
+        spawn_postgres_task(
+            state.clone(),
+            std::time::Duration::from_secs(5),
+            crate::store::tallies::compact,
+            "could not fold the customer tallies",
+        );
+        // A PostgreSQL search asks the trigram indexes for the cheapest part of its
+        // text, judged by a sample of the customers (`store::trigram_sample`). Taking
+        // it reads a few thousand scattered rows (half a second when not cached), so
+        // it is taken here, at start and every minute, rather than by a search.
+        spawn_postgres_task(
+            state.clone(),
+            std::time::Duration::from_secs(60),
+            crate::store::maintenance::sample_search_trigrams,
+            "could not sample the customers for search",
+        );
         Ok(Application { port, server, state })
     }
 
@@ -160,31 +177,6 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
         server = server.workers(workers);
     }
     Ok(server.run())
-}
-
-/// On PostgreSQL the customer tallies grow by appended deltas (see
-/// `store::tallies`); folding them every few seconds keeps each count a sum over a
-/// few rows per key.
-fn spawn_tally_compaction(state: AppState) {
-    spawn_postgres_task(
-        state,
-        std::time::Duration::from_secs(5),
-        crate::store::tallies::compact,
-        "could not fold the customer tallies",
-    );
-}
-
-/// On PostgreSQL a search asks the trigram indexes for the cheapest part of its text,
-/// judged by a sample of the customers (`store::trigram_sample`). Taking the sample
-/// reads a few thousand scattered rows (half a second when they are not cached), so it
-/// is taken here, at start and then every minute, rather than by a search.
-fn spawn_search_sampling(state: AppState) {
-    spawn_postgres_task(
-        state,
-        std::time::Duration::from_secs(60),
-        crate::store::maintenance::sample_search_trigrams,
-        "could not sample the customers for search",
-    );
 }
 
 /// Runs `task` at start and then every `period` on PostgreSQL (nothing on SQLite),

@@ -66,16 +66,17 @@ static FIRST: Mutex<()> = Mutex::new(());
 /// minute), so a search never samples the table itself, except when there is no sample
 /// yet or the latest one found no customers.
 pub fn current(conn: &mut DbConnection) -> StoreResult<Arc<TrigramSample>> {
-    let latest = || LATEST.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    match latest() {
-        Some(sample) if sample.texts > 0 => Ok(sample),
-        _ => {
-            let _first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
-            match latest() {
-                Some(sample) if sample.texts > 0 => Ok(sample),
-                _ => refresh(conn),
-            }
-        }
+    let usable = || {
+        let latest = LATEST.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        latest.filter(|sample| sample.texts > 0)
+    };
+    if let Some(sample) = usable() {
+        return Ok(sample);
+    }
+    let _first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
+    match usable() {
+        Some(sample) => Ok(sample),
+        None => refresh(conn),
     }
 }
 

@@ -167,19 +167,12 @@ impl FromRequest for WorkspaceAccess {
             let cached_user = req.extensions().get::<CurrentUser>().cloned();
             let (user, found) = match cached_user {
                 Some(user) => {
-                    let state = app_state(&req)?;
+                    let slug = slug.ok_or(WebError::NotFound)?;
                     let user_id = user.user.id;
-                    let found = match slug {
-                        Some(slug) => {
-                            state
-                                .db
-                                .run(move |conn| {
-                                    store::memberships::workspace_with_role(conn, user_id, &slug)
-                                })
-                                .await?
-                        }
-                        None => None,
-                    };
+                    let found = app_state(&req)?
+                        .db
+                        .run(move |conn| store::memberships::workspace_with_role(conn, user_id, &slug))
+                        .await?;
                     (user, found)
                 }
                 None => {
