@@ -4,10 +4,10 @@
 //! checked against the membership; an id from another workspace finds nothing.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 
+use super::prepared_sql::{fragment, in_subquery};
 use super::{now, StoreResult};
 use crate::db::schema::{customers, events};
 use crate::db::{Backend, DbConnection};
@@ -99,13 +99,13 @@ pub fn count(conn: &mut DbConnection, workspace_id: i64, filter: &CustomerFilter
 /// one before in (sort key, id) order, so a deep page costs what the first one does and
 /// rows added or removed meanwhile never make another row repeat or go missing.
 ///
-/// The page is found first as (id, sort key) pairs and its rows fetched by id after:
-/// a query that names only the filter's columns, the sort key and the id can be
-/// answered from an index alone, where one that selects whole rows reads every
-/// candidate row before sorting. At a million customers, `country=DE&status=active&
-/// sort=name` sorted 3,800 whole rows for each page; now it sorts 3,800 index entries
-/// and reads 51 rows. The cursor comes from the pairs, so a row deleted between the
-/// two statements is only missing from this page, never from the paging.
+/// Each page is one statement: the ids of the page, found by a query that names only
+/// the filter's columns, the sort key and the id (which an index alone can answer),
+/// and around it the whole rows of those ids. Selecting whole rows in the inner query
+/// would read every candidate row before sorting: at a million customers,
+/// `country=DE&status=active&sort=name` sorted 3,800 whole rows for each page, where
+/// now it sorts 3,800 index entries and reads 51 rows. One statement also means one
+/// snapshot: the cursor is the last row's own key.
 ///
 /// With it, how many match ([`count`]): a first page that holds every match is its own
 /// count, which spares a search its second pass through the trigram index (on
@@ -124,7 +124,7 @@ pub fn list_and_count(
     Ok((rows, next, counted))
 }
 
-/// One page, its next cursor, and how many matches the page's keys found.
+/// One page, its next cursor, and how many matches the page's query found.
 fn page(
     conn: &mut DbConnection,
     workspace_id: i64,
@@ -134,35 +134,36 @@ fn page(
     let matching = Matching::new(conn, workspace_id, filter, now())?;
     // One row more than asked tells whether a next page exists.
     let wanted = limit + 1;
-    let mut keys: Vec<Cursor> = match filter.sort() {
-        CustomerSort::LastSeen | CustomerSort::Created => keys_by_time(conn, &matching, wanted)?,
-        CustomerSort::Name => keys_by_name(conn, &matching, wanted)?,
+    let mut rows = match filter.sort() {
+        CustomerSort::LastSeen | CustomerSort::Created => rows_by_time(conn, &matching, wanted)?,
+        CustomerSort::Name => rows_by_name(conn, &matching, wanted)?,
     };
-    let next = if keys.len() as i64 > limit {
-        keys.truncate(limit as usize);
-        keys.last().cloned()
+    let found = rows.len();
+    let next = if found as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|row| cursor_of(filter.sort(), row))
     } else {
         None
     };
-    let ids: Vec<i64> = keys.iter().map(Cursor::id).collect();
-    Ok((rows_in_order(conn, workspace_id, &ids)?, next, ids.len()))
+    Ok((rows, next, found.min(limit as usize)))
 }
 
-/// The customers with these ids, in the order of `ids`; an id deleted meanwhile is
-/// left out.
-fn rows_in_order(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Vec<Customer>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+/// Where the page after `row` starts.
+fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
+    match sort {
+        CustomerSort::LastSeen => Cursor::LastSeen {
+            at: row.last_seen_at,
+            id: row.id,
+        },
+        CustomerSort::Created => Cursor::Created {
+            at: row.created_at,
+            id: row.id,
+        },
+        CustomerSort::Name => Cursor::Name {
+            name: row.name.clone(),
+            id: row.id,
+        },
     }
-    let mut rows: Vec<Customer> = customers::table
-        .filter(customers::workspace_id.eq(workspace_id))
-        .filter(customers::id.eq_any(ids))
-        .select(Customer::as_select())
-        .load(conn)?;
-    let position: std::collections::HashMap<i64, usize> =
-        ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
-    rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
-    Ok(rows)
 }
 
 /// The sort column as the page's query writes it.
@@ -183,7 +184,14 @@ fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort)
         Backend::Sqlite => search.is_some(),
         Backend::Postgres => search.is_some_and(uses_search_index),
     };
-    match (conn.backend(), sort, as_expression) {
+    sort_expression(conn.backend(), sort, as_expression)
+}
+
+/// The sort column, or (`as_expression`) an expression of it in the same order that no
+/// index offers. The rows of a page are always ordered by the expression: there are at
+/// most 51 of them, found by id, and no planner should walk a sort index for them.
+fn sort_expression(backend: Backend, sort: CustomerSort, as_expression: bool) -> &'static str {
+    match (backend, sort, as_expression) {
         (_, CustomerSort::LastSeen, false) => "customers.last_seen_at",
         (_, CustomerSort::Created, false) => "customers.created_at",
         (_, CustomerSort::Name, false) => "customers.name",
@@ -198,14 +206,14 @@ fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort)
     }
 }
 
-/// The page's keys newest first, by last seen or by creation.
-fn keys_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Cursor>> {
+/// The page's rows newest first, by last seen or by creation.
+fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Customer>> {
     let filter = matching.filter;
     let sort = filter.sort();
     // Raw SQL so that a search writes it as an expression, in the conditions as well
     // as the order (see `sort_column`).
     let column = sort_column(conn, filter, sort);
-    let key = || sql::<Timestamp>(column);
+    let key = || fragment::<Timestamp>(column);
     let mut query = matching.query();
     let after = match (sort, filter.cursor()) {
         (CustomerSort::LastSeen, Some(Cursor::LastSeen { at, id }))
@@ -219,33 +227,33 @@ fn keys_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
             .filter(key().le(at))
             .filter(key().lt(at).or(customers::id.lt(id)));
     }
-    let pairs: Vec<(NaiveDateTime, i64)> = query
+    let page_ids = query
         .order((key().desc(), customers::id.desc()))
         .limit(wanted)
-        .select((key(), customers::id))
-        .load(conn)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(at, id)| match sort {
-            CustomerSort::Created => Cursor::Created { at, id },
-            _ => Cursor::LastSeen { at, id },
-        })
-        .collect())
+        .select(customers::id);
+    let in_order = fragment::<Timestamp>(sort_expression(matching.backend, sort, true));
+    Ok(customers::table
+        .filter(customers::workspace_id.eq(matching.workspace_id))
+        .filter(in_subquery("customers.id", page_ids))
+        .order((in_order.desc(), customers::id.desc()))
+        .select(Customer::as_select())
+        .load(conn)?)
 }
 
-/// The page's keys sorted by name: names A to Z, then the customers without a name by
+/// The page's rows sorted by name: names A to Z, then the customers without a name by
 /// id.
 ///
 /// The backends disagree on where NULL sorts (first on SQLite, last on PostgreSQL), and
 /// `COALESCE(name, '')` would stop the name index from being used. So the named rows
 /// and the unnamed rows are read as two index ranges, the second only when the first
 /// runs out within this page.
-fn keys_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Cursor>> {
+fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Customer>> {
     let filter = matching.filter;
     // The name as raw SQL so that a search can write it as an expression, in the
     // conditions as well as the order (see `sort_column`).
-    let key = sql::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
-    let mut keys = Vec::new();
+    let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
+    let in_order = fragment::<Nullable<Text>>(sort_expression(matching.backend, CustomerSort::Name, true));
+    let mut rows = Vec::new();
     let after_unnamed = match filter.cursor() {
         Some(Cursor::Name { name: None, id }) => Some(*id),
         _ => None,
@@ -260,32 +268,37 @@ fn keys_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
                     .assume_not_null(),
             );
         }
-        let named = named.order((key.clone().asc(), customers::id.asc()));
-        keys = named
+        let page_ids = named
+            .order((key.clone().asc(), customers::id.asc()))
             .limit(wanted)
-            .select((customers::name, customers::id))
-            .load::<(Option<String>, i64)>(conn)?
-            .into_iter()
-            .map(|(name, id)| Cursor::Name { name, id })
-            .collect();
+            .select(customers::id);
+        rows = customers::table
+            .filter(customers::workspace_id.eq(matching.workspace_id))
+            .filter(in_subquery("customers.id", page_ids))
+            .order((in_order.asc(), customers::id.asc()))
+            .select(Customer::as_select())
+            .load(conn)?;
     }
-    let missing = wanted - keys.len() as i64;
+    let missing = wanted - rows.len() as i64;
     if missing > 0 {
         let mut unnamed = matching.query().filter(key.is_null());
         if let Some(id) = after_unnamed {
             unnamed = unnamed.filter(customers::id.gt(id));
         }
-        keys.extend(
-            unnamed
+        let page_ids = unnamed
+            .order(customers::id.asc())
+            .limit(missing)
+            .select(customers::id);
+        rows.extend(
+            customers::table
+                .filter(customers::workspace_id.eq(matching.workspace_id))
+                .filter(in_subquery("customers.id", page_ids))
                 .order(customers::id.asc())
-                .limit(missing)
-                .select(customers::id)
-                .load::<i64>(conn)?
-                .into_iter()
-                .map(|id| Cursor::Name { name: None, id }),
+                .select(Customer::as_select())
+                .load::<Customer>(conn)?,
         );
     }
-    Ok(keys)
+    Ok(rows)
 }
 
 /// The workspace's customers that match a filter, as a query to order and page.
@@ -333,7 +346,7 @@ impl<'f> Matching<'f> {
             // reading the table straight through, both far cheaper than fetching every
             // row of the workspace through an index.
             customers::table
-                .filter(sql::<diesel::sql_types::BigInt>("+customers.workspace_id").eq(workspace_id))
+                .filter(fragment::<diesel::sql_types::BigInt>("+customers.workspace_id").eq(workspace_id))
                 .into_boxed()
         } else {
             customers::table
@@ -347,10 +360,10 @@ impl<'f> Matching<'f> {
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
             query = match backend {
                 Backend::Sqlite if uses_search_index(q) => query.filter(
-                    sql::<diesel::sql_types::Bool>(
+                    fragment::<diesel::sql_types::Bool>(
                         "customers.id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ",
                     )
-                    .bind::<Text, _>(fts_phrase(q))
+                    .bind_text(fts_phrase(q))
                     .sql(")"),
                 ),
                 // SQLite's LIKE already ignores ASCII case, and lower() on every row would
@@ -439,12 +452,12 @@ fn attribute_matches(
     value: &str,
 ) -> Box<dyn BoxableExpression<customers::table, Db, SqlType = diesel::sql_types::Bool>> {
     use diesel::sql_types::Bool;
-    let fragment = format!(
+    let pair = format!(
         "{}:{}",
         serde_json::Value::from(key),
         serde_json::Value::from(value)
     );
-    let pattern = format!("%{}%", escape_like(&fragment));
+    let pattern = format!("%{}%", escape_like(&pair));
     let (prefilter, exists) = match backend {
         // SQLite's LIKE ignores ASCII case, as its lower() folds ASCII only.
         Backend::Sqlite => (
@@ -463,12 +476,12 @@ fn attribute_matches(
         Backend::Postgres => ") AND lower(j.value #>> '{}') = lower(",
     };
     Box::new(
-        sql::<Bool>(prefilter)
-            .bind::<Text, _>(pattern)
+        fragment::<Bool>(prefilter)
+            .bind_text(pattern)
             .sql(exists)
-            .bind::<Text, _>(key.to_owned())
+            .bind_text(key)
             .sql(value_column)
-            .bind::<Text, _>(value.to_owned())
+            .bind_text(value)
             .sql("))"),
     )
 }

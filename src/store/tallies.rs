@@ -9,8 +9,9 @@
 
 use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::BigInt;
 
+use super::prepared_sql::{self, Value as Bind};
 use super::StoreResult;
 use crate::db::{Backend, DbConnection};
 use crate::domain::{CustomerFilter, CustomerStatus};
@@ -22,13 +23,6 @@ const VACUUM_AFTER_FOLDING: i64 = 10_000;
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-/// One value bound to a `?` of the statements below.
-enum Bind {
-    Id(i64),
-    Text(String),
-    At(NaiveDateTime),
 }
 
 /// The number of the workspace's customers matching `filter`, when the filter is a
@@ -43,16 +37,10 @@ pub fn count(
     let Some((sql, binds)) = statement(workspace_id, filter, at) else {
         return Ok(None);
     };
-    let sql = placeholders(conn.backend(), &sql);
-    let mut query = diesel::sql_query(sql).into_boxed::<<DbConnection as Connection>::Backend>();
-    for bind in binds {
-        query = match bind {
-            Bind::Id(id) => query.bind::<BigInt, _>(id),
-            Bind::Text(text) => query.bind::<Text, _>(text),
-            Bind::At(at) => query.bind::<Timestamp, _>(at),
-        };
-    }
-    Ok(Some(query.get_result::<Count>(conn)?.n))
+    // Kept prepared: the text depends only on which filter it is, never on its values.
+    Ok(Some(
+        prepared_sql::statement(&sql, binds).get_result::<Count>(conn)?.n,
+    ))
 }
 
 /// The statement and its values for a filter the tallies answer.
@@ -71,7 +59,7 @@ fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> O
     if criteria.iter().filter(|set| **set).count() != 1 {
         return None;
     }
-    let ws = Bind::Id(workspace_id);
+    let ws = Bind::BigInt(workspace_id);
     if let Some(country) = filter.country() {
         return Some((
             sum("facet = 'country' AND value = ?"),
@@ -124,7 +112,7 @@ fn status_statement(workspace_id: i64, status: CustomerStatus, at: NaiveDateTime
     let since = CustomerStatus::active_since(at);
     let cut_day = since.date();
     let cut_start = cut_day.and_time(NaiveTime::MIN);
-    let ws = || Bind::Id(workspace_id);
+    let ws = || Bind::BigInt(workspace_id);
     let partial = "SELECT COUNT(*) FROM customers WHERE workspace_id = ? AND archived_at IS NULL \
                    AND last_seen_at >= ? AND last_seen_at < ?";
     match status {
@@ -139,8 +127,8 @@ fn status_statement(workspace_id: i64, status: CustomerStatus, at: NaiveDateTime
                     ws(),
                     Bind::Text(day(cut_day)),
                     ws(),
-                    Bind::At(since),
-                    Bind::At(next_day.and_time(NaiveTime::MIN)),
+                    Bind::Timestamp(since),
+                    Bind::Timestamp(next_day.and_time(NaiveTime::MIN)),
                 ],
             )
         }
@@ -153,8 +141,8 @@ fn status_statement(workspace_id: i64, status: CustomerStatus, at: NaiveDateTime
                 ws(),
                 Bind::Text(day(cut_day)),
                 ws(),
-                Bind::At(cut_start),
-                Bind::At(since),
+                Bind::Timestamp(cut_start),
+                Bind::Timestamp(since),
             ],
         ),
         // Everyone, less those not archived.
@@ -181,27 +169,6 @@ fn sum_expression(condition: &str) -> String {
 /// PostgreSQL's `to_char(last_seen_at, 'YYYY-MM-DD')` produce.
 fn day(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
-}
-
-/// `?` placeholders as the backend wants them (`$1`, `$2` … on PostgreSQL).
-fn placeholders(backend: Backend, sql: &str) -> String {
-    match backend {
-        Backend::Sqlite => sql.to_owned(),
-        Backend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
 }
 
 /// Removes what no longer counts anything. On SQLite, rows whose count reached zero
@@ -246,15 +213,6 @@ pub fn compact(conn: &mut DbConnection) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            placeholders(Backend::Postgres, "a = ? AND b = ?"),
-            "a = $1 AND b = $2"
-        );
-        assert_eq!(placeholders(Backend::Sqlite, "a = ?"), "a = ?");
-    }
 
     #[test]
     fn only_a_single_tallied_criterion_is_answered() {

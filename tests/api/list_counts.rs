@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use erasure::db::schema::{customers, workspaces};
-use erasure::domain::CustomerStatus;
+use erasure::domain::{CustomerFilter, CustomerStatus};
 use erasure::store;
 use erasure::store::bulk_load::CustomerRow;
 use scraper::{Html, Selector};
@@ -186,6 +186,15 @@ async fn assert_counts(app: &TestApp, label: &str) {
         assert_eq!(shown_count(&html), want, "{label}: ?{query}");
         // Every match fits on the first page here: the rows listed agree with the count.
         assert_eq!(listed(&html), want as usize, "{label}: rows of ?{query}");
+        // A first page that holds every match is its own count, so the page above never
+        // asked the tallies; a larger set would. Their statement must agree too.
+        let filter = CustomerFilter::from_query_string(&query).unwrap();
+        let tallied = {
+            let mut conn = app.db();
+            let workspace_id = workspace_id(&mut conn);
+            store::tallies::count(&mut conn, workspace_id, &filter, store::now()).unwrap()
+        };
+        assert_eq!(tallied, Some(want), "{label}: tallies of ?{query}");
     }
 }
 
