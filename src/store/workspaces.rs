@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{now, StoreError, StoreResult};
-use crate::db::schema::{memberships, workspaces};
+use crate::db::schema::workspaces;
 use crate::db::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -72,16 +72,6 @@ pub fn find_by_site_id(conn: &mut DbConnection, site_id: &str) -> StoreResult<Op
         .select(Workspace::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// The workspaces a user is a member of, by name.
-pub fn list_for_user(conn: &mut DbConnection, user_id: i64) -> StoreResult<Vec<Workspace>> {
-    Ok(workspaces::table
-        .inner_join(memberships::table)
-        .filter(memberships::user_id.eq(user_id))
-        .order((workspaces::name, workspaces::id))
-        .select(Workspace::as_select())
-        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Workspace>> {

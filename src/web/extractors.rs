@@ -83,11 +83,14 @@ async fn load_current_user(
             let Some(user) = store::users::find(conn, user_id)? else {
                 return Ok(None);
             };
-            let workspaces = store::workspaces::list_for_user(conn, user.id)?;
-            let membership = match slug {
-                Some(slug) => store::memberships::workspace_with_role(conn, user.id, &slug)?,
-                None => None,
-            };
+            let memberships = store::memberships::of_user(conn, user.id)?;
+            let membership = slug.and_then(|slug| {
+                memberships
+                    .iter()
+                    .find(|(workspace, _)| workspace.slug == slug)
+                    .cloned()
+            });
+            let workspaces = memberships.into_iter().map(|(workspace, _)| workspace).collect();
             Ok(Some((CurrentUser { user, workspaces }, membership)))
         })
         .await?;
