@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN="$ROOT/target/release/erasure"
+# BIN=… runs another build, e.g. a copy kept for a before-and-after comparison.
+BIN=${BIN:-$ROOT/target/release/erasure}
 PASSWORD="bench password long"
 EMAIL=${BENCH_EMAIL:-owner@bench.example}
 
