@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::{request_origin, CurrentUser};
+use super::invitations::home_for;
 use super::layout::{render, render_with_status, see_other, Layout};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
@@ -59,8 +60,18 @@ async fn root(
         Err(WebError::SignInRequired) => return Ok(see_other("/login")),
         Err(err) => return Err(err),
     };
-    Ok(match user.workspaces.first() {
-        Some(workspace) => see_other(format!("/w/{}/customers", workspace.slug)),
+    let Some(workspace) = user.workspaces.first() else {
+        return Ok(see_other("/settings/security"));
+    };
+    // The first page the role opens: a role without the customers list (an auditor's,
+    // say) lands on what it may see, not on a refusal.
+    let (user_id, slug) = (user.user.id, workspace.slug.clone());
+    let membership = state
+        .db
+        .run(move |conn| store::memberships::workspace_with_role(conn, user_id, &slug))
+        .await?;
+    Ok(match membership {
+        Some((workspace, role)) => see_other(home_for(&role.permission_set(), &workspace.slug)),
         None => see_other("/settings/security"),
     })
 }

@@ -118,8 +118,8 @@ async fn show(
     })
 }
 
-/// The first page the new member's role lets them open.
-fn home_for(permissions: &PermissionSet, slug: &str) -> String {
+/// The first page a member's role lets them open.
+pub(super) fn home_for(permissions: &PermissionSet, slug: &str) -> String {
     if permissions.contains(Permission::CustomersView) {
         format!("/w/{slug}/customers")
     } else if permissions.contains(Permission::AuditView) {

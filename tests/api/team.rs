@@ -14,6 +14,7 @@ on_both_backends!(
     only_the_owner_transfers_ownership_and_roles_follow,
     custom_roles_are_created_edited_and_deleted_but_built_in_ones_are_not,
     a_role_with_customers_view_only_cannot_open_team_or_roles,
+    each_role_lands_on_a_page_it_may_open,
     a_role_change_takes_effect_on_the_next_request,
     two_step_sign_in_is_enrolled_used_and_turned_off,
     workspaces_are_created_renamed_and_configured,
@@ -692,6 +693,35 @@ async fn a_role_with_customers_view_only_cannot_open_team_or_roles(backend: Back
     assert!(
         owner_nav.contains("/w/acme-shop/settings/team") && owner_nav.contains("/w/acme-shop/settings/roles")
     );
+}
+
+async fn each_role_lands_on_a_page_it_may_open(backend: Backend) {
+    let app = owner_app(backend).await;
+    for (name, permission) in [("Auditor", "audit.view"), ("Team lead", "team.manage")] {
+        app.post_form(
+            &format!("{WS}/settings/roles"),
+            &[("name", name), ("permission", permission)],
+        )
+        .await;
+    }
+    add_user(&app, "aud@example.com", "Ann Auditor", "Auditor");
+    add_user(&app, "lead@example.com", "Leo Lead", "Team lead");
+    add_user(&app, "mia@example.com", "Mia Member", "Member");
+    for (email, home) in [
+        ("aud@example.com", format!("{WS}/audit")),
+        ("lead@example.com", format!("{WS}/settings/team")),
+        ("mia@example.com", format!("{WS}/customers")),
+    ] {
+        let client = signed_in(&app, email).await;
+        let landing = app.get_with(&client, "/").await;
+        assert_eq!(landing.status(), StatusCode::SEE_OTHER, "{email}");
+        assert_eq!(location(&landing), home, "{email}");
+        assert_eq!(
+            app.get_with(&client, &home).await.status(),
+            StatusCode::OK,
+            "{email}"
+        );
+    }
 }
 
 async fn a_role_change_takes_effect_on_the_next_request(backend: Backend) {
