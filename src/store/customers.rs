@@ -116,9 +116,9 @@ pub fn list_and_count(
     filter: &CustomerFilter,
     limit: i64,
 ) -> StoreResult<(Vec<Customer>, Option<Cursor>, i64)> {
-    let (rows, next, keys) = page(conn, workspace_id, filter, limit)?;
+    let (rows, next, found) = page(conn, workspace_id, filter, limit)?;
     let counted = match (filter.cursor(), &next) {
-        (None, None) => keys as i64,
+        (None, None) => found as i64,
         _ => count(conn, workspace_id, filter)?,
     };
     Ok((rows, next, counted))
