@@ -19,17 +19,6 @@ pub fn insert(conn: &mut DbConnection, user_id: i64, workspace_id: i64, role_id:
     Ok(())
 }
 
-/// Every workspace the user belongs to, with their role there, by name: the
-/// navigation and the current workspace's membership from one query.
-pub fn of_user(conn: &mut DbConnection, user_id: i64) -> StoreResult<Vec<(Workspace, Role)>> {
-    Ok(workspaces::table
-        .inner_join(memberships::table.inner_join(roles::table))
-        .filter(memberships::user_id.eq(user_id))
-        .order((workspaces::name, workspaces::id))
-        .select((Workspace::as_select(), Role::as_select()))
-        .load(conn)?)
-}
-
 /// The workspace named by `slug` and the user's role in it, if the user is a member.
 /// One query: a workspace the user cannot reach is indistinguishable from none at all.
 pub fn workspace_with_role(

@@ -60,17 +60,9 @@ async fn root(
         Err(WebError::SignInRequired) => return Ok(see_other("/login")),
         Err(err) => return Err(err),
     };
-    let Some(workspace) = user.workspaces.first() else {
-        return Ok(see_other("/settings/security"));
-    };
     // The first page the role opens: a role without the customers list (an auditor's,
     // say) lands on what it may see, not on a refusal.
-    let (user_id, slug) = (user.user.id, workspace.slug.clone());
-    let membership = state
-        .db
-        .run(move |conn| store::memberships::workspace_with_role(conn, user_id, &slug))
-        .await?;
-    Ok(match membership {
+    Ok(match user.memberships.first() {
         Some((workspace, role)) => see_other(home_for(&role.permission_set(), &workspace.slug)),
         None => see_other("/settings/security"),
     })

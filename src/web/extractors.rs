@@ -23,14 +23,15 @@ use crate::store::{self, StoreError};
 #[derive(Clone)]
 pub struct CurrentUser {
     pub user: User,
-    pub workspaces: Vec<Workspace>,
+    /// Every workspace the user belongs to, with their role there, by name.
+    pub memberships: Vec<Membership>,
 }
 
 impl CurrentUser {
     pub fn workspace_links(&self) -> Vec<WorkspaceLink> {
-        self.workspaces
+        self.memberships
             .iter()
-            .map(|w| WorkspaceLink {
+            .map(|(w, _)| WorkspaceLink {
                 slug: w.slug.clone(),
                 name: w.name.clone(),
             })
@@ -83,15 +84,14 @@ async fn load_current_user(
             let Some(user) = store::users::find(conn, user_id)? else {
                 return Ok(None);
             };
-            let memberships = store::memberships::of_user(conn, user.id)?;
+            let memberships = store::memberships::roles_of_user(conn, user.id)?;
             let membership = slug.and_then(|slug| {
                 memberships
                     .iter()
                     .find(|(workspace, _)| workspace.slug == slug)
                     .cloned()
             });
-            let workspaces = memberships.into_iter().map(|(workspace, _)| workspace).collect();
-            Ok(Some((CurrentUser { user, workspaces }, membership)))
+            Ok(Some((CurrentUser { user, memberships }, membership)))
         })
         .await?;
     match loaded {
