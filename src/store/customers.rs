@@ -138,14 +138,30 @@ fn page(
         CustomerSort::LastSeen | CustomerSort::Created => rows_by_time(conn, &matching, wanted)?,
         CustomerSort::Name => rows_by_name(conn, &matching, wanted)?,
     };
-    let found = rows.len();
-    let next = if found as i64 > limit {
+    let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|row| cursor_of(filter.sort(), row))
     } else {
         None
     };
-    Ok((rows, next, found.min(limit as usize)))
+    let found = rows.len();
+    Ok((rows, next, found))
+}
+
+/// The whole rows of the ids `page_ids` selects, in `order` (SQL of this crate), as one
+/// statement with it.
+fn rows_of(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    page_ids: customers::BoxedQuery<'_, Db, diesel::sql_types::BigInt>,
+    order: String,
+) -> StoreResult<Vec<Customer>> {
+    Ok(customers::table
+        .filter(customers::workspace_id.eq(workspace_id))
+        .filter(in_subquery("customers.id", page_ids))
+        .order(fragment::<Text>(order))
+        .select(Customer::as_select())
+        .load(conn)?)
 }
 
 /// Where the page after `row` starts.
@@ -231,13 +247,13 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
         .order((key().desc(), customers::id.desc()))
         .limit(wanted)
         .select(customers::id);
-    let in_order = fragment::<Timestamp>(sort_expression(matching.backend, sort, true));
-    Ok(customers::table
-        .filter(customers::workspace_id.eq(matching.workspace_id))
-        .filter(in_subquery("customers.id", page_ids))
-        .order((in_order.desc(), customers::id.desc()))
-        .select(Customer::as_select())
-        .load(conn)?)
+    let in_order = sort_expression(matching.backend, sort, true);
+    rows_of(
+        conn,
+        matching.workspace_id,
+        page_ids,
+        format!("{in_order} DESC, customers.id DESC"),
+    )
 }
 
 /// The page's rows sorted by name: names A to Z, then the customers without a name by
@@ -252,7 +268,7 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     // The name as raw SQL so that a search can write it as an expression, in the
     // conditions as well as the order (see `sort_column`).
     let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
-    let in_order = fragment::<Nullable<Text>>(sort_expression(matching.backend, CustomerSort::Name, true));
+    let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
     let mut rows = Vec::new();
     let after_unnamed = match filter.cursor() {
         Some(Cursor::Name { name: None, id }) => Some(*id),
@@ -272,12 +288,12 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
             .order((key.clone().asc(), customers::id.asc()))
             .limit(wanted)
             .select(customers::id);
-        rows = customers::table
-            .filter(customers::workspace_id.eq(matching.workspace_id))
-            .filter(in_subquery("customers.id", page_ids))
-            .order((in_order.asc(), customers::id.asc()))
-            .select(Customer::as_select())
-            .load(conn)?;
+        rows = rows_of(
+            conn,
+            matching.workspace_id,
+            page_ids,
+            format!("{in_order} ASC, customers.id ASC"),
+        )?;
     }
     let missing = wanted - rows.len() as i64;
     if missing > 0 {
@@ -289,14 +305,12 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
             .order(customers::id.asc())
             .limit(missing)
             .select(customers::id);
-        rows.extend(
-            customers::table
-                .filter(customers::workspace_id.eq(matching.workspace_id))
-                .filter(in_subquery("customers.id", page_ids))
-                .order(customers::id.asc())
-                .select(Customer::as_select())
-                .load::<Customer>(conn)?,
-        );
+        rows.extend(rows_of(
+            conn,
+            matching.workspace_id,
+            page_ids,
+            "customers.id ASC".to_owned(),
+        )?);
     }
     Ok(rows)
 }
