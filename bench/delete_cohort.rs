@@ -257,7 +257,9 @@ fn product_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcom
         let preview_started = Instant::now();
         let job = database
             .run(move |conn| {
-                let job = create_preview(conn, 1, "Bench", 1, kind, &selection)?;
+                let workspace = store::workspaces::find(conn, 1)?
+                    .ok_or_else(|| erasure::store::StoreError::Inconsistent("no workspace 1".into()))?;
+                let job = create_preview(conn, &workspace, 1, kind, &selection)?;
                 store::jobs::confirm(conn, job.id, false)?;
                 Ok::<_, erasure::erasure::ErasureError>(job)
             })

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod erasure;
+pub mod format;
 pub mod mail;
 pub mod memory;
 pub mod password;

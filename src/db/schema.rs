@@ -10,6 +10,7 @@ diesel::table! {
         identifier_mode -> Text,
         pii_keys -> Text,
         created_at -> Timestamp,
+        owner_code_threshold -> Nullable<BigInt>,
     }
 }
 
@@ -123,6 +124,8 @@ diesel::table! {
         receipt_id -> Text,
         payload -> Text,
         report -> Text,
+        needs_owner_code -> Bool,
+        whole_workspace -> Bool,
     }
 }
 

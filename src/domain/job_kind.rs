@@ -10,7 +10,7 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub fn key(self) -> &'static str {
+    pub const fn key(self) -> &'static str {
         match self {
             JobKind::Delete => "delete",
             JobKind::Archive => "archive",
@@ -55,6 +55,25 @@ impl JobKind {
     }
 }
 
+/// A stored kind nobody wrote: read as an error, never run as some other kind.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown job kind {0:?}")]
+pub struct UnknownJobKind(pub String);
+
+impl TryFrom<String> for JobKind {
+    type Error = UnknownJobKind;
+
+    fn try_from(key: String) -> Result<JobKind, UnknownJobKind> {
+        JobKind::parse(&key).ok_or(UnknownJobKind(key))
+    }
+}
+
+impl From<JobKind> for String {
+    fn from(kind: JobKind) -> String {
+        kind.key().to_owned()
+    }
+}
+
 impl fmt::Display for JobKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
@@ -76,5 +95,6 @@ mod tests {
             assert_eq!(JobKind::parse(kind.key()), Some(kind));
         }
         assert_eq!(JobKind::parse("drop"), None);
+        assert!(JobKind::try_from("drop".to_owned()).is_err());
     }
 }

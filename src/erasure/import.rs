@@ -12,7 +12,9 @@ use super::receipt::new_receipt_id;
 use super::suppress::digests_for_write;
 use super::ErasureError;
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, Identifier, IdentifierMode, ImportRow, JobKind, ParsedImport, RowCells};
+use crate::domain::{
+    AuditAction, Identifier, IdentifierMode, ImportRow, JobKind, JobState, ParsedImport, RowCells,
+};
 use crate::mail::OutgoingMail;
 use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
@@ -287,7 +289,7 @@ fn record_imported(
 /// The mail that tells whoever started the import that it ended.
 pub fn finished_mail(job: &Job, workspace_name: &str, page_url: &str, to: &str) -> OutgoingMail {
     let report = ImportReport::read(&job.report);
-    let ended = if job.state == state::CANCELLED {
+    let ended = if job.state == JobState::Cancelled {
         "was cancelled"
     } else {
         "has finished"

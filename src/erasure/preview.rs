@@ -7,6 +7,7 @@ use crate::domain::{CustomerFilter, JobKind};
 use crate::erasure::receipt::new_receipt_id;
 use crate::erasure::ErasureError;
 use crate::store::jobs::{self, state, Job, NewJob};
+use crate::store::workspaces::Workspace;
 use crate::store::{customers, erasures, now};
 
 /// Which customers a bulk action is for.
@@ -36,17 +37,38 @@ impl Selection {
 /// How many ids are read and frozen per round trip.
 const CHUNK: i64 = 5000;
 
+/// The default threshold above which a bulk erasure needs the owner's code.
+pub const DEFAULT_OWNER_CODE_THRESHOLD: i64 = 10_000;
+
+/// Whether a bulk erasure of `total` of a workspace's `workspace_total` customers waits
+/// for the account owner's code: always when it is every customer (a delete-all by
+/// another name), and above the workspace's threshold, by default 10,000 customers or
+/// half of the workspace, whichever is smaller.
+pub fn needs_owner_code(total: i64, workspace_total: i64, configured: Option<i64>) -> bool {
+    if total >= workspace_total {
+        return true;
+    }
+    match configured {
+        Some(threshold) => total > threshold,
+        None => total > DEFAULT_OWNER_CODE_THRESHOLD || total * 2 > workspace_total,
+    }
+}
+
+/// Freezes the selection as a previewed job's targets, with its counts, and decides
+/// how it must be confirmed: a set that is every customer of the workspace is a
+/// delete-all (a deletion becomes one; either kind then needs `customers.delete_all`),
+/// and such a set, or one above the threshold, waits for the owner's code.
 pub fn create_preview(
     conn: &mut DbConnection,
-    workspace_id: i64,
-    workspace_name: &str,
+    workspace: &Workspace,
     user_id: i64,
     kind: JobKind,
     selection: &Selection,
 ) -> Result<Job, ErasureError> {
+    let workspace_id = workspace.id;
     write_transaction(conn, |conn| {
         let receipt_id = new_receipt_id();
-        let words = selection.describe(workspace_name);
+        let words = selection.describe(&workspace.name);
         let job = jobs::insert(
             conn,
             &NewJob {
@@ -92,6 +114,17 @@ pub fn create_preview(
             return Err(ErasureError::EmptySelection);
         }
         jobs::set_preview_counts(conn, job.id, total, counts.held, counts.events)?;
+        // The frozen set holds only customers of this workspace, so as many as it has
+        // means all of them.
+        let workspace_total = customers::count_all(conn, workspace_id)?;
+        let whole = total >= workspace_total;
+        let kind = if whole && kind == JobKind::Delete {
+            JobKind::DeleteAll
+        } else {
+            kind
+        };
+        let gated = needs_owner_code(total, workspace_total, workspace.owner_code_threshold);
+        jobs::set_gate(conn, job.id, kind, gated, whole)?;
         Ok(jobs::get(conn, job.id)?)
     })
 }
@@ -119,4 +152,31 @@ fn freeze(
     counts.held += erasures::count_held(conn, workspace_id, ids)?;
     counts.events += erasures::count_events(conn, workspace_id, ids)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_owner_code;
+
+    #[test]
+    fn every_customer_always_needs_the_code() {
+        assert!(needs_owner_code(3, 3, None));
+        assert!(needs_owner_code(3, 3, Some(1_000_000)));
+        assert!(needs_owner_code(1, 1, None));
+    }
+
+    #[test]
+    fn the_default_is_ten_thousand_or_half_whichever_is_smaller() {
+        assert!(!needs_owner_code(5, 10, None));
+        assert!(needs_owner_code(6, 10, None));
+        assert!(!needs_owner_code(10_000, 1_000_000, None));
+        assert!(needs_owner_code(10_001, 1_000_000, None));
+    }
+
+    #[test]
+    fn a_configured_threshold_replaces_the_default() {
+        assert!(!needs_owner_code(8, 10, Some(9)));
+        assert!(needs_owner_code(10, 11, Some(9)));
+        assert!(needs_owner_code(2, 100, Some(1)));
+    }
 }

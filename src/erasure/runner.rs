@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::db::{write_transaction, writers_waiting, Database, DbConnection};
-use crate::domain::{AuditAction, JobKind};
+use crate::domain::{AuditAction, JobKind, JobState};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::import::{self, ImportRun, ImportStep};
 use crate::erasure::journal::Journal;
@@ -20,7 +20,7 @@ use crate::erasure::ErasureError;
 use crate::mail::{Mailer, OutgoingMail};
 use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
-use crate::store::jobs::{self, state, Job};
+use crate::store::jobs::{self, Job};
 use crate::store::{erasures, maintenance, users, workspaces};
 
 /// How long an idle runner waits before looking at the queue again (it is woken at
@@ -155,11 +155,11 @@ impl JobRunner {
     /// One transaction: the next batch, or the job's end.
     fn step(&self, conn: &mut DbConnection, job_id: i64, batch_size: i64) -> Result<Step, ErasureError> {
         let job = jobs::get(conn, job_id)?;
-        if job.state != state::RUNNING || job.lease_owner.as_deref() != Some(self.owner.as_str()) {
+        if job.state != JobState::Running || job.lease_owner.as_deref() != Some(self.owner.as_str()) {
             return Err(ErasureError::LostLease);
         }
         let workspace = workspaces::find(conn, job.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
-        let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
+        let kind = job.kind;
         let origin = RequestOrigin {
             request_id: format!("job-{job_id}"),
             client_ip: String::new(),
@@ -167,7 +167,13 @@ impl JobRunner {
         if job.cancel_requested {
             jobs::clear_targets(conn, job_id)?;
             return self
-                .close(conn, &job, state::CANCELLED, AuditAction::JobCancelled, &origin)
+                .close(
+                    conn,
+                    &job,
+                    JobState::Cancelled,
+                    AuditAction::JobCancelled,
+                    &origin,
+                )
                 .map(Step::Cancelled);
         }
         if kind == JobKind::Import {
@@ -181,14 +187,14 @@ impl JobRunner {
             return match import::run_batch(conn, &run, &job, batch_size)? {
                 ImportStep::Progress => Ok(Step::Progress),
                 ImportStep::Finished(job) => self
-                    .close(conn, &job, state::DONE, AuditAction::JobFinished, &origin)
+                    .close(conn, &job, JobState::Done, AuditAction::JobFinished, &origin)
                     .map(Step::Finished),
             };
         }
         let ids = jobs::next_targets(conn, job_id, batch_size)?;
         let Some(&last) = ids.last() else {
             return self
-                .close(conn, &job, state::DONE, AuditAction::JobFinished, &origin)
+                .close(conn, &job, JobState::Done, AuditAction::JobFinished, &origin)
                 .map(Step::Finished);
         };
         let scope = ErasureScope {
@@ -211,7 +217,7 @@ impl JobRunner {
         &self,
         conn: &mut DbConnection,
         job: &Job,
-        final_state: &str,
+        final_state: JobState,
         action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<Job, ErasureError> {
@@ -226,7 +232,7 @@ impl JobRunner {
                 .selection(job.selection.clone())
                 .affected(job.done)
                 .details(serde_json::json!({
-                    "kind": job.kind,
+                    "kind": job.kind.key(),
                     "previewed": job.total,
                     "done": job.done,
                     "skipped_already_gone": job.skipped_missing,
@@ -247,15 +253,14 @@ impl JobRunner {
     /// After the last transaction: make erased data unrecoverable from the database
     /// files, then tell whoever started the job.
     async fn after_finish(&self, job: &Job) {
-        let kind = JobKind::parse(&job.kind);
         // An import erases nothing; a large one leaves the search index in many segments.
-        if kind == Some(JobKind::Import) {
+        if job.kind == JobKind::Import {
             if job.done >= MERGE_SEARCH_INDEX_AFTER_ROWS {
                 if let Err(err) = self.db.run(maintenance::merge_search_index).await {
                     tracing::warn!(error = %err, "could not merge the search index");
                 }
             }
-        } else if kind.is_some() {
+        } else {
             if let Err(err) = self.db.run(|conn| erasures::flush_erased_pages(conn, true)).await {
                 tracing::warn!(error = %err, "could not flush erased pages");
             }
@@ -276,8 +281,8 @@ impl JobRunner {
             return;
         };
         let mut recipients = vec![starter.email.clone()];
-        if job.kind == JobKind::DeleteAll.key() {
-            // Delete all is confirmed to the account owner too, whoever started it.
+        if job.kind == JobKind::DeleteAll || job.whole_workspace {
+            // Erasing everyone is confirmed to the account owner too, whoever started it.
             if let Ok(Some(owner)) = self.db.run(users::find_owner).await {
                 if owner.email != starter.email {
                     recipients.insert(0, owner.email);
@@ -364,17 +369,17 @@ fn job_finished_mail(
     public_url: &str,
     to: &str,
 ) -> OutgoingMail {
-    let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Delete);
+    let kind = job.kind;
     if kind == JobKind::Import {
         let page = format!("{public_url}/w/{slug}/imports/{}", job.id);
         return import::finished_mail(job, workspace_name, &page, to);
     }
-    let ended = if job.state == state::CANCELLED {
+    let ended = if job.state == JobState::Cancelled {
         "was cancelled"
     } else {
         "has finished"
     };
-    let subject = if kind == JobKind::DeleteAll && job.state == state::DONE {
+    let subject = if kind == JobKind::DeleteAll && job.state == JobState::Done {
         format!("All customers of {workspace_name} were deleted (job #{})", job.id)
     } else {
         format!("Erasure job #{} {ended} in {workspace_name}", job.id)

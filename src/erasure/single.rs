@@ -2,13 +2,14 @@
 //! batch code, a job row that serves as its receipt, and one audit entry.
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, JobKind};
+use crate::domain::{AuditAction, Identifier, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
+use crate::erasure::eraser::Eraser;
 use crate::erasure::receipt::new_receipt_id;
 use crate::erasure::ErasureError;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::jobs::{self, state, Job, NewJob};
-use crate::store::{erasures, now};
+use crate::store::{customer_writes, erasures, now};
 
 pub struct SingleErasure {
     pub job: Job,
@@ -16,10 +17,59 @@ pub struct SingleErasure {
     pub audit_hash: String,
 }
 
-/// Deletes or archives one customer. Missing → NotFound, held → Held, and nothing
-/// changes in either case. Called inside a transaction it joins it; the caller then
-/// flushes erased pages (`erasures::flush_erased_pages`) once it has committed.
-pub fn erase_one(
+/// How the caller names the customer to erase.
+#[derive(Debug, Clone, Copy)]
+pub enum CustomerRef<'a> {
+    /// The internal id, as the console's pages name customers.
+    Internal(i64),
+    /// As a Track API call names them; resolved inside the erasure's transaction.
+    Identifier(&'a Identifier),
+}
+
+/// Deletes or archives one customer with every guarantee an erasure has: the row
+/// locked against concurrent writes, legal hold respected, identifiers suppressed when
+/// asked, the journal synced before the commit, the search index's trigrams removed at
+/// once, one audit entry and a receipt; and after the commit, the erased pages flushed
+/// out of every database file. `Ok(None)` when no customer has that identifier.
+pub fn erase_customer(
+    conn: &mut DbConnection,
+    eraser: &Eraser,
+    kind: JobKind,
+    customer: CustomerRef<'_>,
+    suppress: bool,
+) -> Result<Option<SingleErasure>, ErasureError> {
+    let scope = eraser.scope();
+    let outcome = write_transaction(conn, |conn| -> Result<Option<SingleErasure>, ErasureError> {
+        let id = match customer {
+            CustomerRef::Internal(id) => id,
+            CustomerRef::Identifier(identifier) => {
+                match customer_writes::resolve(conn, scope.workspace.id, identifier)? {
+                    Some(id) => id,
+                    None => return Ok(None),
+                }
+            }
+        };
+        erase_one(conn, &scope, eraser.actor, kind, id, suppress, &eraser.origin).map(Some)
+    })?;
+    if outcome.is_some() {
+        flush_after_commit(conn);
+    }
+    Ok(outcome)
+}
+
+/// After an erasure committed: what it removed leaves the log files too. The erasure
+/// stands either way, so a failure here is logged rather than reported as a failed
+/// erasure; the next erasure's flush folds the same pages.
+pub(crate) fn flush_after_commit(conn: &mut DbConnection) {
+    if let Err(err) = erasures::flush_erased_pages(conn, false) {
+        tracing::warn!(error = %err, "could not flush erased pages");
+    }
+}
+
+/// Deletes or archives one customer inside the caller's transaction (or its own).
+/// Missing → NotFound, held → Held, and nothing changes in either case. The caller
+/// flushes erased pages (`flush_after_commit`) once the outermost transaction committed.
+pub(crate) fn erase_one(
     conn: &mut DbConnection,
     scope: &ErasureScope<'_>,
     actor: Actor,
@@ -29,6 +79,11 @@ pub fn erase_one(
     origin: &RequestOrigin,
 ) -> Result<SingleErasure, ErasureError> {
     let outcome = write_transaction(conn, |conn| -> Result<SingleErasure, ErasureError> {
+        // Locked first: an event a Track API call is adding meanwhile is then either
+        // committed before (and erased with the rest) or added after, to a new customer.
+        if !erasures::lock_customer(conn, scope.workspace.id, customer_id)? {
+            return Err(ErasureError::NotFound);
+        }
         let target = erasures::load_targets(conn, scope.workspace.id, &[customer_id])?
             .into_iter()
             .next()

@@ -8,12 +8,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::audit::{self, Actor, NewEntry, RequestOrigin};
 use super::suppressions::{self, Digest};
 use super::{events, now, StoreError};
 use crate::db::schema::customers;
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, Change, CustomerPatch, Identifier, PatchError, TrackEvent};
+use crate::domain::{Change, CustomerPatch, Identifier, PatchError, TrackEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -50,7 +49,6 @@ pub(super) struct Target {
     pub(super) id: i64,
     attributes: String,
     last_seen_at: NaiveDateTime,
-    legal_hold_reason: Option<String>,
 }
 
 #[derive(AsChangeset)]
@@ -301,51 +299,6 @@ pub fn record_event(
             .execute(conn)?;
         }
         Ok(target.id)
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deleted {
-    pub customer_id: i64,
-    pub events: i64,
-}
-
-/// Deletes a customer and their events for good, with its audit entry, in one
-/// transaction. `None` when the identifier names nobody.
-pub fn delete(
-    conn: &mut DbConnection,
-    workspace_id: i64,
-    identifier: &Identifier,
-    actor: Actor,
-    origin: &RequestOrigin,
-) -> Result<Option<Deleted>, WriteError> {
-    write_transaction(conn, |conn| {
-        let Some(target) = find(conn, workspace_id, identifier)? else {
-            return Ok(None);
-        };
-        // Locked before its events are deleted: an event a Track API call is adding
-        // meanwhile is then either committed first (and deleted and counted below) or
-        // added after, to a customer created anew.
-        let Some(target) = locked(conn, target)? else {
-            return Ok(None);
-        };
-        if target.legal_hold_reason.is_some() {
-            return Err(WriteError::LegalHold);
-        }
-        let events = events::delete_for_customer(conn, target.id)? as i64;
-        diesel::delete(customers::table.find(target.id)).execute(conn)?;
-        audit::append(
-            conn,
-            NewEntry::new(actor, AuditAction::CustomerDeleted, origin)
-                .workspace(workspace_id)
-                .target(format!("customer:{}", target.id))
-                .affected(1)
-                .details(serde_json::json!({ "events": events })),
-        )?;
-        Ok(Some(Deleted {
-            customer_id: target.id,
-            events,
-        }))
     })
 }
 

@@ -213,6 +213,20 @@ pub fn erase_search_entries_at_once(conn: &mut DbConnection, on: bool) -> StoreR
     Ok(())
 }
 
+/// Locks one customer's row until the transaction ends (PostgreSQL; SQLite's writers
+/// take turns anyway). False when there is no such customer in the workspace.
+pub fn lock_customer(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<bool> {
+    let query = customers::table
+        .filter(customers::workspace_id.eq(workspace_id))
+        .filter(customers::id.eq(id))
+        .select(customers::id);
+    let found: Option<i64> = match conn {
+        DbConnection::Postgres(pg) => query.for_update().first(pg).optional()?,
+        DbConnection::Sqlite(_) => query.first(conn).optional()?,
+    };
+    Ok(found.is_some())
+}
+
 /// Sets (`Some(reason)`) or releases (`None`) a legal hold; false when no such customer.
 pub fn set_legal_hold(
     conn: &mut DbConnection,

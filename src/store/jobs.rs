@@ -7,17 +7,18 @@ use diesel::prelude::*;
 use super::{now, StoreError, StoreResult};
 use crate::db::schema::{job_targets, jobs};
 use crate::db::DbConnection;
+use crate::domain::{JobKind, JobState};
 
-/// A job's life: previewed (targets frozen, waiting for confirmation) → queued →
-/// running → done | cancelled | failed. A preview nobody confirms is discarded.
+/// The stored values of `jobs.state`, for the queries that filter on it; rows are read
+/// into `JobState`.
 pub mod state {
-    pub const PREVIEW: &str = "preview";
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const DONE: &str = "done";
-    pub const CANCELLED: &str = "cancelled";
-    pub const FAILED: &str = "failed";
-    pub const DISCARDED: &str = "discarded";
+    use crate::domain::JobState;
+
+    pub const PREVIEW: &str = JobState::Preview.key();
+    pub const QUEUED: &str = JobState::Queued.key();
+    pub const RUNNING: &str = JobState::Running.key();
+    pub const DONE: &str = JobState::Done.key();
+    pub const DISCARDED: &str = JobState::Discarded.key();
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -25,8 +26,10 @@ pub mod state {
 pub struct Job {
     pub id: i64,
     pub workspace_id: i64,
-    pub kind: String,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: JobKind,
+    #[diesel(deserialize_as = String)]
+    pub state: JobState,
     pub selection: String,
     pub suppress: bool,
     pub created_by: i64,
@@ -45,14 +48,15 @@ pub struct Job {
     pub receipt_id: String,
     pub payload: String,
     pub report: String,
+    /// Waits for the account owner's one-time code before it may be confirmed.
+    pub needs_owner_code: bool,
+    /// Its frozen set was every customer of the workspace when it was previewed.
+    pub whole_workspace: bool,
 }
 
 impl Job {
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            state::DONE | state::CANCELLED | state::FAILED | state::DISCARDED
-        )
+        self.state.is_finished()
     }
 
     /// Targets dealt with so far, whatever the outcome.
@@ -152,6 +156,25 @@ pub fn set_preview_counts(
     let report = serde_json::json!({ "held_at_preview": held, "events_at_preview": events });
     diesel::update(jobs::table.find(job_id))
         .set((jobs::total.eq(total), jobs::report.eq(report.to_string())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How a previewed job must be confirmed: with the owner's code, and whether its set
+/// is the whole workspace (which makes a deletion a delete-all).
+pub fn set_gate(
+    conn: &mut DbConnection,
+    job_id: i64,
+    kind: JobKind,
+    needs_owner_code: bool,
+    whole_workspace: bool,
+) -> StoreResult<()> {
+    diesel::update(jobs::table.find(job_id).filter(jobs::state.eq(state::PREVIEW)))
+        .set((
+            jobs::kind.eq(kind.key()),
+            jobs::needs_owner_code.eq(needs_owner_code),
+            jobs::whole_workspace.eq(whole_workspace),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -312,7 +335,7 @@ pub fn record_batch(
 }
 
 /// Ends a job the owner holds, in `final_state`.
-pub fn finish(conn: &mut DbConnection, job_id: i64, owner: &str, final_state: &str) -> StoreResult<bool> {
+pub fn finish(conn: &mut DbConnection, job_id: i64, owner: &str, final_state: JobState) -> StoreResult<bool> {
     let changed = diesel::update(
         jobs::table
             .find(job_id)
@@ -320,7 +343,7 @@ pub fn finish(conn: &mut DbConnection, job_id: i64, owner: &str, final_state: &s
             .filter(jobs::state.eq(state::RUNNING)),
     )
     .set((
-        jobs::state.eq(final_state),
+        jobs::state.eq(final_state.key()),
         jobs::finished_at.eq(Some(now())),
         jobs::lease_owner.eq(None::<String>),
         jobs::lease_until.eq(None::<NaiveDateTime>),

@@ -126,16 +126,12 @@ pub fn mark_used(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
     Ok(changed == 1)
 }
 
-/// How many codes were sent for this workspace and action since `since`.
-pub fn count_since(
-    conn: &mut DbConnection,
-    workspace_id: i64,
-    purpose: &str,
-    since: NaiveDateTime,
-) -> StoreResult<i64> {
+/// How many codes this person asked for since `since`, for any action in any
+/// workspace: the budget is theirs, so one holder of the permission cannot use it up
+/// for everyone else.
+pub fn count_asked_by(conn: &mut DbConnection, user_id: i64, since: NaiveDateTime) -> StoreResult<i64> {
     Ok(otp_challenges::table
-        .filter(otp_challenges::workspace_id.eq(workspace_id))
-        .filter(otp_challenges::purpose.eq(purpose))
+        .filter(otp_challenges::user_id.eq(user_id))
         .filter(otp_challenges::created_at.gt(since))
         .count()
         .get_result(conn)?)

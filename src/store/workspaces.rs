@@ -15,6 +15,9 @@ pub struct Workspace {
     pub identifier_mode: String,
     pub pii_keys: String,
     pub created_at: NaiveDateTime,
+    /// Above how many customers a bulk erasure needs the owner's code; `None` for the
+    /// default (10,000 or half of the workspace, whichever is smaller).
+    pub owner_code_threshold: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -6,19 +6,18 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::{perm, Authorized, WorkspaceAccess};
-use super::jobs::{permission_for, plural};
+use super::jobs::plural;
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::db::write_transaction;
-use crate::domain::{AuditAction, BuiltinRole, CustomerFilter, JobKind};
-use crate::erasure::batch::ErasureScope;
+use crate::domain::{BuiltinRole, CustomerFilter, JobKind};
+use crate::erasure::confirm::{discard_job, permission_for, permissions_for};
+use crate::erasure::legal_hold::set_legal_hold;
 use crate::erasure::preview::{create_preview, Selection};
-use crate::erasure::single::erase_one;
+use crate::erasure::single::{erase_customer, CustomerRef};
 use crate::erasure::ErasureError;
-use crate::store::audit::{self, NewEntry};
-use crate::store::{customers, StoreError};
+use crate::store::customers;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/w/{workspace}/customers/bulk").route(web::post().to(bulk_preview)))
@@ -46,6 +45,13 @@ impl From<ErasureError> for WebError {
             ErasureError::EmptySelection => WebError::BadRequest(
                 "Nothing was selected: tick some customers, or use the filters to choose whom to erase."
                     .into(),
+            ),
+            ErasureError::Ambiguous => WebError::BadRequest(
+                "More than one customer has that email address; erase them from their own pages.".into(),
+            ),
+            ErasureError::Refused(message) => WebError::BadRequest(message),
+            ErasureError::NeedsOwnerCode => WebError::BadRequest(
+                "This erasure needs the account owner's code: send it from the preview page.".into(),
             ),
             other => WebError::internal(other),
         }
@@ -125,27 +131,12 @@ async fn erase(
     kind: JobKind,
     suppress: bool,
 ) -> Result<HttpResponse, WebError> {
-    let workspace = access.workspace.clone();
-    let secret = state.secret.clone();
-    let journal = state.journal.clone();
-    let user_id = access.user.user.id;
-    let actor = access.actor();
-    let origin = access.origin.clone();
+    let eraser = access.eraser(state);
     let outcome = state
         .db
-        .run(move |conn| {
-            let scope = ErasureScope {
-                workspace: &workspace,
-                secret: &secret,
-                by_user: Some(user_id),
-                actor_label: format!("user:{user_id}"),
-                journal: &journal,
-            };
-            let outcome = erase_one(conn, &scope, actor, kind, id, suppress, &origin)?;
-            crate::store::erasures::flush_erased_pages(conn, false)?;
-            Ok::<_, ErasureError>(outcome)
-        })
-        .await?;
+        .run(move |conn| erase_customer(conn, &eraser, kind, CustomerRef::Internal(id), suppress))
+        .await?
+        .ok_or(WebError::NotFound)?;
     let receipt = format!("{}/receipts/{}", access.base(), outcome.job.receipt_id);
     if kind.deletes() {
         let suppression = if suppress {
@@ -267,13 +258,23 @@ async fn bulk_preview(
     if !access.can(permission_for(kind)) {
         return Err(access.deny(&req, permission_for(kind).key()).await);
     }
-    let workspace_id = access.workspace.id;
-    let workspace_name = access.workspace.name.clone();
+    let workspace = access.workspace.clone();
     let user_id = access.user.user.id;
     let job = state
         .db
-        .run(move |conn| create_preview(conn, workspace_id, &workspace_name, user_id, kind, &selection))
+        .run(move |conn| create_preview(conn, &workspace, user_id, kind, &selection))
         .await?;
+    // A set that turned out to be every customer is a delete-all, whatever the button
+    // said: without that permission the preview is dropped before anyone sees it.
+    if let Some(missing) = permissions_for(&job).into_iter().find(|p| !access.can(*p)) {
+        let eraser = access.eraser(&state);
+        let job_id = job.id;
+        state
+            .db
+            .run(move |conn| discard_job(conn, &eraser, job_id))
+            .await?;
+        return Err(access.deny(&req, missing.key()).await);
+    }
     Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
 }
 
@@ -313,36 +314,14 @@ async fn legal_hold(
         );
         return Ok(see_other(format!("{}/customers/{id}", access.base())));
     }
-    let workspace_id = access.workspace.id;
-    let actor = access.actor();
-    let origin = access.origin.clone();
-    let changed = state
+    let eraser = access.eraser(&state);
+    state
         .db
         .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<bool, StoreError> {
-                let held = if release { None } else { Some(reason.as_str()) };
-                if !crate::store::erasures::set_legal_hold(conn, workspace_id, id, held)? {
-                    return Ok(false);
-                }
-                let action = if release {
-                    AuditAction::LegalHoldReleased
-                } else {
-                    AuditAction::LegalHoldSet
-                };
-                audit::append(
-                    conn,
-                    NewEntry::new(actor, action, &origin)
-                        .workspace(workspace_id)
-                        .target(format!("customer:{id}"))
-                        .affected(1),
-                )?;
-                Ok(true)
-            })
+            let held = if release { None } else { Some(reason.as_str()) };
+            set_legal_hold(conn, &eraser, id, held)
         })
         .await?;
-    if !changed {
-        return Err(WebError::NotFound);
-    }
     session.flash(
         FlashKind::Success,
         if release {

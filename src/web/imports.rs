@@ -17,10 +17,10 @@ use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::TypedSession;
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{parse_customer_csv, IdentifierMode, JobKind};
+use crate::domain::{parse_customer_csv, IdentifierMode, JobKind, JobState};
 use crate::erasure::import::{self, ImportSource};
 use crate::erasure::import_report::ImportReport;
-use crate::store::jobs::{self, state, Job};
+use crate::store::jobs::{self, Job};
 use crate::store::{self, users};
 
 /// The largest file accepted: about 100,000 customers with a dozen columns.
@@ -199,18 +199,18 @@ async fn show(
         .db
         .run(move |conn| jobs::find(conn, workspace_id, id))
         .await?
-        .filter(|job| job.kind == JobKind::Import.key() && job.state != state::DISCARDED)
+        .filter(|job| job.kind == JobKind::Import && job.state != JobState::Discarded)
         .ok_or(WebError::NotFound)?;
     let may_act = access.can(permission_for(JobKind::Import));
-    if job.state == state::PREVIEW && !may_act {
+    if job.state == JobState::Preview && !may_act {
         return Err(access.deny(&req, permission_for(JobKind::Import).key()).await);
     }
     let created_by = job.created_by;
     let starter = state.db.run(move |conn| users::find(conn, created_by)).await?;
     let report = ImportReport::read(&job.report);
     let processed = job.processed();
-    let is_active = job.state == state::QUEUED || job.state == state::RUNNING;
-    let title = if job.state == state::PREVIEW {
+    let is_active = matches!(job.state, JobState::Queued | JobState::Running);
+    let title = if job.state == JobState::Preview {
         "Import customers?".to_owned()
     } else {
         format!("Import job #{}", job.id)
@@ -219,8 +219,8 @@ async fn show(
         layout: Layout::workspace(title, Section::Customers, &session, &access),
         base: access.base(),
         job_id: job.id,
-        state: job.state.clone(),
-        is_preview: job.state == state::PREVIEW,
+        state: job.state.key().to_owned(),
+        is_preview: job.state == JobState::Preview,
         is_active,
         is_finished: job.is_finished(),
         cancel_requested: job.cancel_requested,

@@ -10,12 +10,13 @@ use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::db::write_transaction;
 use crate::domain::masking::{mask_email, mask_name};
-use crate::domain::{AuditAction, JobKind, Permission};
+use crate::domain::{JobKind, JobState, Permission};
+use crate::erasure::confirm::{cancel_job, confirm_job, discard_job, permissions_for, Confirmed};
+use crate::erasure::owner_code::{self, CodeHolder, CodeOutcome, CodePurpose, CodeRequestError};
 use crate::erasure::runner::receipt_url;
-use crate::store::audit::{self, NewEntry};
-use crate::store::jobs::{self, state, Job};
+use crate::erasure::ErasureError;
+use crate::store::jobs::{self, Job};
 use crate::store::{erasures, users, StoreError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -25,23 +26,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/w/{workspace}/jobs/{id}/confirm").route(web::post().to(confirm)))
         .service(web::resource("/w/{workspace}/jobs/{id}/discard").route(web::post().to(discard)))
         .service(web::resource("/w/{workspace}/jobs/{id}/cancel").route(web::post().to(cancel)))
+        .service(web::resource("/w/{workspace}/jobs/{id}/code").route(web::post().to(send_code)))
+        .service(web::resource("/w/{workspace}/jobs/{id}/code/confirm").route(web::post().to(enter_code)))
         .service(web::resource("/w/{workspace}/receipts/{receipt}.json").route(web::get().to(receipt_json)))
         .service(web::resource("/w/{workspace}/receipts/{receipt}").route(web::get().to(receipt)));
 }
 
-/// The permission a kind of job needs to be previewed, confirmed or cancelled.
-pub fn permission_for(kind: JobKind) -> Permission {
-    match kind {
-        JobKind::Delete => Permission::CustomersDelete,
-        JobKind::Archive => Permission::CustomersArchive,
-        JobKind::DeleteAll => Permission::CustomersDeleteAll,
-        // Adding customers in bulk is a decision about the workspace's data as a whole.
-        JobKind::Import => Permission::SettingsManage,
-    }
-}
+pub use crate::erasure::confirm::permission_for;
 
-fn kind_of(job: &Job) -> JobKind {
-    JobKind::parse(&job.kind).unwrap_or(JobKind::Delete)
+/// Whether this person may preview, confirm or cancel the job.
+fn may_act_on(access: &WorkspaceAccess, job: &Job) -> bool {
+    permissions_for(job).into_iter().all(|p| access.can(p))
 }
 
 async fn load_job(state: &AppState, access: &WorkspaceAccess, id: i64) -> Result<Job, WebError> {
@@ -50,7 +45,7 @@ async fn load_job(state: &AppState, access: &WorkspaceAccess, id: i64) -> Result
         .db
         .run(move |conn| jobs::find(conn, workspace_id, id))
         .await?
-        .filter(|job| job.state != state::DISCARDED)
+        .filter(|job| job.state != JobState::Discarded)
         .ok_or(WebError::NotFound)
 }
 
@@ -69,25 +64,7 @@ fn report_text(job: &Job, key: &str) -> String {
 }
 
 /// Thousands separators: 12408 → "12,408".
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-pub fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
+pub use crate::format::{count as plural, thousands};
 
 pub struct SampleRow {
     pub id: i64,
@@ -123,6 +100,10 @@ pub struct JobView {
     pub is_active: bool,
     pub is_finished: bool,
     pub cancel_requested: bool,
+    /// Waits for the account owner's code before it may run.
+    pub needs_owner_code: bool,
+    /// Its set is every customer of the workspace.
+    pub whole_workspace: bool,
     pub started_by: String,
     pub created_at: String,
 }
@@ -136,7 +117,7 @@ fn duration_words(seconds: i64) -> String {
 }
 
 fn view(job: &Job, started_by: String) -> JobView {
-    let kind = kind_of(job);
+    let kind = job.kind;
     let processed = job.processed();
     let percent = if job.total > 0 {
         (processed * 100 / job.total).min(100)
@@ -148,7 +129,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         .started_at
         .map(|s| (job.finished_at.unwrap_or(now) - s).num_seconds().max(0))
         .unwrap_or(0);
-    let estimate = if job.is_finished() || processed == 0 || job.state != state::RUNNING {
+    let estimate = if job.is_finished() || processed == 0 || job.state != JobState::Running {
         String::new()
     } else {
         let remaining = (job.total - processed).max(0);
@@ -159,7 +140,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         kind_label: kind.label(),
         past_tense: kind.past_tense(),
         deletes: kind.deletes(),
-        state: job.state.clone(),
+        state: job.state.key().to_owned(),
         selection: job.selection.clone(),
         total: job.total,
         total_text: plural(job.total, "customer", "customers"),
@@ -176,10 +157,12 @@ fn view(job: &Job, started_by: String) -> JobView {
         estimate,
         suppress: job.suppress,
         receipt_id: job.receipt_id.clone(),
-        is_preview: job.state == state::PREVIEW,
-        is_active: job.state == state::QUEUED || job.state == state::RUNNING,
+        is_preview: job.state == JobState::Preview,
+        is_active: matches!(job.state, JobState::Queued | JobState::Running),
         is_finished: job.is_finished(),
         cancel_requested: job.cancel_requested,
+        needs_owner_code: job.needs_owner_code,
+        whole_workspace: job.whole_workspace,
         started_by,
         created_at: job.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
     }
@@ -204,20 +187,23 @@ async fn show(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    let kind = kind_of(&job);
+    let kind = job.kind;
     if kind == JobKind::Import {
         // An import's preflight, progress and result have a page of their own.
         return Ok(see_other(format!("{}/imports/{}", access.base(), job.id)));
     }
-    let may_act = access.can(permission_for(kind));
-    if job.state == state::PREVIEW && !may_act {
-        return Err(access.deny(&req, permission_for(kind).key()).await);
+    let may_act = may_act_on(&access, &job);
+    if job.state == JobState::Preview && !may_act {
+        return Err(require(&req, &access, &job)
+            .await
+            .err()
+            .unwrap_or(WebError::Forbidden));
     }
     let show_pii = access.can(Permission::CustomersViewPii);
     let workspace_id = access.workspace.id;
     let job_id = job.id;
     let created_by = job.created_by;
-    let is_preview = job.state == state::PREVIEW;
+    let is_preview = job.state == JobState::Preview;
     let (sample, starter) = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
@@ -281,8 +267,8 @@ async fn progress(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     // As the job's page: a preview is for whoever may act on it.
-    if job.state == state::PREVIEW {
-        require(&req, &access, kind_of(&job)).await?;
+    if job.state == JobState::Preview {
+        require(&req, &access, &job).await?;
     }
     let v = view(&job, String::new());
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -307,12 +293,11 @@ struct ConfirmForm {
     suppress: Option<String>,
 }
 
-async fn require(req: &HttpRequest, access: &WorkspaceAccess, kind: JobKind) -> Result<(), WebError> {
-    let permission = permission_for(kind);
-    if access.can(permission) {
-        Ok(())
-    } else {
-        Err(access.deny(req, permission.key()).await)
+/// Refuses (audited) unless the person holds every permission the job takes.
+async fn require(req: &HttpRequest, access: &WorkspaceAccess, job: &Job) -> Result<(), WebError> {
+    match permissions_for(job).into_iter().find(|p| !access.can(*p)) {
+        None => Ok(()),
+        Some(missing) => Err(access.deny(req, missing.key()).await),
     }
 }
 
@@ -325,53 +310,34 @@ async fn confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    let kind = kind_of(&job);
-    require(&req, &access, kind).await?;
-    if kind == JobKind::DeleteAll {
-        // Delete all is confirmed with the owner's code on its own page.
-        return Err(access
-            .deny(&req, "customers.delete_all with the account owner's code")
-            .await);
-    }
-    let suppress = kind.deletes() && form.suppress.as_deref() == Some("on");
+    require(&req, &access, &job).await?;
+    let suppress = form.suppress.as_deref() == Some("on");
+    let eraser = access.eraser(&state);
     let job_id = job.id;
-    let actor = access.actor();
-    let workspace_id = access.workspace.id;
-    let origin = access.origin.clone();
-    let selection = job.selection.clone();
-    let total = job.total;
-    let confirmed = state
+    let outcome = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<bool, StoreError> {
-                if !jobs::confirm(conn, job_id, suppress)? {
-                    return Ok(false);
-                }
-                audit::append(
-                    conn,
-                    NewEntry::new(actor, AuditAction::JobStarted, &origin)
-                        .workspace(workspace_id)
-                        .target(format!("job:{job_id}"))
-                        .selection(selection)
-                        .affected(total)
-                        .details(serde_json::json!({ "kind": kind.key(), "suppress": suppress })),
-                )?;
-                Ok(true)
-            })
-        })
-        .await?;
-    if confirmed {
-        state.jobs.wake();
-        session.flash(
-            FlashKind::Info,
-            format!(
-                "{} job #{job_id} started for {}.",
-                kind.label(),
-                plural(total, "customer", "customers")
-            ),
-        );
-    } else {
-        session.flash(FlashKind::Info, "This job was already started or discarded.");
+        .run(move |conn| confirm_job(conn, &eraser, job_id, suppress))
+        .await;
+    match outcome {
+        Ok(Confirmed::Queued) => {
+            state.jobs.wake();
+            session.flash(
+                FlashKind::Info,
+                format!(
+                    "{} job #{job_id} started for {}.",
+                    job.kind.label(),
+                    plural(job.total, "customer", "customers")
+                ),
+            );
+        }
+        Ok(Confirmed::AlreadyDecided) => {
+            session.flash(FlashKind::Info, "This job was already started or discarded.");
+        }
+        Err(ErasureError::NeedsOwnerCode) => {
+            // Refused like any missing permission: the entry names what was missing.
+            return Err(access.deny(&req, "the account owner's code").await);
+        }
+        Err(err) => return Err(err.into()),
     }
     Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
 }
@@ -384,18 +350,12 @@ async fn discard(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    require(&req, &access, kind_of(&job)).await?;
+    require(&req, &access, &job).await?;
+    let eraser = access.eraser(&state);
     let job_id = job.id;
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<(), StoreError> {
-                if jobs::discard(conn, job_id)? {
-                    jobs::clear_targets(conn, job_id)?;
-                }
-                Ok(())
-            })
-        })
+        .run(move |conn| discard_job(conn, &eraser, job_id))
         .await?;
     session.flash(FlashKind::Info, "Nothing was changed.");
     Ok(see_other(format!("{}/customers", access.base())))
@@ -409,11 +369,12 @@ async fn cancel(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
-    require(&req, &access, kind_of(&job)).await?;
+    require(&req, &access, &job).await?;
+    let eraser = access.eraser(&state);
     let job_id = job.id;
     let requested = state
         .db
-        .run(move |conn| jobs::request_cancel(conn, job_id))
+        .run(move |conn| cancel_job(conn, &eraser, job_id))
         .await?;
     session.flash(
         FlashKind::Info,
@@ -424,6 +385,129 @@ async fn cancel(
         },
     );
     Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
+}
+
+/// Sends the account owner a code for a previewed job that waits for one.
+async fn send_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    let job = load_job(&state, &access, path.1).await?;
+    require(&req, &access, &job).await?;
+    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
+    let eraser = access.eraser(&state);
+    let user = access.user.user.clone();
+    let job_id = job.id;
+    let sent = state
+        .db
+        .run(move |conn| {
+            let holder = CodeHolder {
+                eraser: &eraser,
+                user: &user,
+                session_nonce: &nonce,
+            };
+            owner_code::request_code(conn, &holder, CodePurpose::ConfirmJob(job_id))
+        })
+        .await;
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(CodeRequestError::TooMany) => {
+            return Err(WebError::TooManyRequests(CodeRequestError::TooMany.to_string()))
+        }
+        Err(CodeRequestError::Erasure(err)) => return Err(err.into()),
+    };
+    state.mailer.send(sent.mail).await.map_err(WebError::internal)?;
+    let to_whom = if sent.owner.id == access.user.user.id {
+        "to your email address".to_owned()
+    } else {
+        format!("to the account owner, {}", sent.owner.name)
+    };
+    session.flash(
+        FlashKind::Info,
+        format!(
+            "A code was sent {to_whom}. It expires in {} minutes.",
+            owner_code::CODE_LIFETIME_MINUTES
+        ),
+    );
+    Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    suppress: Option<String>,
+}
+
+/// Confirms a previewed job that waits for the owner's code, with that code.
+async fn enter_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    access: Authorized<perm::CustomersView>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, WebError> {
+    let job = load_job(&state, &access, path.1).await?;
+    require(&req, &access, &job).await?;
+    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
+    let eraser = access.eraser(&state);
+    let user = access.user.user.clone();
+    let job_id = job.id;
+    let typed = form.code.clone();
+    let suppress = form.suppress.as_deref() == Some("on");
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let holder = CodeHolder {
+                eraser: &eraser,
+                user: &user,
+                session_nonce: &nonce,
+            };
+            owner_code::enter_code(conn, &holder, CodePurpose::ConfirmJob(job_id), &typed, suppress)
+        })
+        .await?;
+    let (kind, message) = code_outcome_message(&outcome);
+    if let CodeOutcome::Started(_) = outcome {
+        state.jobs.wake();
+    }
+    session.flash(kind, message);
+    Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
+}
+
+/// What to tell the person after they typed a code.
+pub fn code_outcome_message(outcome: &CodeOutcome) -> (FlashKind, String) {
+    match outcome {
+        CodeOutcome::Started(job) => (
+            FlashKind::Info,
+            format!(
+                "Code accepted. {} job #{} started for {}.",
+                job.kind.label(),
+                job.id,
+                plural(job.total, "customer", "customers")
+            ),
+        ),
+        CodeOutcome::Wrong(left) => (
+            FlashKind::Error,
+            format!(
+                "That code is not right. {} left.",
+                plural(i64::from(*left), "attempt", "attempts")
+            ),
+        ),
+        CodeOutcome::Locked => (
+            FlashKind::Error,
+            "Too many wrong codes: this code no longer works. Send a new one.".to_owned(),
+        ),
+        CodeOutcome::Expired => (FlashKind::Error, "This code has expired. Send a new one.".to_owned()),
+        CodeOutcome::NoChallenge => (
+            FlashKind::Error,
+            "There is no code waiting for you here. Send a code first (it works only in the browser session that asked for it).".to_owned(),
+        ),
+    }
 }
 
 pub struct JobRow {
@@ -458,8 +542,8 @@ async fn list(
         .iter()
         .map(|job| JobRow {
             id: job.id,
-            kind_label: kind_of(job).label(),
-            state: job.state.clone(),
+            kind_label: job.kind.label(),
+            state: job.state.key().to_owned(),
             selection: job.selection.clone(),
             total: job.total,
             done: job.done,
@@ -501,7 +585,7 @@ async fn load_receipt(
         .db
         .run(move |conn| jobs::find_by_receipt(conn, workspace_id, &receipt_id))
         .await?
-        .filter(|job| job.is_finished() && job.state != state::DISCARDED)
+        .filter(|job| job.is_finished() && job.state != JobState::Discarded)
         .ok_or(WebError::NotFound)?;
     if !access.can(Permission::AuditView) && job.created_by != access.user.user.id {
         return Err(access.deny(req, Permission::AuditView.key()).await);
@@ -547,12 +631,12 @@ async fn receipt_json(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
-    let kind = kind_of(&job);
+    let kind = job.kind;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "receipt_id": job.receipt_id,
         "url": receipt_url(&state.settings.public_url, &access.workspace.slug, &job.receipt_id),
         "action": kind.key(),
-        "state": job.state,
+        "state": job.state.key(),
         "actor": { "user_id": job.created_by, "name": started_by },
         "workspace": { "id": access.workspace.id, "slug": access.workspace.slug, "name": access.workspace.name },
         "selection": job.selection,

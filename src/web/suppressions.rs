@@ -12,11 +12,9 @@ use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::db::write_transaction;
-use crate::domain::{AuditAction, Email, Permission};
-use crate::erasure::journal::JournalEntry;
-use crate::erasure::suppress::{email_digest, id_digest, KIND_EMAIL, KIND_ID};
-use crate::store::audit::{self, NewEntry};
+use crate::domain::{Email, Identifier, Permission};
+use crate::erasure::suppress::{digests_of_identifier, KIND_EMAIL, KIND_ID};
+use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
 use crate::store::StoreError;
 
@@ -165,6 +163,15 @@ fn typed_digest(
     access: &WorkspaceAccess,
     form: &IdentifierForm,
 ) -> Result<(&'static str, String), String> {
+    // An email's own digest comes first; a typed value is never an internal id.
+    digests_of_identifier(&state.secret, &typed_identifier(access, form)?)
+        .into_iter()
+        .next()
+        .ok_or_else(|| "Enter an ID or an email address.".to_owned())
+}
+
+/// What was typed, as the kind chosen or guessed.
+fn typed_identifier(access: &WorkspaceAccess, form: &IdentifierForm) -> Result<Identifier, String> {
     let typed = form.identifier.trim();
     if typed.is_empty() {
         return Err("Enter an ID or an email address.".into());
@@ -179,9 +186,9 @@ fn typed_digest(
     };
     if as_email {
         let email = Email::parse(typed).map_err(|e| format!("That email address is not valid: {e}."))?;
-        Ok((KIND_EMAIL, email_digest(&state.secret, email.as_str())))
+        Ok(Identifier::Email(email))
     } else {
-        Ok((KIND_ID, id_digest(&state.secret, typed)))
+        Ok(Identifier::ExternalId(typed.to_owned()))
     }
 }
 
@@ -229,51 +236,34 @@ async fn add(
     if !REASONS.contains(&reason) {
         return Err(WebError::BadRequest("Choose a reason from the list.".into()));
     }
-    let (kind, digest) = match typed_digest(&state, &access, &form) {
-        Ok(found) => found,
+    let identifier = match typed_identifier(&access, &form) {
+        Ok(identifier) => identifier,
         Err(message) => {
             let page = page(&state, &session, &access, None, None, None, Some(message)).await?;
             return render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let workspace_id = access.workspace.id;
-    let actor = access.actor();
-    let by = format!("user:{}", access.user.user.id);
-    let origin = access.origin.clone();
+    let eraser = access.eraser(&state);
     let reason = reason.to_owned();
-    let journal = state.journal.clone();
-    let added = state
+    let done = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<bool, StoreError> {
-                let added = suppressions::add(conn, workspace_id, kind, &digest, &reason, &by)?;
-                if added {
-                    let mut entry = JournalEntry::new(workspace_id);
-                    entry.suppressed = vec![(kind.to_owned(), digest.clone())];
-                    journal.record(&entry).map_err(|e| {
-                        StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}"))
-                    })?;
-                    audit::append(
-                        conn,
-                        NewEntry::new(actor, AuditAction::IdentifierSuppressed, &origin)
-                            .workspace(workspace_id)
-                            .target(format!("suppression:{}", &digest[..12]))
-                            .affected(1)
-                            .details(serde_json::json!({ "kind": kind, "reason": reason })),
-                    )?;
-                }
-                Ok(added)
-            })
-        })
+        .run(move |conn| suppress_identifier(conn, &eraser, &identifier, &reason))
         .await?;
-    session.flash(
-        FlashKind::Success,
-        if added {
-            "The identifier is suppressed: the API and imports will refuse it."
-        } else {
-            "That identifier was already suppressed."
-        },
-    );
+    let mut message = if done.added > 0 {
+        "The identifier is suppressed: the API and imports will refuse it.".to_owned()
+    } else {
+        "That identifier was already suppressed.".to_owned()
+    };
+    if let Some(deleted) = &done.deleted {
+        message.push_str(&format!(
+            " Customer #{} who had it was deleted forever with {}. Receipt: {}/receipts/{}",
+            deleted.job.selection.trim_start_matches("customer #"),
+            super::jobs::plural(deleted.events_removed, "event", "events"),
+            access.base(),
+            deleted.job.receipt_id
+        ));
+    }
+    session.flash(FlashKind::Success, message);
     Ok(see_other(format!("{}/suppressions", access.base())))
 }
 
@@ -319,32 +309,16 @@ async fn unsuppress(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let found = find_suppression(&state, &access, path.1).await?;
-    let workspace_id = access.workspace.id;
-    let actor = access.actor();
-    let origin = access.origin.clone();
-    let journal = state.journal.clone();
+    let Some(kind) = [KIND_ID, KIND_EMAIL].into_iter().find(|k| *k == found.kind) else {
+        return Err(WebError::internal(StoreError::Inconsistent(format!(
+            "suppression {} has an unknown kind",
+            found.id
+        ))));
+    };
+    let eraser = access.eraser(&state);
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<(), StoreError> {
-                if suppressions::remove(conn, workspace_id, &found.kind, &found.digest)? {
-                    let mut entry = JournalEntry::new(workspace_id);
-                    entry.unsuppressed = vec![(found.kind.clone(), found.digest.clone())];
-                    journal.record(&entry).map_err(|e| {
-                        StoreError::Inconsistent(format!("the erasure journal cannot be written: {e}"))
-                    })?;
-                    audit::append(
-                        conn,
-                        NewEntry::new(actor, AuditAction::IdentifierUnsuppressed, &origin)
-                            .workspace(workspace_id)
-                            .target(format!("suppression:{}", &found.digest[..12]))
-                            .affected(1)
-                            .details(serde_json::json!({ "kind": found.kind })),
-                    )?;
-                }
-                Ok(())
-            })
-        })
+        .run(move |conn| unsuppress_digests(conn, &eraser, &[(kind, found.digest)]))
         .await?;
     session.flash(
         FlashKind::Success,

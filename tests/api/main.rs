@@ -15,6 +15,7 @@ mod hostile_input;
 mod import;
 mod list_counts;
 mod request_safety;
+mod residue;
 mod sign_in;
 mod suppression;
 mod team;

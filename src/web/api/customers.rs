@@ -6,11 +6,10 @@ use serde_json::Value;
 use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
-use crate::domain::{Change, CustomerPatch, Identifier, IdentifierMode};
-use crate::erasure::journal::JournalEntry;
+use crate::domain::{Change, CustomerPatch, Identifier, IdentifierMode, JobKind};
+use crate::erasure::single::{erase_customer, CustomerRef};
 use crate::erasure::suppress::digests_for_write;
 use crate::store::{self, customer_writes};
-use crate::web::extractors::request_origin;
 use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -56,24 +55,23 @@ async fn delete(
     identifier: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
-    let workspace_id = client.workspace.id;
-    let actor = client.actor();
-    let origin = request_origin(&req);
+    let eraser = client.eraser(&state, &req);
     let deleted = state
         .db
-        .run(move |conn| customer_writes::delete(conn, workspace_id, &identifier, actor, &origin))
+        .run(move |conn| {
+            erase_customer(
+                conn,
+                &eraser,
+                JobKind::Delete,
+                CustomerRef::Identifier(&identifier),
+                false,
+            )
+        })
         .await?;
-    if let Some(deleted) = deleted {
-        let mut entry = JournalEntry::new(workspace_id);
-        entry.deleted = vec![deleted.customer_id];
-        if let Err(err) = state.journal.record(&entry) {
-            tracing::error!(error = %err, "could not journal an API deletion");
-        }
-    }
     match deleted {
         Some(deleted) => tracing::info!(
-            customer = deleted.customer_id,
-            events = deleted.events,
+            job = deleted.job.id,
+            events = deleted.events_removed,
             "customer deleted through the API"
         ),
         None => tracing::info!("API delete of a customer that does not exist"),

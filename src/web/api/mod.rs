@@ -1,7 +1,7 @@
 //! The Track API, compatible with Customer.io's Track API v1 for the calls it offers, so
 //! an existing Customer.io client pointed at Erasure works unchanged.
 
-mod auth;
+pub mod auth;
 mod customers;
 mod error;
 mod events;

@@ -6,17 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
-use crate::db::write_transaction;
-use crate::domain::{AuditAction, Identifier, JobKind};
-use crate::erasure::batch::ErasureScope;
-use crate::erasure::journal::JournalEntry;
-use crate::erasure::single::erase_one;
+use crate::domain::Identifier;
 use crate::erasure::suppress::digests_of_identifier;
+use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::erasure::ErasureError;
-use crate::store::audit::{self, NewEntry};
-use crate::store::customer_writes::{self, WriteError};
-use crate::store::{erasures, suppressions};
-use crate::web::extractors::request_origin;
+use crate::store::customer_writes::WriteError;
 use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,19 +23,9 @@ impl From<ErasureError> for ApiError {
         match err {
             ErasureError::Store(err) => err.into(),
             ErasureError::Held => WriteError::LegalHold.into(),
+            ErasureError::Ambiguous => WriteError::Ambiguous.into(),
             ErasureError::NotFound => ApiError::NotFound("No customer has that identifier."),
             other => ApiError::Internal(Box::new(other)),
-        }
-    }
-}
-
-impl From<WriteError> for ErasureError {
-    fn from(err: WriteError) -> Self {
-        match err {
-            WriteError::LegalHold => ErasureError::Held,
-            WriteError::NotFound => ErasureError::NotFound,
-            WriteError::Store(err) => ErasureError::Store(err),
-            other => ErasureError::Store(crate::store::StoreError::Inconsistent(other.to_string())),
         }
     }
 }
@@ -55,63 +39,11 @@ async fn suppress(
     identifier: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
-    let digests = digests_of_identifier(&state.secret, &identifier);
-    let workspace = client.workspace.clone();
-    let secret = state.secret.clone();
-    let journal = state.journal.clone();
-    let actor = client.actor();
-    let by = format!("api_key:{}", client.key_id);
-    let origin = request_origin(&req);
+    let eraser = client.eraser(&state, &req);
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<(), ErasureError> {
-                suppressions::lock_digests(conn, &digests)?;
-                // Counted before the deletion, which suppresses the same digests itself.
-                let mut added = 0;
-                for (kind, digest) in &digests {
-                    if suppressions::find(conn, workspace.id, kind, digest)?.is_none() {
-                        added += 1;
-                    }
-                }
-                if let Some(customer_id) = customer_writes::resolve(conn, workspace.id, &identifier)? {
-                    let scope = ErasureScope {
-                        workspace: &workspace,
-                        secret: &secret,
-                        by_user: None,
-                        actor_label: by.clone(),
-                        journal: &journal,
-                    };
-                    erase_one(conn, &scope, actor, JobKind::Delete, customer_id, true, &origin)?;
-                }
-                for (kind, digest) in &digests {
-                    suppressions::add(conn, workspace.id, kind, digest, "api", &by)?;
-                }
-                let mut entry = JournalEntry::new(workspace.id);
-                entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
-                journal.record(&entry).map_err(journal_error)?;
-                if added > 0 {
-                    audit::append(
-                        conn,
-                        NewEntry::new(actor, AuditAction::IdentifierSuppressed, &origin)
-                            .workspace(workspace.id)
-                            .target(format!("suppression:{}", &digests[0].1[..12]))
-                            .affected(added)
-                            .details(serde_json::json!({ "kinds": digests.iter().map(|d| d.0).collect::<Vec<_>>(), "reason": "api" })),
-                    )?;
-                }
-                Ok(())
-            })
-        })
+        .run(move |conn| suppress_identifier(conn, &eraser, &identifier, "api"))
         .await?;
-    // The transaction is over: fold the erased pages out of the log files.
-    if let Err(err) = state
-        .db
-        .run(|conn| erasures::flush_erased_pages(conn, false))
-        .await
-    {
-        tracing::warn!(error = %err, "could not flush erased pages");
-    }
     Ok(accepted())
 }
 
@@ -124,42 +56,10 @@ async fn unsuppress(
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
     let digests = digests_of_identifier(&state.secret, &identifier);
-    let workspace_id = client.workspace.id;
-    let actor = client.actor();
-    let origin = request_origin(&req);
-    let journal = state.journal.clone();
+    let eraser = client.eraser(&state, &req);
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<(), ErasureError> {
-                suppressions::lock_digests(conn, &digests)?;
-                let mut entry = JournalEntry::new(workspace_id);
-                entry.unsuppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
-                journal.record(&entry).map_err(journal_error)?;
-                let mut removed = 0;
-                for (kind, digest) in &digests {
-                    if suppressions::remove(conn, workspace_id, kind, digest)? {
-                        removed += 1;
-                    }
-                }
-                if removed > 0 {
-                    audit::append(
-                        conn,
-                        NewEntry::new(actor, AuditAction::IdentifierUnsuppressed, &origin)
-                            .workspace(workspace_id)
-                            .target(format!("suppression:{}", &digests[0].1[..12]))
-                            .affected(removed),
-                    )?;
-                }
-                Ok(())
-            })
-        })
+        .run(move |conn| unsuppress_digests(conn, &eraser, &digests))
         .await?;
     Ok(accepted())
-}
-
-pub fn journal_error(err: std::io::Error) -> ErasureError {
-    ErasureError::Store(crate::store::StoreError::Inconsistent(format!(
-        "the erasure journal cannot be written: {err}"
-    )))
 }

@@ -2,6 +2,7 @@
 //! listener for its mail, and talks to it over HTTP like a browser would.
 
 pub mod api;
+pub mod arrange;
 pub mod smtp;
 
 use std::net::TcpListener;

@@ -1,0 +1,66 @@
+//! How numbers and times read on every page, mail and message: one place, so that
+//! `277,667` is never `277667` somewhere else.
+
+use chrono::NaiveDateTime;
+
+/// `277667` → `277,667`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `1 customer`, `2,500 customers`.
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// A time on a page: `2026-12-07 14:05 UTC` (times are stored in UTC).
+pub fn minute(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A time in an export or JSON: ISO 8601 with its offset.
+pub fn iso(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(277_667), "277,667");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(1, "customer", "customers"), "1 customer");
+        assert_eq!(count(0, "customer", "customers"), "0 customers");
+        assert_eq!(count(12_000, "event", "events"), "12,000 events");
+    }
+
+    #[test]
+    fn times_name_their_zone() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(14, 5, 9))
+            .expect("a valid time");
+        assert_eq!(minute(at), "2026-12-07 14:05 UTC");
+        assert_eq!(iso(at), "2026-12-07T14:05:09Z");
+    }
+}

@@ -1,0 +1,374 @@
+//! Nothing erased lingers anywhere: for every path that erases, plant unique values in
+//! a customer's fields, attributes and events (nested data included), erase through
+//! that path, then look for them in every file under the data folder, the database's
+//! folder and the server's log, and in every live row of every table.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::api::{call, issue_key};
+use crate::helpers::arrange::NewPerson;
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    deleting_one_from_the_profile_leaves_nothing,
+    archiving_from_the_profile_leaves_nothing_personal,
+    deleting_selected_leaves_nothing,
+    deleting_filtered_leaves_nothing,
+    archiving_filtered_leaves_nothing_personal,
+    deleting_all_leaves_nothing,
+    deleting_through_the_api_leaves_nothing,
+    suppressing_through_the_api_leaves_nothing,
+    suppressing_on_the_suppression_page_leaves_nothing,
+    replaying_the_journal_after_a_restore_leaves_nothing,
+);
+
+const WS: &str = "/w/acme-shop";
+
+/// Every way of erasing a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErasurePath {
+    ProfileDelete,
+    ProfileArchive,
+    Selected,
+    Filtered,
+    FilteredArchive,
+    All,
+    ApiDelete,
+    ApiSuppress,
+    SuppressionPage,
+    Replay,
+}
+
+/// The server's log for the whole test binary: every test's server logs here.
+fn log_file() -> &'static PathBuf {
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("erasure-api-tests-{}.log", std::process::id()));
+        let file = std::fs::File::create(&path).expect("a log file");
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+        path
+    })
+}
+
+/// A customer whose every value carries `token`, with events whose data names them at
+/// several depths; three bystanders so that no bulk path covers the whole workspace.
+fn plant(app: &TestApp, token: &str) -> i64 {
+    app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email', pii_keys = '[\"loyalty\",\"street\"]'");
+    for n in 0..3 {
+        NewPerson::new(&format!("bystander-{n}"))
+            .email(&format!("bystander{n}@example.com"))
+            .country("DE")
+            .event("seen", json!({}))
+            .insert(app);
+    }
+    NewPerson::new(&format!("{token}-id"))
+        .email(&format!("{token}.mail@example.com"))
+        .name(&format!("{token} Person"))
+        .phone("+44 7700 900123")
+        .country("IS")
+        .attributes(json!({
+            "plan": "pro",
+            "loyalty": format!("{token}-loyalty"),
+            "EMAIL": format!("{token}.other@example.com"),
+            "shipping": { "street": format!("{token} street 1") },
+        }))
+        .event(
+            "order",
+            json!({
+                "email": format!("{token}.mail@example.com"),
+                "note": format!("sent to {token} Person"),
+                "contact": { "phone": "+44 7700 900123", "name": format!("{token} Person") },
+                "items": [{ "recipient": format!("{token}.mail@example.com"), "sku": "A1" }],
+                "amount": 12,
+            }),
+        )
+        .event("login", json!({ "via": format!("{token}.mail@example.com") }))
+        .insert(app)
+}
+
+async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
+    let log = log_file();
+    let app = spawn_app(backend).await;
+    app.setup_owner().await;
+    let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();
+    let id = plant(&app, &token);
+
+    erase(&app, path, id, &token).await;
+
+    if path == ErasurePath::Replay {
+        restore_and_replay(&app, id, &token);
+    }
+    if matches!(path, ErasurePath::ProfileArchive | ErasurePath::FilteredArchive) {
+        let archived = app.get_html(&format!("{WS}/customers/{id}")).await;
+        assert!(
+            archived.contains("Anonymous customer"),
+            "the profile stays, anonymous"
+        );
+        assert_eq!(app.count("events") >= 2, true, "the activity is kept");
+    } else {
+        assert!(
+            !app.get_html(&format!("{WS}/customers")).await.contains(&token),
+            "the customer is gone"
+        );
+    }
+    assert_nowhere(&app, &token, log);
+}
+
+/// Erases customer `id` through `path`, waiting until the erasure reported done.
+async fn erase(app: &TestApp, path: ErasurePath, id: i64, token: &str) {
+    match path {
+        ErasurePath::ProfileDelete => {
+            let response = app
+                .post_form(&format!("{WS}/customers/{id}/delete"), &[("suppress", "on")])
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+        ErasurePath::ProfileArchive => {
+            let response = app.post_form(&format!("{WS}/customers/{id}/archive"), &[]).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+        ErasurePath::Selected => {
+            let ids = id.to_string();
+            let job = preview(app, &[("intent", "delete_selected"), ("ids", &ids)]).await;
+            confirm_and_wait(app, &job, &[("suppress", "on")]).await;
+        }
+        ErasurePath::Filtered => {
+            let job = preview(app, &[("intent", "delete_filtered"), ("country", "IS")]).await;
+            confirm_and_wait(app, &job, &[]).await;
+        }
+        ErasurePath::FilteredArchive => {
+            let job = preview(app, &[("intent", "archive_filtered"), ("country", "IS")]).await;
+            confirm_and_wait(app, &job, &[]).await;
+        }
+        ErasurePath::All => {
+            let sent = app
+                .post_form(
+                    &format!("{WS}/customers/delete-all"),
+                    &[("workspace_name", WORKSPACE_NAME)],
+                )
+                .await;
+            assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+            let mail = app
+                .mail
+                .wait_for(|m| m.subject().starts_with("Code to delete all"))
+                .await;
+            let code = code_in(&mail.body());
+            let started = app
+                .post_form(
+                    &format!("{WS}/customers/delete-all/confirm"),
+                    &[("code", code.as_str()), ("suppress", "on")],
+                )
+                .await;
+            assert_eq!(started.status(), StatusCode::SEE_OTHER);
+            wait_for_job(app, &location(&started)).await;
+        }
+        ErasurePath::ApiDelete | ErasurePath::Replay => {
+            let (_, key) = issue_key(app, "Backend");
+            let response = call(app, &key, Method::DELETE, &format!("/customers/{token}-id"), None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        ErasurePath::ApiSuppress => {
+            let (_, key) = issue_key(app, "Backend");
+            let email = format!("/customers/{token}.mail@example.com/suppress");
+            let response = call(app, &key, Method::POST, &email, None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        ErasurePath::SuppressionPage => {
+            let email = format!("{token}.mail@example.com");
+            let response = app
+                .post_form(
+                    &format!("{WS}/suppressions/add"),
+                    &[
+                        ("identifier", email.as_str()),
+                        ("kind", "email"),
+                        ("reason", "manual"),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+    }
+}
+
+/// A backup taken before the erasure is restored: the row and its events are back,
+/// with the same internal id. Replaying the journal erases them again.
+fn restore_and_replay(app: &TestApp, id: i64, token: &str) {
+    NewPerson::new(&format!("{token}-id"))
+        .with_id(id)
+        .email(&format!("{token}.mail@example.com"))
+        .name(&format!("{token} Person"))
+        .event("order", json!({ "email": format!("{token}.mail@example.com") }))
+        .insert(app);
+    let journal = app.data_dir.join(erasure::erasure::journal::FILE_NAME);
+    let (entries, _) = erasure::erasure::journal::read(&journal).expect("the journal");
+    let mut conn = app.db();
+    let report = erasure::erasure::replay::replay(&mut conn, &app.state.secret, &entries).expect("a replay");
+    assert_eq!(report.deleted_again, 1, "the restored customer is erased again");
+}
+
+fn code_in(body: &str) -> String {
+    body.lines()
+        .find_map(|l| l.strip_prefix("Code: "))
+        .expect("a code line")
+        .trim()
+        .to_owned()
+}
+
+async fn preview(app: &TestApp, fields: &[(&str, &str)]) -> String {
+    let response = app.post_form(&format!("{WS}/customers/bulk"), fields).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    location(&response)
+}
+
+async fn confirm_and_wait(app: &TestApp, job_path: &str, fields: &[(&str, &str)]) {
+    let confirmed = app.post_form(&format!("{job_path}/confirm"), fields).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    wait_for_job(app, job_path).await;
+}
+
+/// Waits until the job ended and its erased pages were flushed (the mail that reports
+/// the end is sent after the flush).
+async fn wait_for_job(app: &TestApp, job_path: &str) {
+    for _ in 0..400 {
+        let progress: serde_json::Value = app
+            .get(&format!("{job_path}/progress.json"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if progress["finished"] == true {
+            let job = job_path.rsplit('/').next().unwrap_or_default().to_owned();
+            app.mail
+                .wait_for(|m| m.subject().contains(&format!("job #{job}")))
+                .await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the job did not finish");
+}
+
+fn assert_nowhere(app: &TestApp, token: &str, log: &PathBuf) {
+    let mut files = vec![log.clone()];
+    let mut folders = vec![app.data_dir.clone()];
+    if let erasure::db::DatabaseUrl::Sqlite(path) = &app.state.settings.database_url {
+        folders.push(path.parent().expect("the database's folder").to_path_buf());
+    }
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("erasure-journal")),
+        "the journal is there"
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(!text.contains(token), "{token:?} is still in {}", file.display());
+    }
+    for (table, rows) in live_rows_holding(app, token) {
+        assert_eq!(rows, 0, "{token:?} is still in a live row of {table}");
+    }
+}
+
+/// On PostgreSQL, how many live rows of each table hold the token in any column.
+fn live_rows_holding(app: &TestApp, token: &str) -> Vec<(String, i64)> {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db();
+    let erasure::db::DbConnection::Postgres(pg) = &mut **conn else {
+        return Vec::new();
+    };
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    )
+    .load(pg)
+    .expect("the tables");
+    tables
+        .into_iter()
+        .map(|table| {
+            let count: Count = diesel::sql_query(format!(
+                "SELECT COUNT(*) AS n FROM \"{}\" AS t WHERE lower(t::text) LIKE $1",
+                table.name
+            ))
+            .bind::<Text, _>(format!("%{token}%"))
+            .get_result(pg)
+            .expect("a count");
+            (table.name, count.n)
+        })
+        .collect()
+}
+
+async fn deleting_one_from_the_profile_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ProfileDelete).await;
+}
+
+async fn archiving_from_the_profile_leaves_nothing_personal(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ProfileArchive).await;
+}
+
+async fn deleting_selected_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::Selected).await;
+}
+
+async fn deleting_filtered_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::Filtered).await;
+}
+
+async fn archiving_filtered_leaves_nothing_personal(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::FilteredArchive).await;
+}
+
+async fn deleting_all_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::All).await;
+}
+
+async fn deleting_through_the_api_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ApiDelete).await;
+}
+
+async fn suppressing_through_the_api_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ApiSuppress).await;
+}
+
+async fn suppressing_on_the_suppression_page_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::SuppressionPage).await;
+}
+
+async fn replaying_the_journal_after_a_restore_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::Replay).await;
+}
