@@ -49,11 +49,12 @@ pub fn confirm_job(
 ) -> Result<Confirmed, ErasureError> {
     write_transaction(conn, |conn| {
         let job = jobs::find(conn, eraser.workspace.id, job_id)?.ok_or(ErasureError::NotFound)?;
-        if job.state != JobState::Preview {
-            return Ok(Confirmed::AlreadyDecided);
-        }
+        // Before the state: this route never confirms such a job, whatever its state.
         if job.needs_owner_code || job.kind == JobKind::DeleteAll {
             return Err(ErasureError::NeedsOwnerCode);
+        }
+        if job.state != JobState::Preview {
+            return Ok(Confirmed::AlreadyDecided);
         }
         queue(conn, eraser, &job, suppress)
     })

@@ -193,11 +193,8 @@ async fn show(
         return Ok(see_other(format!("{}/imports/{}", access.base(), job.id)));
     }
     let may_act = may_act_on(&access, &job);
-    if job.state == JobState::Preview && !may_act {
-        return Err(require(&req, &access, &job)
-            .await
-            .err()
-            .unwrap_or(WebError::Forbidden));
+    if job.state == JobState::Preview {
+        require(&req, &access, &job).await?;
     }
     let show_pii = access.can(Permission::CustomersViewPii);
     let workspace_id = access.workspace.id;

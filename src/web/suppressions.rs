@@ -12,7 +12,7 @@ use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{Email, Identifier, Permission};
+use crate::domain::{Email, Identifier, IdentifierMode, Permission};
 use crate::erasure::suppress::{digests_of_identifier, KIND_EMAIL, KIND_ID};
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
@@ -188,7 +188,16 @@ fn typed_identifier(access: &WorkspaceAccess, form: &IdentifierForm) -> Result<I
         let email = Email::parse(typed).map_err(|e| format!("That email address is not valid: {e}."))?;
         Ok(Identifier::Email(email))
     } else {
-        Ok(Identifier::ExternalId(typed.to_owned()))
+        // The same rules as the Track API's ids: what could never be stored as one need
+        // not be suppressed, and a `cio_` id names a customer, not an identifier.
+        match Identifier::parse(typed, IdentifierMode::Id) {
+            Ok(Identifier::InternalId(_)) => Err(
+                "A cio_ id is the customer's internal id: suppress their own ID or email address instead."
+                    .into(),
+            ),
+            Ok(identifier) => Ok(identifier),
+            Err(err) => Err(format!("That ID cannot be used: {err}.")),
+        }
     }
 }
 

@@ -214,6 +214,9 @@ static WEB_ROUTES: &[Route] = &[
     get("/w/{workspace}/jobs/{id}/progress.json", [A, A, F, F, F, S]),
     post("/w/{workspace}/jobs/{id}/confirm", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("starts the deletion")),
     post("/w/{workspace}/jobs/{id}/discard", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("discards the preview")),
+    // A job that waits for the owner's code: send it, then type it.
+    post("/w/{workspace}/jobs/{id}/code", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("mails a code to the owner")),
+    post("/w/{workspace}/jobs/{id}/code/confirm", [A, A, F, F, F, S], NO_FIELDS, SAME),
     // A preview is not running: there is nothing to cancel.
     post("/w/{workspace}/jobs/{id}/cancel", [A, A, F, F, F, S], NO_FIELDS, SAME),
     // A receipt: audit.view, or the person who ran the erasure (the owner, here).

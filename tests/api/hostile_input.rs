@@ -1260,6 +1260,15 @@ async fn a_formula_typed_into_a_filter_is_not_a_formula_in_the_audit_export(back
     // it that way.
     let (app, auth) = api_app_with(backend, Box::new(|_| {})).await;
     let formula = "=HYPERLINK(\"http://x\")";
+    // Someone else, so that the archive is not of everyone (which waits for a code).
+    call(
+        &app,
+        &auth,
+        Method::PUT,
+        "/customers/f0",
+        Some(json!({ "city": "Elsewhere" })),
+    )
+    .await;
     let response = call(
         &app,
         &auth,
