@@ -315,3 +315,35 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
+
+/// The most a threshold may be: beyond it the setting would mean "never".
+pub const MAX_THRESHOLD: i64 = 1_000_000_000;
+
+/// Sets above how many customers a bulk erasure of this workspace needs the owner's
+/// code (`None`: the default). Only the account owner may, because raising it lets
+/// others erase more without them; the caller checks who asks.
+pub fn set_threshold(
+    conn: &mut DbConnection,
+    eraser: &Eraser,
+    threshold: Option<i64>,
+) -> Result<(), ErasureError> {
+    if threshold.is_some_and(|t| !(1..=MAX_THRESHOLD).contains(&t)) {
+        return Err(ErasureError::Refused(format!(
+            "Enter a whole number from 1 to {}, or leave it empty for the default.",
+            crate::format::thousands(MAX_THRESHOLD)
+        )));
+    }
+    write_transaction(conn, |conn| {
+        if !crate::store::workspaces::set_owner_code_threshold(conn, eraser.workspace.id, threshold)? {
+            return Err(ErasureError::WorkspaceGone);
+        }
+        audit::append(
+            conn,
+            NewEntry::new(eraser.actor, AuditAction::WorkspaceUpdated, &eraser.origin)
+                .workspace(eraser.workspace.id)
+                .target(format!("workspace:{}", eraser.workspace.id))
+                .details(serde_json::json!({ "owner_code_threshold": threshold })),
+        )?;
+        Ok(())
+    })
+}

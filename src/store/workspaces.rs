@@ -102,3 +102,16 @@ pub fn update_settings(
         .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// Above how many customers a bulk erasure in this workspace needs the owner's code;
+/// `None` restores the default.
+pub fn set_owner_code_threshold(
+    conn: &mut DbConnection,
+    id: i64,
+    threshold: Option<i64>,
+) -> StoreResult<bool> {
+    let changed = diesel::update(workspaces::table.find(id))
+        .set(workspaces::owner_code_threshold.eq(threshold))
+        .execute(conn)?;
+    Ok(changed == 1)
+}

@@ -217,6 +217,10 @@ static WEB_ROUTES: &[Route] = &[
     // A job that waits for the owner's code: send it, then type it.
     post("/w/{workspace}/jobs/{id}/code", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("mails a code to the owner")),
     post("/w/{workspace}/jobs/{id}/code/confirm", [A, A, F, F, F, S], NO_FIELDS, SAME),
+    // The owner's code: seen by whoever manages the settings, changed by the owner alone.
+    get("/w/{workspace}/settings/owner-code", [A, A, F, F, F, S]),
+    post("/w/{workspace}/settings/owner-code", [A, F, F, F, F, S], &[("threshold", "50")],
+         Probe::Harmless(&[("threshold", "not a number")])),
     // A preview is not running: there is nothing to cancel.
     post("/w/{workspace}/jobs/{id}/cancel", [A, A, F, F, F, S], NO_FIELDS, SAME),
     // A receipt: audit.view, or the person who ran the erasure (the owner, here).

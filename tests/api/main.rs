@@ -14,6 +14,7 @@ mod guessing;
 mod hostile_input;
 mod import;
 mod list_counts;
+mod owner_code;
 mod request_safety;
 mod residue;
 mod sign_in;

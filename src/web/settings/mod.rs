@@ -2,6 +2,7 @@
 //! settings, team and roles.
 
 mod nav;
+mod owner_code;
 mod roles;
 mod security;
 mod team;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     workspaces::routes(cfg);
     team::routes(cfg);
     roles::routes(cfg);
+    owner_code::routes(cfg);
 }
 
 /// The settings navigation for this user, with `current` marked.

@@ -44,6 +44,7 @@ impl SettingsNav {
             if can.contains(Permission::SettingsManage) {
                 links.push(link(format!("{base}/settings/workspace"), "Workspace"));
                 links.push(link(format!("{base}/settings/api-keys"), "API keys"));
+                links.push(link(format!("{base}/settings/owner-code"), "The owner's code"));
             }
             if can.contains(Permission::TeamManage) {
                 links.push(link(format!("{base}/settings/team"), "Team"));

@@ -79,11 +79,6 @@ impl NewPerson {
         self
     }
 
-    pub fn city(mut self, city: &str) -> Self {
-        self.city = Some(city.to_owned());
-        self
-    }
-
     pub fn attributes(mut self, attributes: Value) -> Self {
         self.attributes = attributes;
         self
@@ -197,4 +192,73 @@ pub fn add_user_with_role(app: &TestApp, email: &str, password: &str, builtin: &
         .execute(conn)
         .expect("a membership inserted");
     user_id
+}
+
+/// A person who joined the test workspace through an invitation, holding a custom role
+/// with exactly `permissions`, made through the console as the signed-in owner would.
+/// Returns their signed-in client.
+pub async fn member_with_permissions(
+    app: &TestApp,
+    email: &str,
+    role_name: &str,
+    permissions: &[&str],
+) -> reqwest::Client {
+    let ws = format!("/w/{}", super::WORKSPACE_SLUG);
+    let mut form = vec![("name", role_name)];
+    form.extend(permissions.iter().map(|p| ("permission", *p)));
+    let created = app.post_form(&format!("{ws}/settings/roles"), &form).await;
+    assert_eq!(
+        created.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the role is made"
+    );
+    let role_id: i64 = {
+        let mut pooled = app.db();
+        let conn: &mut DbConnection = &mut pooled;
+        roles::table
+            .filter(roles::name.eq(role_name))
+            .select(roles::id)
+            .first(conn)
+            .expect("the role just made")
+    };
+    let role = role_id.to_string();
+    let invited = app
+        .post_form(
+            &format!("{ws}/settings/team/invite"),
+            &[("email", email), ("role", role.as_str())],
+        )
+        .await;
+    assert_eq!(
+        invited.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the invitation is made"
+    );
+    let mail = app.mail.wait_for(|m| m.is_to(email)).await;
+    let body = mail.body();
+    let start = body.find("/invitations/").expect("a link in the mail") + "/invitations/".len();
+    let token: String = body[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let client = super::new_client();
+    let password = "a long enough password";
+    // The invitation page sets the form token this client needs.
+    app.get_with(&client, &format!("/invitations/{token}")).await;
+    let accepted = app
+        .post_form_with(
+            &client,
+            &format!("/invitations/{token}"),
+            &[
+                ("name", "Invited Person"),
+                ("password", password),
+                ("password_confirm", password),
+            ],
+        )
+        .await;
+    assert_eq!(
+        accepted.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the invitation is accepted"
+    );
+    client
 }
