@@ -13,6 +13,7 @@ mod foundation;
 mod guessing;
 mod hostile_input;
 mod import;
+mod journal;
 mod list_counts;
 mod owner_code;
 mod request_safety;
