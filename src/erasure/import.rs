@@ -40,13 +40,8 @@ fn mode_of(workspace: &Workspace) -> IdentifierMode {
     IdentifierMode::parse(&workspace.identifier_mode).unwrap_or(IdentifierMode::Id)
 }
 
-fn digests_of(secret: &SecretKey, row: &ImportRow, mode: IdentifierMode) -> Vec<Digest> {
-    digests_for_write(
-        secret,
-        &row.identifier,
-        row.body_email(),
-        mode == IdentifierMode::IdOrEmail,
-    )
+fn digests_of(secret: &SecretKey, row: &ImportRow) -> Vec<Digest> {
+    digests_for_write(secret, &row.identifier, row.body_email())
 }
 
 /// Who started the import, and from which file.
@@ -64,12 +59,7 @@ pub fn preview(
     source: &ImportSource<'_>,
     parsed: ParsedImport,
 ) -> Result<Job, ErasureError> {
-    let mode = mode_of(workspace);
-    let digests: Vec<Vec<Digest>> = parsed
-        .rows
-        .iter()
-        .map(|row| digests_of(secret, row, mode))
-        .collect();
+    let digests: Vec<Vec<Digest>> = parsed.rows.iter().map(|row| digests_of(secret, row)).collect();
     let mut report = ImportReport {
         file_name: source.file_name.to_owned(),
         rows_in_file: parsed.data_rows as i64,
@@ -214,7 +204,7 @@ pub fn run_batch(
             }
         }
     }
-    let digests: Vec<Vec<Digest>> = rows.iter().map(|row| digests_of(run.secret, row, mode)).collect();
+    let digests: Vec<Vec<Digest>> = rows.iter().map(|row| digests_of(run.secret, row)).collect();
     let writes: Vec<BatchWrite<'_>> = rows
         .iter()
         .zip(&digests)

@@ -37,13 +37,14 @@ pub fn digests_for(
 }
 
 /// The digests an API write must not carry: the identifier it names (an email
-/// identifier also stands as the external id of a customer first seen by email) and,
-/// where emails identify people, the email in the body.
+/// identifier also stands as the external id of a customer first seen by email) and
+/// the email in the body. The body's email is checked in "ID only" workspaces too: an
+/// email address suppressed there (by hand, or before the workspace switched modes) is
+/// refused like any other suppression, never silently let through.
 pub fn digests_for_write(
     secret: &SecretKey,
     identifier: &Identifier,
     body_email: Option<&str>,
-    emails_identify: bool,
 ) -> Vec<(&'static str, String)> {
     let mut digests = Vec::new();
     match identifier {
@@ -55,17 +56,15 @@ pub fn digests_for_write(
         // An internal id names a customer who exists, so was never suppressed.
         Identifier::InternalId(_) => {}
     }
-    if emails_identify {
-        if let Some(email) = body_email.filter(|e| !e.trim().is_empty()) {
-            digests.push((KIND_EMAIL, email_digest(secret, email)));
-        }
+    if let Some(email) = body_email.filter(|e| !e.trim().is_empty()) {
+        digests.push((KIND_EMAIL, email_digest(secret, email)));
     }
     digests
 }
 
 /// The digests that suppressing (or unsuppressing) this identifier adds (or removes).
 pub fn digests_of_identifier(secret: &SecretKey, identifier: &Identifier) -> Vec<(&'static str, String)> {
-    digests_for_write(secret, identifier, None, false)
+    digests_for_write(secret, identifier, None)
 }
 
 #[cfg(test)]

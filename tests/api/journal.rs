@@ -37,7 +37,9 @@ async fn arranged(backend: Backend) -> (TestApp, i64) {
     app.setup_owner().await;
     app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email'");
     for n in 0..2 {
-        NewPerson::new(&format!("bystander-{n}")).country("DE").insert(&app);
+        NewPerson::new(&format!("bystander-{n}"))
+            .country("DE")
+            .insert(&app);
     }
     let id = NewPerson::new("kept-1")
         .email("kept@example.com")
@@ -53,20 +55,28 @@ async fn refused_without_the_journal(backend: Backend, path: Path) {
     let (app, id) = arranged(backend).await;
     let (_, key) = issue_key(&app, "Backend");
     let status = match path {
-        Path::ProfileDelete => {
-            app.post_form(&format!("{WS}/customers/{id}/delete"), &[]).await.status()
-        }
-        Path::ProfileArchive => {
-            app.post_form(&format!("{WS}/customers/{id}/archive"), &[]).await.status()
-        }
-        Path::ApiDelete => call(&app, &key, Method::DELETE, "/customers/kept-1", None).await.status(),
-        Path::ApiSuppress => {
-            call(&app, &key, Method::POST, "/customers/kept-1/suppress", None).await.status()
-        }
+        Path::ProfileDelete => app
+            .post_form(&format!("{WS}/customers/{id}/delete"), &[])
+            .await
+            .status(),
+        Path::ProfileArchive => app
+            .post_form(&format!("{WS}/customers/{id}/archive"), &[])
+            .await
+            .status(),
+        Path::ApiDelete => call(&app, &key, Method::DELETE, "/customers/kept-1", None)
+            .await
+            .status(),
+        Path::ApiSuppress => call(&app, &key, Method::POST, "/customers/kept-1/suppress", None)
+            .await
+            .status(),
         Path::SuppressionPage => app
             .post_form(
                 &format!("{WS}/suppressions/add"),
-                &[("identifier", "kept@example.com"), ("kind", "email"), ("reason", "manual")],
+                &[
+                    ("identifier", "kept@example.com"),
+                    ("kind", "email"),
+                    ("reason", "manual"),
+                ],
             )
             .await
             .status(),
@@ -82,15 +92,23 @@ async fn refused_without_the_journal(backend: Backend, path: Path) {
             assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
             // The runner tries the batch, which the missing journal rolls back.
             tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-            let progress: serde_json::Value =
-                app.get(&format!("{job}/progress.json")).await.json().await.unwrap();
+            let progress: serde_json::Value = app
+                .get(&format!("{job}/progress.json"))
+                .await
+                .json()
+                .await
+                .unwrap();
             assert_eq!(progress["done"], 0, "{progress}");
             assert_ne!(progress["state"], "done", "{progress}");
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };
     assert!(status.is_server_error(), "{path:?}: refused, answered {status}");
-    assert_eq!(app.count("customers WHERE external_id = 'kept-1' AND email IS NOT NULL"), 1, "{path:?}");
+    assert_eq!(
+        app.count("customers WHERE external_id = 'kept-1' AND email IS NOT NULL"),
+        1,
+        "{path:?}"
+    );
     assert_eq!(app.count("events"), 1, "{path:?}: the events are kept");
     assert_eq!(app.count("suppressions"), 0, "{path:?}: nothing was suppressed");
 }

@@ -20,5 +20,6 @@ mod request_safety;
 mod residue;
 mod sign_in;
 mod suppression;
+mod suppression_modes;
 mod team;
 mod track_api;

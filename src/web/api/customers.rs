@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
-use crate::domain::{Change, CustomerPatch, Identifier, IdentifierMode, JobKind};
+use crate::domain::{Change, CustomerPatch, Identifier, JobKind};
 use crate::erasure::single::{erase_customer, CustomerRef};
 use crate::erasure::suppress::digests_for_write;
 use crate::store::{self, customer_writes};
@@ -33,12 +33,7 @@ async fn identify(
         Change::Set(email) => Some(email.as_str()),
         _ => None,
     };
-    let digests = digests_for_write(
-        &state.secret,
-        &identifier,
-        body_email,
-        client.identifier_mode == IdentifierMode::IdOrEmail,
-    );
+    let digests = digests_for_write(&state.secret, &identifier, body_email);
     state
         .db
         .run(move |conn| customer_writes::identify(conn, workspace_id, &identifier, &patch, &digests))

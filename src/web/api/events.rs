@@ -24,7 +24,7 @@ async fn track(
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
     let event = TrackEvent::from_json(body.into_inner(), store::now())?;
     let workspace_id = client.workspace.id;
-    let digests = digests_for_write(&state.secret, &identifier, None, false);
+    let digests = digests_for_write(&state.secret, &identifier, None);
     state
         .db
         .run(move |conn| customer_writes::record_event(conn, workspace_id, &identifier, &event, &digests))
