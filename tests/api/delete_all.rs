@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 
+use crate::helpers::arrange::{add_user_with_role, NewPerson};
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -19,12 +20,11 @@ const WS: &str = "/w/acme-shop";
 
 fn insert_customers(app: &TestApp, workspace_id: i64, count: usize, prefix: &str) {
     for n in 0..count {
-        app.sql(&format!(
-            "INSERT INTO customers (workspace_id, external_id, email, attributes, created_at, last_seen_at) \
-             VALUES ({workspace_id}, '{prefix}-{n}', '{prefix}{n}@example.com', '{{}}', '2026-01-01 00:00:00', '2026-11-01 00:00:00');
-             INSERT INTO events (workspace_id, customer_id, name, properties, occurred_at) \
-             SELECT {workspace_id}, id, 'seen', '{{}}', '2026-11-01 00:00:00' FROM customers WHERE external_id = '{prefix}-{n}' AND workspace_id = {workspace_id};"
-        ));
+        NewPerson::new(&format!("{prefix}-{n}"))
+            .workspace(workspace_id)
+            .email(&format!("{prefix}{n}@example.com"))
+            .event("seen", serde_json::json!({}))
+            .insert(app);
     }
 }
 
@@ -59,14 +59,7 @@ async fn arranged(backend: Backend) -> TestApp {
 }
 
 fn add_user(app: &TestApp, email: &str, role: &str) {
-    let hash = erasure::password::hash("a long enough password").unwrap();
-    app.sql(&format!(
-        "INSERT INTO users (email, name, password_hash, is_owner, recovery_codes, disabled, created_at) \
-         VALUES ('{email}', 'Someone Else', '{hash}', FALSE, '[]', FALSE, '2026-01-01 00:00:00');
-         INSERT INTO memberships (user_id, workspace_id, role_id, created_at) \
-         SELECT u.id, w.id, r.id, '2026-01-01 00:00:00' FROM users u, workspaces w, roles r \
-         WHERE u.email = '{email}' AND r.builtin = '{role}';"
-    ));
+    add_user_with_role(app, email, "a long enough password", role);
 }
 
 /// The six digits in the newest code mail to `to`.

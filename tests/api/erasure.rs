@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 
+use crate::helpers::arrange::{add_user_with_role, NewPerson};
 use crate::helpers::*;
 use crate::on_both_backends;
+use serde_json::json;
 
 on_both_backends!(
     archiving_erases_identifiers_and_keeps_the_activity,
@@ -42,24 +44,25 @@ fn person<'a>(external_id: &'a str, email: &'a str, name: &'a str, country: &'a 
 /// Inserts customers (and events whose properties mention their email) straight
 /// into the database; returns their internal ids in order.
 fn arrange(app: &TestApp, people: &[Person<'_>]) -> Vec<i64> {
-    let mut ids = Vec::new();
-    for p in people {
-        app.sql(&format!(
-            "INSERT INTO customers (workspace_id, external_id, email, phone, name, country, city, attributes, created_at, last_seen_at) \
-             VALUES (1, '{}', '{}', '+44 7700 900{:03}', '{}', '{}', 'Town', '{{\"plan\":\"pro\",\"ssn\":\"SSN-{}\"}}', '2026-01-01 00:00:00', '2026-11-01 00:00:00')",
-            p.external_id, p.email, ids.len(), p.name, p.country, p.external_id
-        ));
-        let id = customer_id(app, p.external_id).expect("just inserted");
-        for n in 0..p.events {
-            app.sql(&format!(
-                "INSERT INTO events (workspace_id, customer_id, name, properties, occurred_at) \
-                 VALUES (1, {id}, 'order_{n}', '{{\"email\":\"{}\",\"note\":\"sent to {}\",\"to\":\"{}\",\"amount\":{n}}}', '2026-10-0{} 00:00:00')",
-                p.email, p.name, p.email, n + 1
-            ));
-        }
-        ids.push(id);
-    }
-    ids
+    people
+        .iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let mut new = NewPerson::new(p.external_id)
+                .email(p.email)
+                .phone(&format!("+44 7700 900{n:03}"))
+                .name(p.name)
+                .country(p.country)
+                .attributes(json!({ "plan": "pro", "ssn": format!("SSN-{}", p.external_id) }));
+            for e in 0..p.events {
+                new = new.event(
+                    &format!("order_{e}"),
+                    json!({ "email": p.email, "note": format!("sent to {}", p.name), "to": p.email, "amount": e }),
+                );
+            }
+            new.insert(app)
+        })
+        .collect()
 }
 
 fn customer_id(app: &TestApp, external_id: &str) -> Option<i64> {
@@ -279,7 +282,7 @@ async fn deleting_one_customer_removes_them_and_their_events_and_leaves_a_receip
     .unwrap();
     assert!(!audit.contains("ada") && !audit.contains("c-1"), "{audit}");
     // A new customer with the same identifier is new: a new id, no history.
-    app.sql("INSERT INTO customers (workspace_id, external_id, attributes, created_at, last_seen_at) VALUES (1, 'c-1', '{}', '2026-11-01 00:00:00', '2026-11-01 00:00:00')");
+    NewPerson::new("c-1").insert(&app);
     let again = customer_id(&app, "c-1").unwrap();
     assert!(again > ids[1], "internal ids are never reused");
 }
@@ -457,13 +460,7 @@ async fn customers_under_legal_hold_survive_and_are_reported_as_skipped(backend:
 async fn a_member_without_permission_gets_403_and_sees_no_erasure_controls(backend: Backend) {
     let app = owner_app(backend).await;
     let ids = arrange(&app, &[person("c-1", "a@example.com", "Ann", "GB")]);
-    let hash = erasure::password::hash("member password 123").unwrap();
-    app.sql(&format!(
-        "INSERT INTO users (email, name, password_hash, is_owner, recovery_codes, disabled, created_at) \
-         VALUES ('member@example.com', 'Mia Member', '{hash}', FALSE, '[]', FALSE, '2026-01-01 00:00:00');
-         INSERT INTO memberships (user_id, workspace_id, role_id, created_at) \
-         SELECT u.id, 1, r.id, '2026-01-01 00:00:00' FROM users u, roles r WHERE u.email = 'member@example.com' AND r.builtin = 'member';"
-    ));
+    add_user_with_role(&app, "member@example.com", "member password 123", "member");
     let owner_job = preview(
         &app,
         &[("intent", "delete_selected"), ("ids", &ids[0].to_string())],
