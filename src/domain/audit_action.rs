@@ -41,10 +41,11 @@ pub enum AuditAction {
     JobStarted,
     JobFinished,
     JobCancelled,
+    ErasuresReplayed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 38] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -82,6 +83,7 @@ impl AuditAction {
         AuditAction::JobStarted,
         AuditAction::JobFinished,
         AuditAction::JobCancelled,
+        AuditAction::ErasuresReplayed,
     ];
 
     pub fn key(self) -> &'static str {
@@ -124,6 +126,7 @@ impl AuditAction {
             JobStarted => "job.started",
             JobFinished => "job.finished",
             JobCancelled => "job.cancelled",
+            ErasuresReplayed => "erasures.replayed",
         }
     }
 

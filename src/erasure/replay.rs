@@ -1,12 +1,15 @@
 //! `erasure replay-erasures`: applies the journal's erasures again to a database
 //! restored from a backup, by internal id and suppression digest.
 
+use std::collections::BTreeMap;
+
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::JobKind;
+use crate::domain::{AuditAction, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::journal::{Journal, JournalEntry};
 use crate::erasure::ErasureError;
 use crate::secret::SecretKey;
+use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::{erasures, suppressions, workspaces};
 
 /// What the replay found again and removed.
@@ -19,8 +22,9 @@ pub struct ReplayReport {
     pub unsuppressed_again: i64,
 }
 
-/// Applies the entries in order, each in its own transaction. Idempotent: what is
-/// already gone or already suppressed is left as it is.
+/// Applies the entries in order, each in its own transaction, then writes one audit
+/// entry per workspace with what was found again. Idempotent: what is already gone or
+/// already suppressed is left as it is.
 pub fn replay(
     conn: &mut DbConnection,
     secret: &SecretKey,
@@ -32,7 +36,9 @@ pub fn replay(
     };
     // Replayed erasures are not journaled again: they are in the journal already.
     let no_journal = Journal::off();
+    let mut per_workspace: BTreeMap<i64, ReplayReport> = BTreeMap::new();
     for entry in entries {
+        let before = report.clone();
         write_transaction(conn, |conn| -> Result<(), ErasureError> {
             let Some(workspace) = workspaces::find(conn, entry.workspace_id)? else {
                 return Ok(());
@@ -68,9 +74,46 @@ pub fn replay(
             }
             Ok(())
         })?;
+        let found = per_workspace.entry(entry.workspace_id).or_default();
+        found.entries += 1;
+        found.deleted_again += report.deleted_again - before.deleted_again;
+        found.archived_again += report.archived_again - before.archived_again;
+        found.suppressed_again += report.suppressed_again - before.suppressed_again;
+        found.unsuppressed_again += report.unsuppressed_again - before.unsuppressed_again;
     }
     erasures::flush_erased_pages(conn, true)?;
+    record(conn, &per_workspace)?;
     Ok(report)
+}
+
+/// One audit entry per workspace the journal named that still exists: ids and counts.
+fn record(conn: &mut DbConnection, per_workspace: &BTreeMap<i64, ReplayReport>) -> Result<(), ErasureError> {
+    let origin = RequestOrigin {
+        request_id: "replay".to_owned(),
+        client_ip: String::new(),
+    };
+    write_transaction(conn, |conn| -> Result<(), ErasureError> {
+        for (workspace_id, found) in per_workspace {
+            if workspaces::find(conn, *workspace_id)?.is_none() {
+                continue;
+            }
+            audit::append(
+                conn,
+                NewEntry::new(Actor::System, AuditAction::ErasuresReplayed, &origin)
+                    .workspace(*workspace_id)
+                    .target("journal".to_owned())
+                    .affected(found.deleted_again + found.archived_again)
+                    .details(serde_json::json!({
+                        "entries": found.entries,
+                        "deleted_again": found.deleted_again,
+                        "archived_again": found.archived_again,
+                        "suppressed_again": found.suppressed_again,
+                        "unsuppressed_again": found.unsuppressed_again,
+                    })),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn erase_archive_quietly(

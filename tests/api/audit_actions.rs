@@ -58,7 +58,8 @@ fn scope(action: AuditAction) -> Scope {
         | CodeAccepted
         | JobStarted
         | JobFinished
-        | JobCancelled => Scope::Workspace,
+        | JobCancelled
+        | ErasuresReplayed => Scope::Workspace,
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
@@ -75,6 +76,8 @@ fn scope(action: AuditAction) -> Scope {
 enum Who {
     User(i64),
     ApiKey(i64),
+    /// The command line, replaying the erasure journal.
+    System,
 }
 
 /// Where an entry must say it came from.
@@ -84,6 +87,8 @@ enum Origin {
     Request,
     /// The background runner finishing a job: named after the job, with no address.
     Job(i64),
+    /// `erasure replay-erasures`: no request, no address.
+    Replay,
 }
 
 /// What one entry must hold.
@@ -172,12 +177,13 @@ impl<'a> Audit<'a> {
         );
         let entry = found.remove(0);
         let (kind, id) = match want.who {
-            Who::User(id) => ("user", id),
-            Who::ApiKey(id) => ("api_key", id),
+            Who::User(id) => ("user", Some(id)),
+            Who::ApiKey(id) => ("api_key", Some(id)),
+            Who::System => ("system", None),
         };
         assert_eq!(
             (entry.actor_kind.as_str(), entry.actor_id),
-            (kind, Some(id)),
+            (kind, id),
             "{action}: the actor"
         );
         assert_eq!(entry.workspace_id, want.workspace, "{action}: the workspace");
@@ -211,6 +217,10 @@ impl<'a> Audit<'a> {
                     "{action}: request id {} belongs to an earlier request",
                     entry.request_id
                 );
+            }
+            Origin::Replay => {
+                assert_eq!(entry.request_id, "replay", "{action}: named after the replay");
+                assert_eq!(entry.client_ip, "", "{action}: a replay has no client address");
             }
             Origin::Job(job) => {
                 assert_eq!(
@@ -1167,6 +1177,19 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::OwnershipTransferred,
         Want::new(me, None, format!("user:{ivy_id}")).affected(2),
     );
+
+    // A database restored from a backup: the journal's erasures applied again.
+    let journal = app.data_dir.join(erasure::erasure::journal::FILE_NAME);
+    let (entries, _) = erasure::erasure::journal::read(&journal).unwrap();
+    audit.mark();
+    let report = {
+        let mut conn = app.db();
+        erasure::erasure::replay::replay(&mut conn, &app.state.secret, &entries).unwrap()
+    };
+    let mut replayed =
+        Want::new(Who::System, Some(ws), "journal").affected(report.deleted_again + report.archived_again);
+    replayed.from = Origin::Replay;
+    audit.one(AuditAction::ErasuresReplayed, replayed);
 
     // Every action was performed and checked.
     let all: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.key()).collect();
