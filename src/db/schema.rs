@@ -25,6 +25,7 @@ diesel::table! {
         recovery_codes -> Text,
         disabled -> Bool,
         created_at -> Timestamp,
+        is_account_admin -> Bool,
     }
 }
 
@@ -44,6 +45,7 @@ diesel::table! {
         builtin -> Nullable<Text>,
         permissions -> Text,
         created_at -> Timestamp,
+        workspace_id -> Nullable<BigInt>,
     }
 }
 

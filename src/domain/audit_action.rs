@@ -24,6 +24,8 @@ pub enum AuditAction {
     MemberEnabled,
     MemberRemoved,
     OwnershipTransferred,
+    AccountAdminGranted,
+    AccountAdminRevoked,
     ApiKeyCreated,
     ApiKeyRevoked,
     WorkspaceCreated,
@@ -44,7 +46,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -65,6 +67,8 @@ impl AuditAction {
         AuditAction::MemberEnabled,
         AuditAction::MemberRemoved,
         AuditAction::OwnershipTransferred,
+        AuditAction::AccountAdminGranted,
+        AuditAction::AccountAdminRevoked,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
         AuditAction::WorkspaceCreated,
@@ -107,6 +111,8 @@ impl AuditAction {
             MemberEnabled => "member.enabled",
             MemberRemoved => "member.removed",
             OwnershipTransferred => "ownership.transferred",
+            AccountAdminGranted => "account_admin.granted",
+            AccountAdminRevoked => "account_admin.revoked",
             ApiKeyCreated => "api_key.created",
             ApiKeyRevoked => "api_key.revoked",
             WorkspaceCreated => "workspace.created",
