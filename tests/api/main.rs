@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_power;
 mod audit;
 mod audit_actions;
 mod authorization;
@@ -15,6 +16,7 @@ mod hostile_input;
 mod import;
 mod list_counts;
 mod request_safety;
+mod role_migration;
 mod sign_in;
 mod suppression;
 mod team;
