@@ -590,9 +590,7 @@ async fn a_custom_role_is_listed_and_assigned_only_in_its_own_workspace(backend:
     assert_eq!(
         number(
             &app,
-            &format!(
-                "SELECT workspace_id AS n FROM audit_log WHERE action = 'role.created' ORDER BY id LIMIT 1"
-            )
+            "SELECT workspace_id AS n FROM audit_log WHERE action = 'role.created' ORDER BY id LIMIT 1"
         ),
         number(&app, "SELECT id AS n FROM workspaces WHERE slug = 'acme-shop'"),
         "a role's entry names its workspace"

@@ -1160,6 +1160,9 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
     );
 }
 
+/// A path, a form, and the status it must get.
+type CrossCase<'a> = (String, Vec<(&'a str, &'a str)>, StatusCode);
+
 /// The cross-workspace cases: Bo administers the other workspace (built-in Admin role,
 /// no account-wide power), which Mia, a member of this one, belongs to as well. Every
 /// role edit, member change and workspace action Bo can attempt, through the other
@@ -1212,7 +1215,7 @@ async fn an_admin_of_another_workspace_reaches_nothing_of_this_one(backend: Back
     let mia_id = mia_user.to_string();
     use StatusCode as C;
     // What Bo sends, and the status the server must answer.
-    let cases: Vec<(String, Vec<(&str, &str)>, StatusCode)> = vec![
+    let cases: Vec<CrossCase> = vec![
         // This workspace's custom role, through the other workspace's pages: not there.
         (
             format!("{other}/settings/roles/{role}"),
