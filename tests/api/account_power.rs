@@ -16,6 +16,7 @@ on_both_backends!(
     only_the_owner_and_account_admins_create_workspaces,
     only_the_owner_names_account_admins_who_then_act_account_wide,
     a_custom_role_is_listed_and_assigned_only_in_its_own_workspace,
+    a_membership_holding_another_workspaces_role_grants_nothing,
 );
 
 const A: &str = "/w/acme-shop";
@@ -595,4 +596,30 @@ async fn a_custom_role_is_listed_and_assigned_only_in_its_own_workspace(backend:
         number(&app, "SELECT id AS n FROM workspaces WHERE slug = 'acme-shop'"),
         "a role's entry names its workspace"
     );
+}
+
+async fn a_membership_holding_another_workspaces_role_grants_nothing(backend: Backend) {
+    let app = two_workspaces(backend).await;
+    let everything = ALL_PERMISSIONS.join(" ");
+    let b_role = add_role(&app, "second-shop", "Everything", &everything);
+    let eve_id = add_person(&app, "eve@example.com", "Eve Elsewhere");
+    join(&app, eve_id, "second-shop", "r.builtin = 'member'");
+    // A row no write makes: a membership of A holding B's role.
+    join(&app, eve_id, "acme-shop", &format!("r.id = {b_role}"));
+
+    let eve = signed_in(&app, "eve@example.com").await;
+
+    for page in ["customers", "audit", "settings/team"] {
+        assert_eq!(
+            status(&app, &eve, &format!("{A}/{page}")).await,
+            StatusCode::NOT_FOUND,
+            "{page}"
+        );
+    }
+    assert_eq!(
+        status(&app, &eve, &format!("{B}/customers")).await,
+        StatusCode::OK
+    );
+    let team = app.get_html(&format!("{A}/settings/team")).await;
+    assert!(!team.contains("Eve Elsewhere"), "not listed as a member of A");
 }
