@@ -26,6 +26,7 @@ diesel::table! {
         recovery_codes -> Text,
         disabled -> Bool,
         created_at -> Timestamp,
+        is_account_admin -> Bool,
     }
 }
 
@@ -45,6 +46,7 @@ diesel::table! {
         builtin -> Nullable<Text>,
         permissions -> Text,
         created_at -> Timestamp,
+        workspace_id -> Nullable<BigInt>,
     }
 }
 

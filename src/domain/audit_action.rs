@@ -24,6 +24,8 @@ pub enum AuditAction {
     MemberEnabled,
     MemberRemoved,
     OwnershipTransferred,
+    AccountAdminGranted,
+    AccountAdminRevoked,
     ApiKeyCreated,
     ApiKeyRevoked,
     WorkspaceCreated,
@@ -45,7 +47,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -66,6 +68,8 @@ impl AuditAction {
         AuditAction::MemberEnabled,
         AuditAction::MemberRemoved,
         AuditAction::OwnershipTransferred,
+        AuditAction::AccountAdminGranted,
+        AuditAction::AccountAdminRevoked,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
         AuditAction::WorkspaceCreated,
@@ -109,6 +113,8 @@ impl AuditAction {
             MemberEnabled => "member.enabled",
             MemberRemoved => "member.removed",
             OwnershipTransferred => "ownership.transferred",
+            AccountAdminGranted => "account_admin.granted",
+            AccountAdminRevoked => "account_admin.revoked",
             ApiKeyCreated => "api_key.created",
             ApiKeyRevoked => "api_key.revoked",
             WorkspaceCreated => "workspace.created",

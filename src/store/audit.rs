@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{now, StoreResult};
-use crate::db::schema::audit_log;
+use crate::db::schema::{audit_log, memberships};
 use crate::db::DbConnection;
 use crate::domain::AuditAction;
 
@@ -319,12 +319,25 @@ pub fn verify_chain(conn: &mut DbConnection, page_size: i64) -> StoreResult<Chai
     }
 }
 
+/// Which of the entries that belong to no workspace (sign-ins, sessions, two-step and
+/// password changes, people disabled or enabled) a workspace's log shows beside its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AccountEntries {
+    /// None of them.
+    #[default]
+    None,
+    /// Those made by a member of the workspace, and about nobody or about a member: a
+    /// workspace's admins see what their own people did, never another workspace's.
+    OfMembers,
+    /// All of them: for the account owner and account admins.
+    All,
+}
+
 /// Which entries an audit page or export shows.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub workspace_id: i64,
-    /// Also entries that belong to no workspace (sign-ins, sessions, team changes).
-    pub include_account: bool,
+    pub account_entries: AccountEntries,
     pub actor_user_id: Option<i64>,
     pub action: Option<AuditAction>,
     pub from: Option<NaiveDateTime>,
@@ -340,14 +353,33 @@ pub fn list(
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
     let mut q = audit_log::table.into_boxed();
-    q = if query.include_account {
-        q.filter(
+    q = match query.account_entries {
+        AccountEntries::None => q.filter(audit_log::workspace_id.eq(query.workspace_id)),
+        AccountEntries::All => q.filter(
             audit_log::workspace_id
                 .eq(query.workspace_id)
                 .or(audit_log::workspace_id.is_null()),
-        )
-    } else {
-        q.filter(audit_log::workspace_id.eq(query.workspace_id))
+        ),
+        AccountEntries::OfMembers => {
+            let members: Vec<i64> = memberships::table
+                .filter(memberships::workspace_id.eq(query.workspace_id))
+                .select(memberships::user_id)
+                .load(conn)?;
+            let member_targets: Vec<String> = members.iter().map(|id| format!("user:{id}")).collect();
+            q.filter(
+                audit_log::workspace_id
+                    .eq(query.workspace_id)
+                    .or(audit_log::workspace_id
+                        .is_null()
+                        .and(audit_log::actor_kind.eq("user"))
+                        .and(audit_log::actor_id.eq_any(members))
+                        .and(
+                            audit_log::target
+                                .not_like("user:%")
+                                .or(audit_log::target.eq_any(member_targets)),
+                        )),
+            )
+        }
     };
     if let Some(actor) = query.actor_user_id {
         q = q

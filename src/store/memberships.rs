@@ -7,6 +7,17 @@ use super::{now, StoreResult};
 use crate::db::schema::{memberships, roles, users, workspaces};
 use crate::db::DbConnection;
 
+/// A membership counts only with a role of its own workspace (or a built-in one): the
+/// writes never pair a workspace with another's custom role, and should a row ever do
+/// so, it grants nothing rather than that role's permissions.
+macro_rules! role_of_its_workspace {
+    () => {
+        roles::builtin
+            .is_not_null()
+            .or(roles::workspace_id.eq(memberships::workspace_id.nullable()))
+    };
+}
+
 pub fn insert(conn: &mut DbConnection, user_id: i64, workspace_id: i64, role_id: i64) -> StoreResult<()> {
     diesel::insert_into(memberships::table)
         .values((
@@ -30,6 +41,7 @@ pub fn workspace_with_role(
         .inner_join(memberships::table.inner_join(roles::table))
         .filter(workspaces::slug.eq(slug))
         .filter(memberships::user_id.eq(user_id))
+        .filter(role_of_its_workspace!())
         .select((Workspace::as_select(), Role::as_select()))
         .first(conn)
         .optional()?)
@@ -58,6 +70,7 @@ pub fn members_with_roles(conn: &mut DbConnection, workspace_id: i64) -> StoreRe
         .inner_join(users::table)
         .inner_join(roles::table)
         .filter(memberships::workspace_id.eq(workspace_id))
+        .filter(role_of_its_workspace!())
         .order((users::name, users::id))
         .select((User::as_select(), Role::as_select()))
         .load(conn)?;
@@ -74,6 +87,7 @@ pub fn find_member(conn: &mut DbConnection, workspace_id: i64, user_id: i64) -> 
         .inner_join(roles::table)
         .filter(memberships::workspace_id.eq(workspace_id))
         .filter(memberships::user_id.eq(user_id))
+        .filter(role_of_its_workspace!())
         .select((User::as_select(), Role::as_select()))
         .first(conn)
         .optional()?;
@@ -85,6 +99,7 @@ pub fn roles_of_user(conn: &mut DbConnection, user_id: i64) -> StoreResult<Vec<(
     Ok(workspaces::table
         .inner_join(memberships::table.inner_join(roles::table))
         .filter(memberships::user_id.eq(user_id))
+        .filter(role_of_its_workspace!())
         .order((workspaces::name, workspaces::id))
         .select((Workspace::as_select(), Role::as_select()))
         .load(conn)?)

@@ -16,6 +16,8 @@ pub struct Role {
     pub builtin: Option<String>,
     pub permissions: String,
     pub created_at: NaiveDateTime,
+    /// The workspace a custom role belongs to; none for the built-in roles.
+    pub workspace_id: Option<i64>,
 }
 
 impl Role {
@@ -42,17 +44,30 @@ pub fn find_builtin(conn: &mut DbConnection, role: BuiltinRole) -> StoreResult<R
         .ok_or_else(|| StoreError::Inconsistent(format!("built-in role {} is missing", role.key())))
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Role>> {
+/// A role that may be assigned in this workspace: a built-in role, or one of this
+/// workspace's own custom roles. A custom role of another workspace is not found.
+pub fn find_in_workspace(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<Option<Role>> {
     Ok(roles::table
         .find(id)
+        .filter(
+            roles::builtin
+                .is_not_null()
+                .or(roles::workspace_id.eq(workspace_id)),
+        )
         .select(Role::as_select())
         .first(conn)
         .optional()?)
 }
 
-/// Every role: the built-in ones first, in their fixed order, then custom roles by name.
-pub fn list_all(conn: &mut DbConnection) -> StoreResult<Vec<Role>> {
+/// The roles of a workspace: the built-in ones first, in their fixed order, then the
+/// workspace's own custom roles by name.
+pub fn list_for_workspace(conn: &mut DbConnection, workspace_id: i64) -> StoreResult<Vec<Role>> {
     let mut all: Vec<Role> = roles::table
+        .filter(
+            roles::builtin
+                .is_not_null()
+                .or(roles::workspace_id.eq(workspace_id)),
+        )
         .order((roles::name, roles::id))
         .select(Role::as_select())
         .load(conn)?;
@@ -63,20 +78,35 @@ pub fn list_all(conn: &mut DbConnection) -> StoreResult<Vec<Role>> {
     Ok(all)
 }
 
-/// A custom role; built-in roles are not found here, so nothing can edit them.
-pub fn find_custom(conn: &mut DbConnection, id: i64) -> StoreResult<Option<Role>> {
+/// A custom role of this workspace; built-in roles and other workspaces' roles are not
+/// found here, so nothing can edit them from this workspace.
+pub fn find_custom(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<Option<Role>> {
     Ok(roles::table
         .find(id)
         .filter(roles::builtin.is_null())
+        .filter(roles::workspace_id.eq(workspace_id))
         .select(Role::as_select())
         .first(conn)
         .optional()?)
 }
 
-/// Whether another role already has this name, ignoring case.
-pub fn name_taken(conn: &mut DbConnection, name: &RoleName, except_id: Option<i64>) -> StoreResult<bool> {
+/// Whether a built-in role or another of this workspace's roles already has this name,
+/// ignoring case.
+pub fn name_taken(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    name: &RoleName,
+    except_id: Option<i64>,
+) -> StoreResult<bool> {
     // Few roles exist, so comparing in Rust keeps the rule identical on both backends.
-    let names: Vec<(i64, String)> = roles::table.select((roles::id, roles::name)).load(conn)?;
+    let names: Vec<(i64, String)> = roles::table
+        .filter(
+            roles::builtin
+                .is_not_null()
+                .or(roles::workspace_id.eq(workspace_id)),
+        )
+        .select((roles::id, roles::name))
+        .load(conn)?;
     Ok(names
         .iter()
         .any(|(id, existing)| Some(*id) != except_id && name.same_as(existing)))
@@ -84,6 +114,7 @@ pub fn name_taken(conn: &mut DbConnection, name: &RoleName, except_id: Option<i6
 
 pub fn insert_custom(
     conn: &mut DbConnection,
+    workspace_id: i64,
     name: &RoleName,
     permissions: &PermissionSet,
 ) -> StoreResult<Role> {
@@ -93,9 +124,11 @@ pub fn insert_custom(
             roles::builtin.eq(None::<String>),
             roles::permissions.eq(permissions.to_stored()),
             roles::created_at.eq(now()),
+            roles::workspace_id.eq(workspace_id),
         ))
         .execute(conn)?;
     roles::table
+        .filter(roles::workspace_id.eq(workspace_id))
         .filter(roles::name.eq(name.as_str()))
         .select(Role::as_select())
         .first(conn)
@@ -105,27 +138,40 @@ pub fn insert_custom(
 
 pub fn update_custom(
     conn: &mut DbConnection,
+    workspace_id: i64,
     id: i64,
     name: &RoleName,
     permissions: &PermissionSet,
 ) -> StoreResult<bool> {
-    let changed = diesel::update(roles::table.find(id).filter(roles::builtin.is_null()))
-        .set((
-            roles::name.eq(name.as_str()),
-            roles::permissions.eq(permissions.to_stored()),
-        ))
-        .execute(conn)?;
+    let changed = diesel::update(
+        roles::table
+            .find(id)
+            .filter(roles::builtin.is_null())
+            .filter(roles::workspace_id.eq(workspace_id)),
+    )
+    .set((
+        roles::name.eq(name.as_str()),
+        roles::permissions.eq(permissions.to_stored()),
+    ))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
-pub fn delete_custom(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
-    let deleted = diesel::delete(roles::table.find(id).filter(roles::builtin.is_null())).execute(conn)?;
+pub fn delete_custom(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<bool> {
+    let deleted = diesel::delete(
+        roles::table
+            .find(id)
+            .filter(roles::builtin.is_null())
+            .filter(roles::workspace_id.eq(workspace_id)),
+    )
+    .execute(conn)?;
     Ok(deleted == 1)
 }
 
-/// How many memberships, in any workspace, hold each role that is assigned at all.
-pub fn assignment_counts(conn: &mut DbConnection) -> StoreResult<HashMap<i64, i64>> {
+/// How many of this workspace's members hold each role that is assigned at all.
+pub fn assignment_counts(conn: &mut DbConnection, workspace_id: i64) -> StoreResult<HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = memberships::table
+        .filter(memberships::workspace_id.eq(workspace_id))
         .group_by(memberships::role_id)
         .select((memberships::role_id, diesel::dsl::count_star()))
         .load(conn)?;

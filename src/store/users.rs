@@ -18,11 +18,21 @@ pub struct User {
     pub recovery_codes: String,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    /// Granted (and taken back) by the account owner only; see [`User::has_account_power`].
+    pub is_account_admin: bool,
 }
 
 impl User {
     pub fn has_totp(&self) -> bool {
         self.totp_secret.is_some()
+    }
+
+    /// Whether this person may do what reaches across the whole account: create
+    /// workspaces, disable, enable or sign out other people, and read account-level
+    /// audit entries of people outside the workspace in view. The owner, and the
+    /// account admins the owner named.
+    pub fn has_account_power(&self) -> bool {
+        self.is_owner || self.is_account_admin
     }
 }
 
@@ -145,6 +155,13 @@ pub fn new_user<'a>(email: &'a str, name: &'a str, password_hash: &'a str, is_ow
 pub fn set_owner(conn: &mut DbConnection, id: i64, is_owner: bool) -> StoreResult<bool> {
     let changed = diesel::update(users::table.find(id))
         .set(users::is_owner.eq(is_owner))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn set_account_admin(conn: &mut DbConnection, id: i64, is_account_admin: bool) -> StoreResult<bool> {
+    let changed = diesel::update(users::table.find(id))
+        .set(users::is_account_admin.eq(is_account_admin))
         .execute(conn)?;
     Ok(changed == 1)
 }

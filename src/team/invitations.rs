@@ -25,7 +25,7 @@ pub fn invite(
     token_digest: &str,
 ) -> TeamResult<(Invitation, Role)> {
     write_transaction(conn, |conn| {
-        let role = store::roles::find(conn, role_id)?
+        let role = store::roles::find_in_workspace(conn, manager.workspace_id, role_id)?
             .filter(|r| r.builtin_role() != Some(BuiltinRole::Owner))
             .ok_or_else(|| TeamError::Field {
                 field: "role",
@@ -109,7 +109,8 @@ pub fn accept_invitation(
             return Err(TeamError::NotFound);
         }
         let workspace = store::workspaces::find(conn, invitation.workspace_id)?.ok_or(TeamError::NotFound)?;
-        let role = store::roles::find(conn, invitation.role_id)?.ok_or(TeamError::NotFound)?;
+        let role = store::roles::find_in_workspace(conn, workspace.id, invitation.role_id)?
+            .ok_or(TeamError::NotFound)?;
         // Someone who joined meanwhile (another invitation) keeps the role they have.
         let joined = store::memberships::find_member(conn, workspace.id, user.id)?.is_none();
         if joined {

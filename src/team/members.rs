@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{permission_keys, Manager, TeamError, TeamResult, OUT_OF_REACH};
+use super::{permission_keys, AccountPower, Manager, TeamError, TeamResult, OUT_OF_REACH};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::{AuditAction, BuiltinRole};
 use crate::store::audit::{self, NewEntry};
@@ -29,7 +29,7 @@ fn is_last_owner(conn: &mut DbConnection, member: &Member) -> TeamResult<bool> {
 pub fn change_role(conn: &mut DbConnection, manager: &Manager, user_id: i64, role_id: i64) -> TeamResult<()> {
     write_transaction(conn, |conn| {
         let member = member_in_reach(conn, manager, user_id)?;
-        let role = store::roles::find(conn, role_id)?
+        let role = store::roles::find_in_workspace(conn, manager.workspace_id, role_id)?
             .ok_or_else(|| TeamError::Refused("Choose a role from the list.".into()))?;
         if role.id == member.role.id {
             return Ok(());
@@ -65,9 +65,37 @@ pub fn change_role(conn: &mut DbConnection, manager: &Manager, user_id: i64, rol
     })
 }
 
+/// A member someone with account-wide power may act on as a person (not only as a
+/// member of this workspace): the owner reaches everyone, an account admin everyone but
+/// the owner and the other account admins.
+pub(super) fn person_in_reach(
+    conn: &mut DbConnection,
+    manager: &Manager,
+    user_id: i64,
+) -> TeamResult<Member> {
+    manager.require_account_power()?;
+    let member = member_in_reach(conn, manager, user_id)?;
+    if member.user.id != manager.user_id && manager.account_power != AccountPower::Owner {
+        if member.user.is_owner {
+            return Err(TeamError::Refused(format!(
+                "{} is the account owner and cannot be disabled or signed out by anyone else.",
+                member.user.name
+            )));
+        }
+        if member.user.is_account_admin {
+            return Err(TeamError::Refused(format!(
+                "{} is an account admin: only the account owner can do this.",
+                member.user.name
+            )));
+        }
+    }
+    Ok(member)
+}
+
 /// Disables or enables a member's account. Disabling ends all their sessions in the
 /// same transaction, so their next request already finds them signed out. An account
-/// is one person across workspaces, so the entry names no workspace.
+/// is one person across workspaces, so the entry names no workspace, and only someone
+/// with account-wide power may do it: a workspace's admin removes people from it.
 pub fn set_disabled(
     conn: &mut DbConnection,
     manager: &Manager,
@@ -75,7 +103,7 @@ pub fn set_disabled(
     disabled: bool,
 ) -> TeamResult<Member> {
     write_transaction(conn, |conn| {
-        let member = member_in_reach(conn, manager, user_id)?;
+        let member = person_in_reach(conn, manager, user_id)?;
         if member.user.disabled == disabled {
             return Ok(member);
         }
@@ -134,6 +162,52 @@ pub fn remove_member(conn: &mut DbConnection, manager: &Manager, user_id: i64) -
                 .target(format!("user:{}", member.user.id))
                 .affected(ended as i64)
                 .details(json!({ "role": member.role.id, "sessions_ended": ended })),
+        )?;
+        Ok(member)
+    })
+}
+
+/// Names a member an account admin, or takes that back. Only the account owner may,
+/// and the owner needs no such title. The entry names no workspace: the power is the
+/// account's.
+pub fn set_account_admin(
+    conn: &mut DbConnection,
+    manager: &Manager,
+    user_id: i64,
+    account_admin: bool,
+) -> TeamResult<Member> {
+    write_transaction(conn, |conn| {
+        if manager.account_power != AccountPower::Owner {
+            return Err(TeamError::Refused(
+                "Only the account owner can name or remove account admins.".into(),
+            ));
+        }
+        let member = store::memberships::find_member(conn, manager.workspace_id, user_id)?
+            .ok_or(TeamError::NotFound)?;
+        if member.user.is_owner {
+            return Err(TeamError::Refused(
+                "The account owner already holds every account-wide power.".into(),
+            ));
+        }
+        if member.user.is_account_admin == account_admin {
+            return Ok(member);
+        }
+        if account_admin && member.user.disabled {
+            return Err(TeamError::Refused(format!(
+                "{} is disabled. Enable them before making them an account admin.",
+                member.user.name
+            )));
+        }
+        store::users::set_account_admin(conn, member.user.id, account_admin)?;
+        let action = if account_admin {
+            AuditAction::AccountAdminGranted
+        } else {
+            AuditAction::AccountAdminRevoked
+        };
+        audit::append(
+            conn,
+            NewEntry::new(manager.actor(), action, &manager.origin)
+                .target(format!("user:{}", member.user.id)),
         )?;
         Ok(member)
     })

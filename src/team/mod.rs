@@ -7,11 +7,15 @@ mod invitations;
 mod members;
 mod ownership;
 mod roles;
+mod sessions;
+mod workspaces;
 
 pub use invitations::{accept_invitation, invite, Accepted, NewAccount, INVITATION_DAYS};
-pub use members::{change_role, remove_member, set_disabled};
+pub use members::{change_role, remove_member, set_account_admin, set_disabled};
 pub use ownership::transfer_ownership;
 pub use roles::{create_role, delete_role, update_role};
+pub use sessions::{sign_out_everywhere, sign_out_member};
+pub use workspaces::create_workspace;
 
 use crate::domain::PermissionSet;
 use crate::store::audit::{Actor, RequestOrigin};
@@ -46,18 +50,59 @@ impl From<diesel::r2d2::PoolError> for TeamError {
 
 pub type TeamResult<T> = Result<T, TeamError>;
 
+/// What someone may do beyond the workspaces they are members of. Disabling, enabling
+/// or signing out a person ends their access to every workspace, and creating a
+/// workspace makes its creator an admin of something new: neither is a workspace's to
+/// decide, so both need account-wide power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountPower {
+    /// Only what their role in each workspace gives them.
+    None,
+    /// An account admin: named by the owner, account-wide power short of ownership.
+    Admin,
+    /// The account owner.
+    Owner,
+}
+
+impl AccountPower {
+    pub fn of(user: &crate::store::users::User) -> AccountPower {
+        if user.is_owner {
+            AccountPower::Owner
+        } else if user.is_account_admin {
+            AccountPower::Admin
+        } else {
+            AccountPower::None
+        }
+    }
+
+    pub fn is_account_wide(self) -> bool {
+        self != AccountPower::None
+    }
+}
+
 /// Who makes a team change, from which workspace, holding which permissions there.
 #[derive(Debug, Clone)]
 pub struct Manager {
     pub user_id: i64,
     pub workspace_id: i64,
     pub permissions: PermissionSet,
+    pub account_power: AccountPower,
     pub origin: RequestOrigin,
 }
 
 impl Manager {
     pub fn actor(&self) -> Actor {
         Actor::User(self.user_id)
+    }
+
+    /// Refuses a change that reaches beyond this workspace unless the manager holds
+    /// account-wide power.
+    fn require_account_power(&self) -> TeamResult<()> {
+        if self.account_power.is_account_wide() {
+            Ok(())
+        } else {
+            Err(TeamError::Refused(ACCOUNT_WIDE.into()))
+        }
     }
 
     /// Whether this manager holds every permission of `set`, and so may grant it,
@@ -69,6 +114,8 @@ impl Manager {
 
 const OUT_OF_REACH: &str =
     "You can only give, change or take away roles whose permissions you hold yourself.";
+
+const ACCOUNT_WIDE: &str = "Only the account owner and account admins can do this: it reaches beyond this workspace. You can remove the person from this workspace instead.";
 
 /// Permission keys for an audit entry: never names or addresses.
 fn permission_keys(set: &PermissionSet) -> Vec<&'static str> {

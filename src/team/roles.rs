@@ -1,5 +1,7 @@
-//! Custom roles. Built-in roles are never found by these functions, so they cannot
-//! be edited or deleted whatever the request says.
+//! Custom roles. Each belongs to one workspace and is found only from there, so an
+//! edit can never change what anyone holds in another workspace, whoever makes it and
+//! whatever the request says. Built-in roles are never found by these functions, so
+//! they cannot be edited or deleted.
 
 use serde_json::json;
 
@@ -17,7 +19,6 @@ fn name_taken() -> TeamError {
     }
 }
 
-/// Roles belong to the whole account, so their audit entries name no workspace.
 pub fn create_role(
     conn: &mut DbConnection,
     manager: &Manager,
@@ -28,13 +29,14 @@ pub fn create_role(
         return Err(TeamError::Refused(OUT_OF_REACH.into()));
     }
     write_transaction(conn, |conn| {
-        if store::roles::name_taken(conn, name, None)? {
+        if store::roles::name_taken(conn, manager.workspace_id, name, None)? {
             return Err(name_taken());
         }
-        let role = store::roles::insert_custom(conn, name, permissions)?;
+        let role = store::roles::insert_custom(conn, manager.workspace_id, name, permissions)?;
         audit::append(
             conn,
             NewEntry::new(manager.actor(), AuditAction::RoleCreated, &manager.origin)
+                .workspace(manager.workspace_id)
                 .target(format!("role:{}", role.id))
                 .details(json!({ "permissions": permission_keys(permissions) })),
         )?;
@@ -50,18 +52,20 @@ pub fn update_role(
     permissions: &PermissionSet,
 ) -> TeamResult<()> {
     write_transaction(conn, |conn| {
-        let role = store::roles::find_custom(conn, role_id)?.ok_or(TeamError::NotFound)?;
+        let role =
+            store::roles::find_custom(conn, manager.workspace_id, role_id)?.ok_or(TeamError::NotFound)?;
         let before = role.permission_set();
         if !manager.reaches(&before) || !manager.reaches(permissions) {
             return Err(TeamError::Refused(OUT_OF_REACH.into()));
         }
-        if store::roles::name_taken(conn, name, Some(role.id))? {
+        if store::roles::name_taken(conn, manager.workspace_id, name, Some(role.id))? {
             return Err(name_taken());
         }
-        store::roles::update_custom(conn, role.id, name, permissions)?;
+        store::roles::update_custom(conn, manager.workspace_id, role.id, name, permissions)?;
         audit::append(
             conn,
             NewEntry::new(manager.actor(), AuditAction::RoleUpdated, &manager.origin)
+                .workspace(manager.workspace_id)
                 .target(format!("role:{}", role.id))
                 .details(json!({
                     "permissions": permission_keys(permissions),
@@ -76,7 +80,8 @@ pub fn update_role(
 /// Deletes a custom role nobody holds and no open invitation would hand out.
 pub fn delete_role(conn: &mut DbConnection, manager: &Manager, role_id: i64) -> TeamResult<Role> {
     write_transaction(conn, |conn| {
-        let role = store::roles::find_custom(conn, role_id)?.ok_or(TeamError::NotFound)?;
+        let role =
+            store::roles::find_custom(conn, manager.workspace_id, role_id)?.ok_or(TeamError::NotFound)?;
         let permissions = role.permission_set();
         if !manager.reaches(&permissions) {
             return Err(TeamError::Refused(OUT_OF_REACH.into()));
@@ -100,10 +105,11 @@ pub fn delete_role(conn: &mut DbConnection, manager: &Manager, role_id: i64) -> 
             )));
         }
         store::invitations::delete_spent_with_role(conn, role.id)?;
-        store::roles::delete_custom(conn, role.id)?;
+        store::roles::delete_custom(conn, manager.workspace_id, role.id)?;
         audit::append(
             conn,
             NewEntry::new(manager.actor(), AuditAction::RoleDeleted, &manager.origin)
+                .workspace(manager.workspace_id)
                 .target(format!("role:{}", role.id))
                 .details(json!({ "permissions": permission_keys(&permissions) })),
         )?;

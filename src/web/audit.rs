@@ -9,13 +9,13 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::stream;
 use serde::Deserialize;
 
-use super::extractors::{perm, Authorized};
+use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{AuditAction, Permission};
-use crate::store::audit::{self, AuditEntry, AuditQuery, ChainReport};
+use crate::store::audit::{self, AccountEntries, AuditEntry, AuditQuery, ChainReport};
 use crate::store::{self, StoreError};
 
 const PAGE_SIZE: i64 = 50;
@@ -61,7 +61,7 @@ fn start_of(date: NaiveDate) -> NaiveDateTime {
 }
 
 impl AuditParams {
-    fn to_query(&self, workspace_id: i64, include_account: bool) -> Result<AuditQuery, WebError> {
+    fn to_query(&self, workspace_id: i64, account_entries: AccountEntries) -> Result<AuditQuery, WebError> {
         let actor_user_id = match self.actor.trim() {
             "" => None,
             raw => Some(
@@ -87,7 +87,7 @@ impl AuditParams {
         }
         Ok(AuditQuery {
             workspace_id,
-            include_account,
+            account_entries,
             actor_user_id,
             action,
             from: from.map(start_of),
@@ -169,6 +169,19 @@ fn view(entry: &AuditEntry, names: &HashMap<i64, String>) -> EntryView {
     }
 }
 
+/// Which account-level entries this viewer sees beside the workspace's own: all of them
+/// with account-wide power; those of this workspace's people with `team.manage`; none
+/// otherwise. The same rule serves the page and both exports.
+fn account_entries(access: &WorkspaceAccess) -> AccountEntries {
+    if access.user.user.has_account_power() {
+        AccountEntries::All
+    } else if access.can(Permission::TeamManage) {
+        AccountEntries::OfMembers
+    } else {
+        AccountEntries::None
+    }
+}
+
 async fn list(
     state: web::Data<AppState>,
     session: TypedSession,
@@ -176,7 +189,7 @@ async fn list(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
-    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access))?;
     let before = params.before;
     let workspace_id = access.workspace.id;
     let (entries, members) = state
@@ -401,7 +414,7 @@ async fn export_csv(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access))?;
     Ok(export(
         state,
         query,
@@ -415,7 +428,7 @@ async fn export_jsonl(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, access.can(Permission::TeamManage))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access))?;
     Ok(export(
         state,
         query,

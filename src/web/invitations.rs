@@ -77,7 +77,7 @@ async fn load_offer(state: &AppState, token_digest: String) -> Result<Option<Off
                 return Ok(None);
             };
             let workspace = store::workspaces::find(conn, invitation.workspace_id)?;
-            let role = store::roles::find(conn, invitation.role_id)?;
+            let role = store::roles::find_in_workspace(conn, invitation.workspace_id, invitation.role_id)?;
             let has_account = store::users::find_by_email(conn, &invitation.email)?.is_some();
             Ok(workspace.zip(role).map(|(workspace, role)| Offer {
                 workspace_name: workspace.name,

@@ -44,6 +44,9 @@ fn scope(action: AuditAction) -> Scope {
         | MemberJoined
         | MemberRoleChanged
         | MemberRemoved
+        | RoleCreated
+        | RoleUpdated
+        | RoleDeleted
         | ApiKeyCreated
         | ApiKeyRevoked
         | CustomerArchived
@@ -63,11 +66,11 @@ fn scope(action: AuditAction) -> Scope {
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
-        // Sign-ins, sessions and two-step sign-in are a person's; roles, disabling and
-        // ownership span every workspace.
+        // Sign-ins, sessions and two-step sign-in are a person's; disabling, account admins
+        // and ownership span every workspace. Roles belong to one workspace each.
         SignInSucceeded | SignInFailed | SignInThrottled | SignOut | SessionsRevoked | TotpEnabled
-        | TotpDisabled | RecoveryCodeUsed | RoleCreated | RoleUpdated | RoleDeleted | MemberDisabled
-        | MemberEnabled | OwnershipTransferred => Scope::Account,
+        | TotpDisabled | RecoveryCodeUsed | MemberDisabled | MemberEnabled | AccountAdminGranted
+        | AccountAdminRevoked | OwnershipTransferred => Scope::Account,
     }
 }
 
@@ -1009,7 +1012,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     let role = number(&app, "SELECT id AS v FROM roles WHERE name = 'Auditor'");
     audit.one(
         AuditAction::RoleCreated,
-        Want::new(me, None, format!("role:{role}")),
+        Want::new(me, Some(ws), format!("role:{role}")),
     );
     audit.mark();
     see_other(
@@ -1023,7 +1026,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     .await;
     audit.one(
         AuditAction::RoleUpdated,
-        Want::new(me, None, format!("role:{role}")),
+        Want::new(me, Some(ws), format!("role:{role}")),
     );
     audit.mark();
     see_other(
@@ -1062,7 +1065,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     .await;
     audit.one(
         AuditAction::RoleDeleted,
-        Want::new(me, None, format!("role:{role}")),
+        Want::new(me, Some(ws), format!("role:{role}")),
     );
     audit.mark();
     see_other(
@@ -1086,6 +1089,22 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::MemberEnabled,
         Want::new(me, None, format!("user:{ivy_id}")),
     );
+    for (grant, action) in [
+        ("grant", AuditAction::AccountAdminGranted),
+        ("revoke", AuditAction::AccountAdminRevoked),
+    ] {
+        audit.mark();
+        see_other(
+            app.post_form(
+                &format!("{WS}/settings/team/{ivy_id}/account-admin"),
+                &[("account_admin", grant)],
+            )
+            .await,
+            grant,
+        )
+        .await;
+        audit.one(action, Want::new(me, None, format!("user:{ivy_id}")));
+    }
 
     // Ivy signs in again and ends all her sessions.
     see_other(
@@ -1202,10 +1221,17 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
             panic!("the audit log holds {value:?}: {row}");
         }
     }
-    // … nor in the exports, which hold every entry the old owner (now an admin) may read.
+    // … nor in the exports, which hold every entry the old owner (now a workspace's
+    // admin, without account-wide power) may read: the workspace's own, and the
+    // account-level ones of its members about nobody or about its members.
     let in_export = number(
         &app,
-        &format!("SELECT COUNT(*) AS v FROM audit_log WHERE workspace_id = {ws} OR workspace_id IS NULL"),
+        &format!(
+            "SELECT COUNT(*) AS v FROM audit_log WHERE workspace_id = {ws} OR (workspace_id IS NULL \
+             AND actor_kind = 'user' AND actor_id IN (SELECT user_id FROM memberships WHERE workspace_id = {ws}) \
+             AND (target NOT LIKE 'user:%' \
+                  OR target IN (SELECT 'user:' || CAST(user_id AS TEXT) FROM memberships WHERE workspace_id = {ws})))"
+        ),
     );
     let csv = app.get_html(&format!("{WS}/audit/export.csv")).await;
     let rows = csv::Reader::from_reader(csv.as_bytes()).records().count() as i64;
@@ -1457,13 +1483,37 @@ async fn refusals_inside_handlers_write_one_denial_naming_what_was_missing(backe
             vec![("user", member.to_string()), ("password", PASSWORD.into())],
             "the account owner",
         ),
+        refusal(
+            "ada",
+            Method::POST,
+            format!("{WS}/settings/team/{member}/disable"),
+            "/w/{workspace}/settings/team/{user}/disable",
+            vec![],
+            "the account owner or an account admin",
+        ),
+        refusal(
+            "ada",
+            Method::POST,
+            format!("{WS}/settings/team/{member}/sign-out"),
+            "/w/{workspace}/settings/team/{user}/sign-out",
+            vec![],
+            "the account owner or an account admin",
+        ),
+        refusal(
+            "ada",
+            Method::POST,
+            format!("{WS}/settings/team/{member}/account-admin"),
+            "/w/{workspace}/settings/team/{user}/account-admin",
+            vec![("account_admin", "grant".into())],
+            "the account owner",
+        ),
         Refusal {
-            who: "mia",
+            who: "ada",
             method: Method::POST,
             path: "/settings/workspaces".into(),
             pattern: "/settings/workspaces",
             form: vec![("name", "Sneaky Shop".into())],
-            required: "team.manage and settings.manage in a workspace, or the account owner",
+            required: "the account owner or an account admin",
             in_workspace: false,
         },
     ]);

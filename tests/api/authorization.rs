@@ -19,7 +19,10 @@ use crate::helpers::api::{issue_key, Credentials};
 use crate::helpers::*;
 use crate::on_both_backends;
 
-on_both_backends!(every_route_answers_each_role_as_the_matrix_says);
+on_both_backends!(
+    every_route_answers_each_role_as_the_matrix_says,
+    an_admin_of_another_workspace_reaches_nothing_of_this_one,
+);
 
 /// What a role gets from a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,8 +151,9 @@ static WEB_ROUTES: &[Route] = &[
     // None of these users has two-step sign-in on: nothing to turn off.
     post("/settings/security/totp/disable", [A, A, A, A, A, S], &[("password", "wrong"), ("code", "000000")], SAME),
     get("/settings/workspaces", [A, A, A, A, A, S]),
-    // Creating a workspace: the owner, or someone with team.manage and settings.manage somewhere.
-    post("/settings/workspaces", [A, A, F, F, F, S], &[("name", "Sneaky Shop")], Probe::Harmless(&[("name", "")])),
+    // Creating a workspace: the account owner and account admins only (the Admin role
+    // of a workspace is no account admin).
+    post("/settings/workspaces", [A, F, F, F, F, S], &[("name", "Sneaky Shop")], Probe::Harmless(&[("name", "")])),
 
     // A workspace's settings: settings.manage.
     get("/w/{workspace}/settings/workspace", [A, A, F, F, F, S]),
@@ -172,10 +176,17 @@ static WEB_ROUTES: &[Route] = &[
     post("/w/{workspace}/settings/team/transfer", [A, F, F, F, F, S],
         &[("user", "{member_user}"), ("password", "a long enough password")], EMPTY),
     post("/w/{workspace}/settings/team/{user}/role", [A, A, F, F, F, S], &[("role", "{admin_role}")], EMPTY),
-    post("/w/{workspace}/settings/team/{user}/disable", [A, A, F, F, F, S], NO_FIELDS,
+    // Disabling, enabling and signing out a person reach every workspace they are in:
+    // the account owner and account admins only, not a workspace's Admin.
+    post("/w/{workspace}/settings/team/{user}/disable", [A, F, F, F, F, S], NO_FIELDS,
         Probe::Skip("disables the member")),
     // The member is enabled already: nothing to do.
-    post("/w/{workspace}/settings/team/{user}/enable", [A, A, F, F, F, S], NO_FIELDS, SAME),
+    post("/w/{workspace}/settings/team/{user}/enable", [A, F, F, F, F, S], NO_FIELDS, SAME),
+    post("/w/{workspace}/settings/team/{user}/sign-out", [A, F, F, F, F, S], NO_FIELDS,
+        Probe::Skip("ends the member's sessions")),
+    // Naming account admins: the account owner only. Neither grant nor revoke: a 400.
+    post("/w/{workspace}/settings/team/{user}/account-admin", [A, F, F, F, F, S], &[("account_admin", "grant")],
+        Probe::Harmless(&[("account_admin", "")])),
     post("/w/{workspace}/settings/team/{user}/remove", [A, A, F, F, F, S], NO_FIELDS,
         Probe::Skip("removes the member")),
     get("/w/{workspace}/settings/roles", [A, A, F, F, F, S]),
@@ -641,6 +652,15 @@ const STATE: &[(&str, &str)] = &[
     ("users", "SELECT COUNT(*) AS v FROM users"),
     ("disabled users", "SELECT COUNT(*) AS v FROM users WHERE disabled"),
     (
+        "account admins",
+        "SELECT COUNT(*) AS v FROM users WHERE is_account_admin",
+    ),
+    (
+        "sessions of the member",
+        "SELECT COUNT(*) AS v FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE u.email = 'member@example.com'",
+    ),
+    (
         "owners",
         "SELECT COALESCE(SUM(id), 0) AS v FROM users WHERE is_owner",
     ),
@@ -738,11 +758,11 @@ async fn arrange(backend: Backend) -> World {
     app.sql(&customer_sql(WS, "c-main", 2));
     app.sql(&customer_sql(WS, "c-gone", 1));
 
-    // One user per role; one hash for all of them.
-    app.sql(
-        "INSERT INTO roles (name, builtin, permissions, created_at) \
-         VALUES ('Viewer', NULL, 'customers.view', '2026-01-01 00:00:00');",
-    );
+    // One user per role; one hash for all of them. The custom role is this workspace's.
+    app.sql(&format!(
+        "INSERT INTO roles (name, builtin, permissions, created_at, workspace_id) \
+         SELECT 'Viewer', NULL, 'customers.view', '2026-01-01 00:00:00', id FROM workspaces WHERE slug = '{WS}';"
+    ));
     let hash = ::erasure::password::hash(PASSWORD).unwrap();
     for (email, name, role) in [
         ("admin@example.com", "Ada Admin", "r.builtin = 'admin'"),
@@ -1144,5 +1164,224 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
         "{} of {sent} requests did not get what the matrix says:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// A path, a form, and the status it must get.
+type CrossCase<'a> = (String, Vec<(&'a str, &'a str)>, StatusCode);
+
+/// The cross-workspace cases: Bo administers the other workspace (built-in Admin role,
+/// no account-wide power), which Mia, a member of this one, belongs to as well. Every
+/// role edit, member change and workspace action Bo can attempt, through the other
+/// workspace's pages with this workspace's ids or through this workspace's pages, is
+/// refused and changes nothing, and Mia's session keeps working.
+async fn an_admin_of_another_workspace_reaches_nothing_of_this_one(backend: Backend) {
+    let world = arrange(backend).await;
+    let app = &world.app;
+    let hash = ::erasure::password::hash(PASSWORD).unwrap();
+    app.sql(&user_sql(
+        &hash,
+        "bo@example.com",
+        "Bo Other",
+        OTHER_WS,
+        "r.builtin = 'admin'",
+    ));
+    app.sql(&format!(
+        "INSERT INTO memberships (user_id, workspace_id, role_id, created_at) \
+         SELECT {}, w.id, r.id, '2026-01-01 00:00:00' FROM workspaces w, roles r \
+         WHERE w.slug = '{OTHER_WS}' AND r.builtin = 'member';",
+        world.member_user
+    ));
+    let bo = new_client();
+    assert_eq!(
+        location(&app.login_with(&bo, "bo@example.com", PASSWORD).await),
+        "/"
+    );
+    let token = app.csrf_token_for(&bo).await;
+    let mia = &world.clients[Role::Member as usize].0;
+    let (mia_user, this_role, other) = (world.member_user, world.viewer_role, format!("/w/{OTHER_WS}"));
+    let this = format!("/w/{WS}");
+    let every_permission: Vec<(&str, &str)> = [
+        "customers.view",
+        "customers.view_pii",
+        "customers.archive",
+        "customers.delete",
+        "customers.delete_all",
+        "suppressions.manage",
+        "audit.view",
+        "team.manage",
+        "settings.manage",
+    ]
+    .into_iter()
+    .map(|p| ("permission", p))
+    .collect();
+    let mut all_of_them = vec![("name", "Viewer")];
+    all_of_them.extend(every_permission.iter().copied());
+    let role = this_role.to_string();
+    let admin_role = world.admin_role.to_string();
+    let mia_id = mia_user.to_string();
+    use StatusCode as C;
+    // What Bo sends, and the status the server must answer.
+    let cases: Vec<CrossCase> = vec![
+        // This workspace's custom role, through the other workspace's pages: not there.
+        (
+            format!("{other}/settings/roles/{role}"),
+            all_of_them.clone(),
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{other}/settings/roles/{role}/delete"),
+            vec![],
+            C::NOT_FOUND,
+        ),
+        // Nor can it be handed out there: the change is refused, the invitation's form
+        // says to choose a role from the list.
+        (
+            format!("{other}/settings/team/{mia_id}/role"),
+            vec![("role", &role)],
+            C::SEE_OTHER,
+        ),
+        (
+            format!("{other}/settings/team/invite"),
+            vec![("email", "newcomer2@example.com"), ("role", &role)],
+            C::UNPROCESSABLE_ENTITY,
+        ),
+        // Account-wide changes of someone who is also in this workspace.
+        (
+            format!("{other}/settings/team/{mia_id}/disable"),
+            vec![],
+            C::FORBIDDEN,
+        ),
+        (
+            format!("{other}/settings/team/{mia_id}/enable"),
+            vec![],
+            C::FORBIDDEN,
+        ),
+        (
+            format!("{other}/settings/team/{mia_id}/sign-out"),
+            vec![],
+            C::FORBIDDEN,
+        ),
+        (
+            format!("{other}/settings/team/{mia_id}/account-admin"),
+            vec![("account_admin", "grant")],
+            C::FORBIDDEN,
+        ),
+        (
+            format!("{other}/settings/team/transfer"),
+            vec![("user", &mia_id), ("password", PASSWORD)],
+            C::FORBIDDEN,
+        ),
+        // A new workspace, which Bo would administer.
+        (
+            "/settings/workspaces".to_owned(),
+            vec![("name", "Bo Shop")],
+            C::FORBIDDEN,
+        ),
+        // This workspace's own pages: Bo is no member.
+        (
+            format!("{this}/settings/roles/{role}"),
+            all_of_them.clone(),
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/roles/{role}/delete"),
+            vec![],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/roles"),
+            all_of_them.clone(),
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/team/{mia_id}/role"),
+            vec![("role", &admin_role)],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/team/{mia_id}/disable"),
+            vec![],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/team/{mia_id}/sign-out"),
+            vec![],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/team/{mia_id}/remove"),
+            vec![],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/team/invite"),
+            vec![("email", "bo2@example.com"), ("role", &admin_role)],
+            C::NOT_FOUND,
+        ),
+        (
+            format!("{this}/settings/workspace"),
+            vec![
+                ("name", "Taken Over"),
+                ("identifier_mode", "id"),
+                ("pii_keys", ""),
+            ],
+            C::NOT_FOUND,
+        ),
+    ];
+    let before = snapshot(app);
+    let mut failures = Vec::new();
+    for (path, fields, expected) in &cases {
+        let mut form = vec![("csrf_token", token.as_str())];
+        form.extend(fields.iter().copied());
+        let response = bo.post(app.url(path)).form(&form).send().await.unwrap();
+        if response.status() != *expected {
+            failures.push(format!(
+                "POST {path}: expected {expected}, got {}",
+                response.status()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_unchanged(app, &before, "walk of another workspace's admin");
+    assert_eq!(
+        number(
+            app,
+            &format!("SELECT COUNT(*) AS v FROM roles WHERE workspace_id IS NOT NULL AND id = {this_role}")
+        ),
+        1
+    );
+    assert_eq!(
+        text(
+            app,
+            &format!("SELECT permissions AS v FROM roles WHERE id = {this_role}")
+        ),
+        "customers.view"
+    );
+    assert_eq!(
+        app.get_with(mia, &format!("{this}/customers")).await.status(),
+        StatusCode::OK,
+        "Mia's session still works"
+    );
+    // What Bo may do: take Mia out of the workspace Bo runs, and of that one only.
+    let removed = bo
+        .post(app.url(&format!("{other}/settings/team/{mia_id}/remove")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&removed), format!("{other}/settings/team"));
+    assert_eq!(
+        number(
+            app,
+            &format!("SELECT COUNT(*) AS v FROM memberships WHERE user_id = {mia_user}")
+        ),
+        1,
+        "Mia is still in this workspace"
+    );
+    assert_eq!(
+        app.get_with(mia, &format!("{this}/customers")).await.status(),
+        StatusCode::OK,
+        "and still signed in"
     );
 }

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_power;
 mod audit;
 mod audit_actions;
 mod authorization;
@@ -18,6 +19,7 @@ mod list_counts;
 mod owner_code;
 mod request_safety;
 mod residue;
+mod role_migration;
 mod sign_in;
 mod suppression;
 mod suppression_modes;

@@ -425,6 +425,13 @@ async fn nobody_can_remove_disable_or_demote_the_last_owner(backend: Backend) {
         .post_form_with(&ada, &format!("{team}/{owner_id}/remove"), &[])
         .await;
     assert!(flash_errors(&follow(&app, &ada, remove).await).contains("account owner"));
+    // Disabling reaches every workspace: a workspace's Admin may not even try, and an
+    // account admin may not disable the owner either.
+    let disable = app
+        .post_form_with(&ada, &format!("{team}/{owner_id}/disable"), &[])
+        .await;
+    assert_eq!(disable.status(), StatusCode::FORBIDDEN);
+    app.sql("UPDATE users SET is_account_admin = TRUE WHERE email = 'ada@example.com'");
     let disable = app
         .post_form_with(&ada, &format!("{team}/{owner_id}/disable"), &[])
         .await;
@@ -962,8 +969,9 @@ async fn another_workspaces_slug_answers_404_and_changes_nothing(backend: Backen
     app.post_form("/settings/workspaces", &[("name", "Other Shop")])
         .await;
     let owner_id = user_id(&app, OWNER_EMAIL);
-    // Ada runs Acme Shop but is no member of Other Shop.
+    // Ada runs Acme Shop, with account-wide power even, but is no member of Other Shop.
     let ada_id = add_user(&app, "ada@example.com", "Ada Admin", "Admin");
+    app.sql("UPDATE users SET is_account_admin = TRUE WHERE email = 'ada@example.com'");
     let ada = signed_in(&app, "ada@example.com").await;
     let other = "/w/other-shop";
     let member = role_id(&app, "Member").to_string();

@@ -17,7 +17,7 @@ use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::store::{self};
-use crate::team::{Manager, TeamError};
+use crate::team::{AccountPower, Manager, TeamError};
 pub use nav::SettingsNav;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -44,6 +44,7 @@ fn manager(access: &WorkspaceAccess) -> Manager {
         user_id: access.user.user.id,
         workspace_id: access.workspace.id,
         permissions: access.permissions.clone(),
+        account_power: AccountPower::of(&access.user.user),
         origin: access.origin.clone(),
     }
 }

@@ -1,6 +1,6 @@
-//! Settings → Roles: the built-in roles (read-only) and the account's custom roles.
-//! Roles are account-wide; these pages sit in a workspace only for the permission
-//! check and the navigation.
+//! Settings → Roles: the built-in roles (read-only) and this workspace's custom roles.
+//! A custom role belongs to the workspace it was made in, and is listed, edited and
+//! assigned only there.
 
 use std::collections::HashMap;
 
@@ -75,14 +75,17 @@ async fn list(
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
 ) -> Result<HttpResponse, WebError> {
+    let workspace_id = access.workspace.id;
     let (roles, counts) = state
         .db
-        .run(|conn| -> Result<(Vec<Role>, HashMap<i64, i64>), StoreError> {
-            Ok((
-                store::roles::list_all(conn)?,
-                store::roles::assignment_counts(conn)?,
-            ))
-        })
+        .run(
+            move |conn| -> Result<(Vec<Role>, HashMap<i64, i64>), StoreError> {
+                Ok((
+                    store::roles::list_for_workspace(conn, workspace_id)?,
+                    store::roles::assignment_counts(conn, workspace_id)?,
+                ))
+            },
+        )
         .await?;
     let (builtin, custom): (Vec<RoleRow>, Vec<RoleRow>) = roles
         .into_iter()
@@ -189,9 +192,10 @@ async fn edit_form(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let (_, role_id) = path.into_inner();
+    let workspace_id = access.workspace.id;
     let role = state
         .db
-        .run(move |conn| store::roles::find_custom(conn, role_id))
+        .run(move |conn| store::roles::find_custom(conn, workspace_id, role_id))
         .await?
         .ok_or(WebError::NotFound)?;
     let page = form_page(

@@ -4,10 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{load_nav, SettingsNav};
-use crate::db::write_transaction;
-use crate::domain::AuditAction;
-use crate::store::audit::{self, Actor, NewEntry};
-use crate::store::{self, StoreError};
+use crate::team;
 use crate::web::extractors::{request_origin, CurrentUser};
 use crate::web::layout::{render, see_other, Layout};
 use crate::web::session::{FlashKind, TypedSession};
@@ -61,19 +58,12 @@ async fn sign_out_everywhere(
     let origin = request_origin(&req);
     let ended = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<usize, StoreError> {
-                let ended = store::sessions::delete_for_user(conn, user_id)?;
-                audit::append(
-                    conn,
-                    NewEntry::new(Actor::User(user_id), AuditAction::SessionsRevoked, &origin)
-                        .target(format!("user:{user_id}"))
-                        .affected(ended as i64),
-                )?;
-                Ok(ended)
-            })
-        })
-        .await?;
+        .run(move |conn| team::sign_out_everywhere(conn, user_id, &origin))
+        .await
+        .map_err(|err| match err {
+            team::TeamError::Store(err) => err.into(),
+            other => WebError::internal(other),
+        })?;
     session.sign_out();
     session.flash(
         FlashKind::Info,

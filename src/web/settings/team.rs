@@ -24,7 +24,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/w/{workspace}/settings/team/{user}/role").route(web::post().to(change_role)))
         .service(web::resource("/w/{workspace}/settings/team/{user}/disable").route(web::post().to(disable)))
         .service(web::resource("/w/{workspace}/settings/team/{user}/enable").route(web::post().to(enable)))
-        .service(web::resource("/w/{workspace}/settings/team/{user}/remove").route(web::post().to(remove)));
+        .service(web::resource("/w/{workspace}/settings/team/{user}/remove").route(web::post().to(remove)))
+        .service(
+            web::resource("/w/{workspace}/settings/team/{user}/sign-out")
+                .route(web::post().to(sign_out_member)),
+        )
+        .service(
+            web::resource("/w/{workspace}/settings/team/{user}/account-admin")
+                .route(web::post().to(set_account_admin)),
+        );
 }
 
 struct MemberRow {
@@ -35,9 +43,13 @@ struct MemberRow {
     role_name: String,
     disabled: bool,
     is_owner: bool,
+    is_account_admin: bool,
     is_self: bool,
     /// Whether this viewer may change them at all (the server checks again).
     manageable: bool,
+    /// Whether this viewer may also disable, enable or sign them out: changes to the
+    /// person across every workspace, for the owner and account admins only.
+    account_actions: bool,
 }
 
 struct RoleOption {
@@ -98,25 +110,34 @@ async fn team_view(
         .run(move |conn| -> Result<_, StoreError> {
             Ok((
                 store::memberships::members_with_roles(conn, workspace_id)?,
-                store::roles::list_all(conn)?,
+                store::roles::list_for_workspace(conn, workspace_id)?,
                 store::invitations::open_for_workspace(conn, workspace_id)?,
             ))
         })
         .await?;
     let reaches = |set: &crate::domain::PermissionSet| set.is_subset(&access.permissions);
     let me = access.user.user.id;
+    let viewer_is_owner = access.user.user.is_owner;
+    let viewer_has_account_power = access.user.user.has_account_power();
     let rows: Vec<MemberRow> = members
         .into_iter()
-        .map(|m| MemberRow {
-            id: m.user.id,
-            manageable: !m.user.is_owner && reaches(&m.role.permission_set()),
-            name: m.user.name,
-            email: m.user.email,
-            role_id: m.role.id,
-            role_name: m.role.name,
-            disabled: m.user.disabled,
-            is_owner: m.user.is_owner,
-            is_self: m.user.id == me,
+        .map(|m| {
+            let manageable = !m.user.is_owner && reaches(&m.role.permission_set());
+            MemberRow {
+                id: m.user.id,
+                manageable,
+                account_actions: manageable
+                    && viewer_has_account_power
+                    && (viewer_is_owner || m.user.id == me || !m.user.has_account_power()),
+                is_account_admin: m.user.is_account_admin,
+                name: m.user.name,
+                email: m.user.email,
+                role_id: m.role.id,
+                role_name: m.role.name,
+                disabled: m.user.disabled,
+                is_owner: m.user.is_owner,
+                is_self: m.user.id == me,
+            }
         })
         .collect();
     let transfer_candidates = rows
@@ -151,7 +172,7 @@ async fn team_view(
             .collect(),
         form,
         errors,
-        viewer_is_owner: access.user.user.is_owner,
+        viewer_is_owner,
         transfer_candidates,
     })
 }
@@ -282,13 +303,24 @@ async fn change_role(
     Ok(see_other(team_path(&access)))
 }
 
+/// Refuses, with the audited 403, someone without account-wide power: disabling,
+/// enabling and signing someone out reach every workspace that person is in.
+async fn require_account_power(req: &HttpRequest, access: &WorkspaceAccess) -> Result<(), WebError> {
+    if access.user.user.has_account_power() {
+        return Ok(());
+    }
+    Err(access.deny(req, "the account owner or an account admin").await)
+}
+
 async fn set_disabled(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
     user_id: i64,
     disabled: bool,
 ) -> Result<HttpResponse, WebError> {
+    require_account_power(&req, &access).await?;
     let manager = manager(&access);
     let changed = state
         .db
@@ -310,20 +342,93 @@ async fn set_disabled(
 
 async fn disable(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    set_disabled(state, session, access, path.into_inner().1, true).await
+    set_disabled(state, req, session, access, path.into_inner().1, true).await
 }
 
 async fn enable(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::TeamManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    set_disabled(state, session, access, path.into_inner().1, false).await
+    set_disabled(state, req, session, access, path.into_inner().1, false).await
+}
+
+/// Ends every session of another member, wherever they are signed in.
+async fn sign_out_member(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    access: Authorized<perm::TeamManage>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    require_account_power(&req, &access).await?;
+    let (_, user_id) = path.into_inner();
+    if user_id == access.user.user.id {
+        return Ok(see_other("/settings/security"));
+    }
+    let manager = manager(&access);
+    let ended = state
+        .db
+        .run(move |conn| team::sign_out_member(conn, &manager, user_id))
+        .await;
+    match ended {
+        Ok((name, ended)) => session.flash(
+            FlashKind::Success,
+            format!("{name} is signed out of {ended} session(s)."),
+        ),
+        Err(err) => return refused_to(&session, team_path(&access), err),
+    }
+    Ok(see_other(team_path(&access)))
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountAdminForm {
+    #[serde(default)]
+    account_admin: String,
+}
+
+/// Names a member an account admin, or takes it back: the owner's alone to decide.
+async fn set_account_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    access: Authorized<perm::TeamManage>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<AccountAdminForm>,
+) -> Result<HttpResponse, WebError> {
+    if !access.user.user.is_owner {
+        return Err(access.deny(&req, "the account owner").await);
+    }
+    let grant = match form.account_admin.trim() {
+        "grant" => true,
+        "revoke" => false,
+        _ => return Err(WebError::BadRequest("Choose to grant or revoke.".into())),
+    };
+    let (_, user_id) = path.into_inner();
+    let manager = manager(&access);
+    let changed = state
+        .db
+        .run(move |conn| team::set_account_admin(conn, &manager, user_id, grant))
+        .await;
+    match changed {
+        Ok(member) if grant => session.flash(
+            FlashKind::Success,
+            format!("{} is an account admin.", member.user.name),
+        ),
+        Ok(member) => session.flash(
+            FlashKind::Success,
+            format!("{} is no longer an account admin.", member.user.name),
+        ),
+        Err(err) => return refused_to(&session, team_path(&access), err),
+    }
+    Ok(see_other(team_path(&access)))
 }
 
 async fn remove(

@@ -9,12 +9,10 @@ use serde::Deserialize;
 
 use super::{load_nav, SettingsNav};
 use crate::accounts::{self, WorkspaceSettings};
-use crate::db::write_transaction;
 use crate::domain::{IdentifierMode, Permission, PiiKeys, WorkspaceName};
 use crate::store::audit::Actor;
-use crate::store::roles::Role;
-use crate::store::workspaces::Workspace;
 use crate::store::{self, StoreError};
+use crate::team::{self, TeamError};
 use crate::web::extractors::{deny, perm, request_origin, Authorized, CurrentUser, WorkspaceAccess};
 use crate::web::layout::{render, render_with_status, see_other, Layout, Section};
 use crate::web::session::{FlashKind, TypedSession};
@@ -36,14 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Who may add workspaces: the owner, and whoever runs the team and the settings of
-/// at least one workspace (an admin, or a custom role holding both).
-fn may_create(user: &CurrentUser, memberships: &[(Workspace, Role)]) -> bool {
-    user.user.is_owner
-        || memberships.iter().any(|(_, role)| {
-            let set = role.permission_set();
-            set.contains(Permission::TeamManage) && set.contains(Permission::SettingsManage)
-        })
+/// Who may add workspaces: the account owner and account admins. Whoever creates a
+/// workspace administers it, so a workspace role, however broad, is not enough.
+fn may_create(user: &CurrentUser) -> bool {
+    user.user.has_account_power()
 }
 
 struct WorkspaceRow {
@@ -80,7 +74,7 @@ async fn workspaces_view(
     Ok(WorkspacesPage {
         nav: SettingsNav::new(&memberships, WORKSPACES),
         layout: Layout::signed_in("Workspaces", session, user),
-        may_create: may_create(user, &memberships),
+        may_create: may_create(user),
         workspaces: memberships
             .into_iter()
             .map(|(workspace, role)| {
@@ -120,18 +114,13 @@ async fn create(
     user: CurrentUser,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, WebError> {
-    let user_id = user.user.id;
-    let memberships = state
-        .db
-        .run(move |conn| store::memberships::roles_of_user(conn, user_id))
-        .await?;
-    if !may_create(&user, &memberships) {
+    if !may_create(&user) {
         // No workspace is in question yet, so the entry names none.
         return Err(deny(
             &req,
             Actor::User(user.user.id),
             None,
-            "team.manage and settings.manage in a workspace, or the account owner",
+            "the account owner or an account admin",
         )
         .await);
     }
@@ -149,16 +138,26 @@ async fn create(
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let creator = user.user.clone();
+    let creator_id = user.user.id;
     let origin = request_origin(&req);
-    let workspace = state
+    let created = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                accounts::add_workspace(conn, &creator, &name, &origin)
-            })
-        })
-        .await?;
+        .run(move |conn| team::create_workspace(conn, creator_id, &name, &origin))
+        .await;
+    let workspace = match created {
+        Ok(workspace) => workspace,
+        Err(TeamError::Store(err)) => return Err(err.into()),
+        // The power was taken away between the check above and the transaction.
+        Err(_) => {
+            return Err(deny(
+                &req,
+                Actor::User(creator_id),
+                None,
+                "the account owner or an account admin",
+            )
+            .await)
+        }
+    };
     session.flash(
         FlashKind::Success,
         format!(
