@@ -140,6 +140,23 @@ async fn delete_filtered_with_the_preview_and_the_frozen_set(backend: Backend) {
         "INSERT INTO customers (workspace_id, external_id, country, attributes, created_at, last_seen_at) \
          VALUES (1, 'de-late', 'DE', '{}', '2026-01-01 00:00:00', '2026-11-01 00:00:00')",
     );
+    // Three of five is more than half of the workspace: the preview says the owner's
+    // code is needed before anyone confirms, and the code comes by mail.
+    browser.wait_for_text("This needs the account owner").await;
+    browser.press("Send the code to the account owner").await;
+    browser.wait_for_text("A code was sent").await;
+    let mail = app
+        .mail
+        .wait_for(|m| m.subject().starts_with("Code to confirm an erasure"))
+        .await;
+    let body = mail.body();
+    let code = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Code: "))
+        .expect("a code in the mail")
+        .trim()
+        .to_owned();
+    browser.fill("Code from the account owner", &code).await;
     browser.tick("Also suppress their identifiers").await;
     browser.press("Delete 3 customers").await;
     browser.wait_for_text("Previewed 3, deleted 3").await;
