@@ -380,6 +380,12 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
 
     // Preview the deletion of every inactive customer (most of them): the preview
     // freezes its targets, and whoever is not among them is what the workers write to.
+    // Most of the workspace is above the default threshold for the owner's code, which
+    // this load does not walk.
+    super::execute(
+        &database,
+        "UPDATE workspaces SET owner_code_threshold = 1000000000",
+    );
     let preview = super::post(
         &server,
         &owner,
