@@ -9,14 +9,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::{perm, Authorized, WorkspaceAccess};
-use super::jobs::{code_outcome_message, plural, thousands};
+use super::jobs::{plural, thousands};
 use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
-use super::WebError;
-use crate::erasure::owner_code::{
-    self, CodeHolder, CodeOutcome, CodePurpose, CodeRequestError, CODE_LIFETIME_MINUTES,
-};
+use super::{owner_code, WebError};
+use crate::erasure::owner_code::{CodeOutcome, CodePurpose};
 use crate::erasure::ErasureError;
 use crate::store::{customers, StoreError};
 
@@ -108,38 +106,8 @@ async fn send_code(
         .await?;
         return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
-    let eraser = access.eraser(&state);
-    let user = access.user.user.clone();
-    let sent = state
-        .db
-        .run(move |conn| {
-            let holder = CodeHolder {
-                eraser: &eraser,
-                user: &user,
-                session_nonce: &nonce,
-            };
-            owner_code::request_code(conn, &holder, CodePurpose::DeleteAll)
-        })
-        .await;
-    let sent = match sent {
-        Ok(sent) => sent,
-        Err(CodeRequestError::TooMany) => {
-            return Err(WebError::TooManyRequests(CodeRequestError::TooMany.to_string()))
-        }
-        Err(CodeRequestError::Erasure(err)) => return Err(err.into()),
-    };
-    state.mailer.send(sent.mail).await.map_err(WebError::internal)?;
-    let owner = sent.owner;
-    let to_whom = if owner.id == access.user.user.id {
-        "to your email address".to_owned()
-    } else {
-        format!("to the account owner, {}", owner.name)
-    };
-    session.flash(
-        FlashKind::Info,
-        format!("A code was sent {to_whom}. It expires in {CODE_LIFETIME_MINUTES} minutes."),
-    );
+    let sent = owner_code::send(&state, &session, &access, CodePurpose::DeleteAll).await?;
+    session.flash(FlashKind::Info, sent);
     Ok(see_other(format!(
         "{}/customers/delete-all/confirm",
         access.base()
@@ -197,25 +165,18 @@ async fn confirm(
     access: Authorized<perm::CustomersDeleteAll>,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, WebError> {
-    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
-    let eraser = access.eraser(&state);
-    let user = access.user.user.clone();
-    let typed = form.code.clone();
     let suppress = form.suppress.as_deref() == Some("on");
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let holder = CodeHolder {
-                eraser: &eraser,
-                user: &user,
-                session_nonce: &nonce,
-            };
-            owner_code::enter_code(conn, &holder, CodePurpose::DeleteAll, &typed, suppress)
-        })
-        .await;
+    let outcome = owner_code::enter(
+        &state,
+        &session,
+        &access,
+        CodePurpose::DeleteAll,
+        form.code.clone(),
+        suppress,
+    )
+    .await;
     let message = match outcome {
         Ok(CodeOutcome::Started(job)) => {
-            state.jobs.wake();
             session.flash(
                 FlashKind::Info,
                 "Code accepted. Every customer of this workspace is being deleted.",
@@ -230,7 +191,7 @@ async fn confirm(
             return Ok(see_other(format!("{}/customers", access.base())));
         }
         Err(err) => return Err(err.into()),
-        Ok(other) => code_outcome_message(&other).1,
+        Ok(other) => owner_code::message(&other).1,
     };
     let page = code_page(&state, &session, &access, Some(message)).await?;
     render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page)

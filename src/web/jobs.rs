@@ -9,11 +9,11 @@ use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
-use super::WebError;
+use super::{owner_code, WebError};
 use crate::domain::masking::{mask_email, mask_name};
 use crate::domain::{JobKind, JobState, Permission};
 use crate::erasure::confirm::{cancel_job, confirm_job, discard_job, permissions_for, Confirmed};
-use crate::erasure::owner_code::{self, CodeHolder, CodeOutcome, CodePurpose, CodeRequestError};
+use crate::erasure::owner_code::CodePurpose;
 use crate::erasure::runner::receipt_url;
 use crate::erasure::ErasureError;
 use crate::store::jobs::{self, Job};
@@ -394,42 +394,9 @@ async fn send_code(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     require(&req, &access, &job).await?;
-    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
-    let eraser = access.eraser(&state);
-    let user = access.user.user.clone();
-    let job_id = job.id;
-    let sent = state
-        .db
-        .run(move |conn| {
-            let holder = CodeHolder {
-                eraser: &eraser,
-                user: &user,
-                session_nonce: &nonce,
-            };
-            owner_code::request_code(conn, &holder, CodePurpose::ConfirmJob(job_id))
-        })
-        .await;
-    let sent = match sent {
-        Ok(sent) => sent,
-        Err(CodeRequestError::TooMany) => {
-            return Err(WebError::TooManyRequests(CodeRequestError::TooMany.to_string()))
-        }
-        Err(CodeRequestError::Erasure(err)) => return Err(err.into()),
-    };
-    state.mailer.send(sent.mail).await.map_err(WebError::internal)?;
-    let to_whom = if sent.owner.id == access.user.user.id {
-        "to your email address".to_owned()
-    } else {
-        format!("to the account owner, {}", sent.owner.name)
-    };
-    session.flash(
-        FlashKind::Info,
-        format!(
-            "A code was sent {to_whom}. It expires in {} minutes.",
-            owner_code::CODE_LIFETIME_MINUTES
-        ),
-    );
-    Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
+    let sent = owner_code::send(&state, &session, &access, CodePurpose::ConfirmJob(job.id)).await?;
+    session.flash(FlashKind::Info, sent);
+    Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -451,60 +418,12 @@ async fn enter_code(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     require(&req, &access, &job).await?;
-    let nonce = session.nonce().ok_or(WebError::SignInRequired)?;
-    let eraser = access.eraser(&state);
-    let user = access.user.user.clone();
-    let job_id = job.id;
-    let typed = form.code.clone();
     let suppress = form.suppress.as_deref() == Some("on");
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let holder = CodeHolder {
-                eraser: &eraser,
-                user: &user,
-                session_nonce: &nonce,
-            };
-            owner_code::enter_code(conn, &holder, CodePurpose::ConfirmJob(job_id), &typed, suppress)
-        })
-        .await?;
-    let (kind, message) = code_outcome_message(&outcome);
-    if let CodeOutcome::Started(_) = outcome {
-        state.jobs.wake();
-    }
+    let purpose = CodePurpose::ConfirmJob(job.id);
+    let outcome = owner_code::enter(&state, &session, &access, purpose, form.code.clone(), suppress).await?;
+    let (kind, message) = owner_code::message(&outcome);
     session.flash(kind, message);
-    Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
-}
-
-/// What to tell the person after they typed a code.
-pub fn code_outcome_message(outcome: &CodeOutcome) -> (FlashKind, String) {
-    match outcome {
-        CodeOutcome::Started(job) => (
-            FlashKind::Info,
-            format!(
-                "Code accepted. {} job #{} started for {}.",
-                job.kind.label(),
-                job.id,
-                plural(job.total, "customer", "customers")
-            ),
-        ),
-        CodeOutcome::Wrong(left) => (
-            FlashKind::Error,
-            format!(
-                "That code is not right. {} left.",
-                plural(i64::from(*left), "attempt", "attempts")
-            ),
-        ),
-        CodeOutcome::Locked => (
-            FlashKind::Error,
-            "Too many wrong codes: this code no longer works. Send a new one.".to_owned(),
-        ),
-        CodeOutcome::Expired => (FlashKind::Error, "This code has expired. Send a new one.".to_owned()),
-        CodeOutcome::NoChallenge => (
-            FlashKind::Error,
-            "There is no code waiting for you here. Send a code first (it works only in the browser session that asked for it).".to_owned(),
-        ),
-    }
+    Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
 }
 
 pub struct JobRow {

@@ -20,6 +20,7 @@ mod invitations;
 mod jobs;
 mod layout;
 mod middleware;
+mod owner_code;
 pub mod session;
 pub mod session_store;
 mod settings;

@@ -142,7 +142,7 @@ async fn owners_and_admins_need_the_owners_code_to_delete_everyone_by_any_bulk_p
         .mail
         .wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().starts_with("Code to confirm"))
         .await;
-    let code = code_in(&mail.body());
+    let code = mail.code();
     let wrong = app
         .post_form_with(&admin, &format!("{job}/code/confirm"), &[("code", "000000")])
         .await;
@@ -311,12 +311,4 @@ async fn an_authenticator_code_is_refused_once_the_challenge_expired(backend: Ba
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.unwrap().contains("expired"));
     assert_eq!(customers_left(&app), 10);
-}
-
-fn code_in(body: &str) -> String {
-    body.lines()
-        .find_map(|l| l.strip_prefix("Code: "))
-        .expect("a code line")
-        .trim()
-        .to_owned()
 }

@@ -161,7 +161,7 @@ async fn erase(app: &TestApp, path: ErasurePath, id: i64, token: &str) {
                 .mail
                 .wait_for(|m| m.subject().starts_with("Code to delete all"))
                 .await;
-            let code = code_in(&mail.body());
+            let code = mail.code();
             let started = app
                 .post_form(
                     &format!("{WS}/customers/delete-all/confirm"),
@@ -213,14 +213,6 @@ fn restore_and_replay(app: &TestApp, id: i64, token: &str) {
     let mut conn = app.db();
     let report = erasure::erasure::replay::replay(&mut conn, &app.state.secret, &entries).expect("a replay");
     assert_eq!(report.deleted_again, 1, "the restored customer is erased again");
-}
-
-fn code_in(body: &str) -> String {
-    body.lines()
-        .find_map(|l| l.strip_prefix("Code: "))
-        .expect("a code line")
-        .trim()
-        .to_owned()
 }
 
 async fn preview(app: &TestApp, fields: &[(&str, &str)]) -> String {

@@ -149,14 +149,7 @@ async fn delete_filtered_with_the_preview_and_the_frozen_set(backend: Backend) {
         .mail
         .wait_for(|m| m.subject().starts_with("Code to confirm an erasure"))
         .await;
-    let body = mail.body();
-    let code = body
-        .lines()
-        .find_map(|l| l.strip_prefix("Code: "))
-        .expect("a code in the mail")
-        .trim()
-        .to_owned();
-    browser.fill("Code from the account owner", &code).await;
+    browser.fill("Code from the account owner", &mail.code()).await;
     browser.tick("Also suppress their identifiers").await;
     browser.press("Delete 3 customers").await;
     browser.wait_for_text("Previewed 3, deleted 3").await;
@@ -183,14 +176,7 @@ async fn delete_all_with_the_owners_code_from_the_mail(backend: Backend) {
         .mail
         .wait_for(|m| m.subject().starts_with("Code to delete all"))
         .await;
-    let body = mail.body();
-    let code = body
-        .lines()
-        .find_map(|l| l.strip_prefix("Code: "))
-        .unwrap()
-        .trim()
-        .to_owned();
-    browser.fill("Code from the email", &code).await;
+    browser.fill("Code from the email", &mail.code()).await;
     browser.press("Delete all").await;
     browser.wait_for_text("Previewed 5, deleted 5").await;
     let progress = browser.field("Progress").await;

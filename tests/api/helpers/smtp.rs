@@ -39,6 +39,16 @@ impl ReceivedMail {
         }
     }
 
+    /// The one-time code of a code mail: the digits after "Code: ".
+    pub fn code(&self) -> String {
+        self.body()
+            .lines()
+            .find_map(|l| l.strip_prefix("Code: "))
+            .expect("a code line")
+            .trim()
+            .to_owned()
+    }
+
     pub fn is_to(&self, address: &str) -> bool {
         self.recipients.iter().any(|r| r.eq_ignore_ascii_case(address))
     }
