@@ -7,6 +7,7 @@
 mod cursor;
 mod query_map;
 mod status;
+mod without_personal;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 pub use cursor::{Cursor, CursorError};
 pub use query_map::QueryMap;
 pub use status::{CustomerStatus, ACTIVE_WITHIN_DAYS};
+pub use without_personal::Withheld;
 
 const MAX_SEARCH_CHARS: usize = 200;
 const MAX_COUNTRY_CHARS: usize = 64;
@@ -186,6 +188,9 @@ impl std::error::Error for FilterErrors {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerFilter {
     q: Option<String>,
+    /// One customer by internal id: what a search becomes for viewers who may not
+    /// search personal fields ([`CustomerFilter::without_personal_criteria`]).
+    id: Option<i64>,
     country: Option<String>,
     city: Option<String>,
     status: Option<CustomerStatus>,
@@ -276,6 +281,7 @@ impl CustomerFilter {
         }
         Ok(CustomerFilter {
             q,
+            id: None,
             country,
             city,
             status,
@@ -294,6 +300,10 @@ impl CustomerFilter {
 
     pub fn q(&self) -> Option<&str> {
         self.q.as_deref()
+    }
+
+    pub fn id(&self) -> Option<i64> {
+        self.id
     }
 
     pub fn country(&self) -> Option<&str> {
@@ -343,6 +353,7 @@ impl CustomerFilter {
     /// True when any filter narrows the list (sort and page do not).
     pub fn narrows(&self) -> bool {
         self.q.is_some()
+            || self.id.is_some()
             || self.country.is_some()
             || self.city.is_some()
             || self.status.is_some()
@@ -382,7 +393,10 @@ impl CustomerFilter {
     /// the sort when it is the default), so that equal filters make equal links.
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         let pairs = [
-            (FilterField::Q, self.q.clone()),
+            (
+                FilterField::Q,
+                self.q.clone().or_else(|| self.id.map(|id| format!("cio_{id}"))),
+            ),
             (FilterField::Country, self.country.clone()),
             (FilterField::City, self.city.clone()),
             (FilterField::Status, self.status.map(|s| s.key().to_owned())),
@@ -450,6 +464,9 @@ impl CustomerFilter {
             Some(attr) if typed_values => parts.push(format!("with {} “{}”", attr.key, attr.value)),
             Some(attr) => parts.push(format!("with a chosen {}", attr.key)),
             None => {}
+        }
+        if let Some(id) = self.id {
+            parts.push(format!("with internal id {id}"));
         }
         match &self.q {
             Some(q) if typed_values => parts.push(format!("matching “{q}”")),
@@ -627,10 +644,7 @@ mod tests {
 
     #[test]
     fn the_query_string_round_trips() {
-        let cursor = Cursor::Name {
-            name: Some("Zoë & co".into()),
-            id: 42,
-        };
+        let cursor = Cursor::Name { id: 42 };
         let filter = parse(
             "q=a%26b%3Dc&country=FR&city=Saint-%C3%89tienne&status=inactive&seen_from=2025-01-01\
              &seen_to=2025-12-31&attr=plan%3Dpro%20plus&sort=name",

@@ -12,6 +12,7 @@ mod job_kind;
 pub mod masking;
 mod otp_code;
 mod permission;
+mod personal_data;
 mod pii_keys;
 mod role;
 mod role_name;
@@ -22,7 +23,7 @@ pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{
     AttributeMatch, Cursor, CursorError, CustomerFilter, CustomerSort, CustomerStatus, FilterErrors,
-    FilterField, QueryMap, ACTIVE_WITHIN_DAYS,
+    FilterField, QueryMap, Withheld, ACTIVE_WITHIN_DAYS,
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError};
@@ -32,6 +33,7 @@ pub use import_row::{ImportRow, RowCells, RowError};
 pub use job_kind::JobKind;
 pub use otp_code::OtpCode;
 pub use permission::{Permission, PermissionSet, UnknownPermission};
+pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUFFIXES};
 pub use pii_keys::{PiiKeys, PiiKeysError};
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};

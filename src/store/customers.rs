@@ -175,10 +175,7 @@ fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
             at: row.created_at,
             id: row.id,
         },
-        CustomerSort::Name => Cursor::Name {
-            name: row.name.clone(),
-            id: row.id,
-        },
+        CustomerSort::Name => Cursor::Name { id: row.id },
     }
 }
 
@@ -257,7 +254,7 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
 }
 
 /// The page's rows sorted by name: names A to Z, then the customers without a name by
-/// id.
+/// id. `NotFound` when the cursor's customer no longer exists.
 ///
 /// The backends disagree on where NULL sorts (first on SQLite, last on PostgreSQL), and
 /// `COALESCE(name, '')` would stop the name index from being used. So the named rows
@@ -270,19 +267,29 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
     let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
     let mut rows = Vec::new();
-    let after_unnamed = match filter.cursor() {
-        Some(Cursor::Name { name: None, id }) => Some(*id),
+    // The cursor names only the last customer shown; where the page starts is their
+    // name as it is now. A customer gone since leaves no place to start from.
+    let after = match filter.cursor() {
+        Some(Cursor::Name { id }) => Some((
+            *id,
+            customers::table
+                .filter(customers::workspace_id.eq(matching.workspace_id))
+                .filter(customers::id.eq(*id))
+                .select(customers::name)
+                .first::<Option<String>>(conn)?,
+        )),
+        _ => None,
+    };
+    let after_unnamed = match &after {
+        Some((id, None)) => Some(*id),
         _ => None,
     };
     if after_unnamed.is_none() {
         let mut named = matching.query().filter(key.clone().is_not_null());
-        if let Some(Cursor::Name { name: Some(name), id }) = filter.cursor() {
-            named = named.filter(key.clone().ge(name.clone())).filter(
-                key.clone()
-                    .gt(name.clone())
-                    .or(customers::id.gt(*id))
-                    .assume_not_null(),
-            );
+        if let Some((id, Some(name))) = after {
+            named = named
+                .filter(key.clone().ge(name.clone()))
+                .filter(key.clone().gt(name).or(customers::id.gt(id)).assume_not_null());
         }
         let page_ids = named
             .order((key.clone().asc(), customers::id.asc()))
@@ -417,6 +424,9 @@ impl<'f> Matching<'f> {
                     }
                 }
             };
+        }
+        if let Some(id) = filter.id() {
+            query = query.filter(customers::id.eq(id));
         }
         if let Some(country) = filter.country() {
             query = query.filter(customers::country.eq(country.to_owned()));

@@ -45,7 +45,7 @@ pub fn count(
 
 /// The statement and its values for a filter the tallies answer.
 fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> Option<(String, Vec<Bind>)> {
-    if filter.q().is_some() {
+    if filter.q().is_some() || filter.id().is_some() {
         return None;
     }
     let seen_range = filter.seen_from_start().is_some() || filter.seen_to_end().is_some();
