@@ -14,6 +14,7 @@ mod guessing;
 mod hostile_input;
 mod import;
 mod list_counts;
+mod masking;
 mod request_safety;
 mod sign_in;
 mod suppression;
