@@ -197,6 +197,10 @@ pub struct CustomerFilter {
     seen_from: Option<NaiveDate>,
     seen_to: Option<NaiveDate>,
     attr: Option<AttributeMatch>,
+    /// For viewers without `customers.view_pii`: an attribute whose value quotes the
+    /// customer's own email, name, phone or external id does not match, so that an
+    /// innocent key holding a copy of one cannot stand in for the personal field.
+    attr_skips_identifying: bool,
     sort: CustomerSort,
     cursor: Option<Cursor>,
 }
@@ -288,6 +292,7 @@ impl CustomerFilter {
             seen_from,
             seen_to,
             attr,
+            attr_skips_identifying: false,
             sort,
             cursor,
         })
@@ -340,6 +345,11 @@ impl CustomerFilter {
 
     pub fn attr(&self) -> Option<&AttributeMatch> {
         self.attr.as_ref()
+    }
+
+    /// Whether an attribute match skips customers whose identifiers its value quotes.
+    pub fn attr_skips_identifying(&self) -> bool {
+        self.attr_skips_identifying
     }
 
     pub fn sort(&self) -> CustomerSort {

@@ -458,6 +458,9 @@ impl<'f> Matching<'f> {
         }
         if let Some(attr) = filter.attr() {
             query = query.filter(attribute_matches(backend, attr.key(), attr.value()));
+            if filter.attr_skips_identifying() {
+                query = query.filter(quotes_no_identifier(backend, attr.value()));
+            }
         }
         query
     }
@@ -508,6 +511,38 @@ fn attribute_matches(
             .bind_text(value)
             .sql("))"),
     )
+}
+
+/// The customer's own email, name, phone and external id (each of three characters or
+/// more) all absent from `value`, in any case: the value an attribute matched is then
+/// no copy of an identifier, which a viewer without `customers.view_pii` could
+/// otherwise probe for under an innocent key.
+fn quotes_no_identifier(
+    backend: Backend,
+    value: &str,
+) -> Box<dyn BoxableExpression<customers::table, Db, SqlType = diesel::sql_types::Bool>> {
+    use diesel::sql_types::Bool;
+    let (contains, no) = match backend {
+        Backend::Sqlite => ("instr(lower(", "0"),
+        Backend::Postgres => ("strpos(lower(", "false"),
+    };
+    let mut condition = fragment::<Bool>("NOT (");
+    for (n, column) in [
+        "customers.email",
+        "customers.name",
+        "customers.phone",
+        "customers.external_id",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let or = if n == 0 { "" } else { " OR " };
+        condition = condition
+            .sql(format!("{or}coalesce(length({column}) >= 3 AND {contains}"))
+            .bind_text(value)
+            .sql(format!("), lower({column})) > 0, {no})"));
+    }
+    Box::new(condition.sql(")"))
 }
 
 /// Whether a search is long enough for the trigram index: a phrase of trigrams needs

@@ -90,6 +90,7 @@ fn arrange(app: &TestApp, others: usize) -> i64 {
             "shipping": {"address": "12 Marylebone Road", "method": "courier"},
             "contacts": [{"last_name": "Byronesque", "relation": "father"}],
             "loyalty_card": "LC-99887766",
+            "referral": "ada.lovelace@example.com",
             "plan": "gold-tier",
         })
         .to_string(),
@@ -164,6 +165,18 @@ fn archive_under_the_old_rule(app: &TestApp, id: i64) {
     });
     app.sql(&format!(
         "UPDATE events SET properties = '{shipped}' WHERE customer_id = {id} AND name = 'order_shipped'"
+    ));
+    // The old rule removed values equal to an identifier too.
+    app.sql(&format!(
+        "UPDATE customers SET attributes = '{}' WHERE id = {id}",
+        json!({
+            "EMAIL": "ada.private@example.net",
+            "First_Name": "Augusta",
+            "shipping": {"address": "12 Marylebone Road", "method": "courier"},
+            "contacts": [{"last_name": "Byronesque", "relation": "father"}],
+            "loyalty_card": "LC-99887766",
+            "plan": "gold-tier",
+        })
     ));
 }
 
@@ -442,6 +455,16 @@ async fn searching_and_filtering_by_personal_values_tells_a_masked_role_nothing(
     let (_, html) = listed("").await;
     assert!(html.contains("internal id"), "the page says what can be searched");
 
+    // A copy of the email under an innocent key is no way round.
+    let (copied, _) = listed("attr=referral%3Dada.lovelace%40example.com").await;
+    let (not_copied, _) = listed("attr=referral%3Dnobody%40example.com").await;
+    assert_eq!(
+        copied, not_copied,
+        "a copied identifier tells the member something"
+    );
+    let (plan, _) = listed("attr=plan%3Dgold-tier").await;
+    assert_eq!(plan, vec![ada], "innocent attributes still filter");
+
     let (by_name, html) = listed("sort=name").await;
     assert_eq!(by_name, everyone, "sort=name is not honoured");
     assert!(
@@ -455,6 +478,10 @@ async fn searching_and_filtering_by_personal_values_tells_a_masked_role_nothing(
     assert_eq!(listed_ids(&owner), vec![ada]);
     let owner = app
         .get_html(&customers_path("attr=email%3Dada.private%40example.net"))
+        .await;
+    assert_eq!(listed_ids(&owner), vec![ada]);
+    let owner = app
+        .get_html(&customers_path("attr=referral%3Dada.lovelace%40example.com"))
         .await;
     assert_eq!(listed_ids(&owner), vec![ada]);
     let owner = app.get_html(&customers_path("sort=name")).await;

@@ -83,6 +83,7 @@ impl CustomerFilter {
             filter.attr = None;
             withheld.attribute = true;
         }
+        filter.attr_skips_identifying = filter.attr.is_some();
         if filter.sort == CustomerSort::Name {
             filter.sort = CustomerSort::default();
             filter.cursor = None;
@@ -160,6 +161,10 @@ mod tests {
         }
         let (filter, withheld) = masked("attr=plan%3Dpro");
         assert_eq!(filter.attr().map(|a| a.key()), Some("plan"));
+        assert!(
+            filter.attr_skips_identifying(),
+            "a copy of an identifier under it does not match"
+        );
         assert!(!withheld.any());
     }
 
