@@ -7,6 +7,7 @@
 mod cursor;
 mod query_map;
 mod status;
+mod without_personal;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 pub use cursor::{Cursor, CursorError};
 pub use query_map::QueryMap;
 pub use status::{CustomerStatus, ACTIVE_WITHIN_DAYS};
+pub use without_personal::Withheld;
 
 const MAX_SEARCH_CHARS: usize = 200;
 const MAX_COUNTRY_CHARS: usize = 64;
@@ -186,12 +188,19 @@ impl std::error::Error for FilterErrors {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerFilter {
     q: Option<String>,
+    /// One customer by internal id: what a search becomes for viewers who may not
+    /// search personal fields ([`CustomerFilter::without_personal_criteria`]).
+    id: Option<i64>,
     country: Option<String>,
     city: Option<String>,
     status: Option<CustomerStatus>,
     seen_from: Option<NaiveDate>,
     seen_to: Option<NaiveDate>,
     attr: Option<AttributeMatch>,
+    /// For viewers without `customers.view_pii`: an attribute whose value quotes the
+    /// customer's own email, name, phone or external id does not match, so that an
+    /// innocent key holding a copy of one cannot stand in for the personal field.
+    attr_skips_identifying: bool,
     sort: CustomerSort,
     cursor: Option<Cursor>,
 }
@@ -276,12 +285,14 @@ impl CustomerFilter {
         }
         Ok(CustomerFilter {
             q,
+            id: None,
             country,
             city,
             status,
             seen_from,
             seen_to,
             attr,
+            attr_skips_identifying: false,
             sort,
             cursor,
         })
@@ -294,6 +305,10 @@ impl CustomerFilter {
 
     pub fn q(&self) -> Option<&str> {
         self.q.as_deref()
+    }
+
+    pub fn id(&self) -> Option<i64> {
+        self.id
     }
 
     pub fn country(&self) -> Option<&str> {
@@ -332,6 +347,11 @@ impl CustomerFilter {
         self.attr.as_ref()
     }
 
+    /// Whether an attribute match skips customers whose identifiers its value quotes.
+    pub fn attr_skips_identifying(&self) -> bool {
+        self.attr_skips_identifying
+    }
+
     pub fn sort(&self) -> CustomerSort {
         self.sort
     }
@@ -343,6 +363,7 @@ impl CustomerFilter {
     /// True when any filter narrows the list (sort and page do not).
     pub fn narrows(&self) -> bool {
         self.q.is_some()
+            || self.id.is_some()
             || self.country.is_some()
             || self.city.is_some()
             || self.status.is_some()
@@ -382,7 +403,10 @@ impl CustomerFilter {
     /// the sort when it is the default), so that equal filters make equal links.
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         let pairs = [
-            (FilterField::Q, self.q.clone()),
+            (
+                FilterField::Q,
+                self.q.clone().or_else(|| self.id.map(|id| format!("cio_{id}"))),
+            ),
             (FilterField::Country, self.country.clone()),
             (FilterField::City, self.city.clone()),
             (FilterField::Status, self.status.map(|s| s.key().to_owned())),
@@ -450,6 +474,9 @@ impl CustomerFilter {
             Some(attr) if typed_values => parts.push(format!("with {} “{}”", attr.key, attr.value)),
             Some(attr) => parts.push(format!("with a chosen {}", attr.key)),
             None => {}
+        }
+        if let Some(id) = self.id {
+            parts.push(format!("with internal id {id}"));
         }
         match &self.q {
             Some(q) if typed_values => parts.push(format!("matching “{q}”")),
@@ -627,10 +654,7 @@ mod tests {
 
     #[test]
     fn the_query_string_round_trips() {
-        let cursor = Cursor::Name {
-            name: Some("Zoë & co".into()),
-            id: 42,
-        };
+        let cursor = Cursor::Name { id: 42 };
         let filter = parse(
             "q=a%26b%3Dc&country=FR&city=Saint-%C3%89tienne&status=inactive&seen_from=2025-01-01\
              &seen_to=2025-12-31&attr=plan%3Dpro%20plus&sort=name",

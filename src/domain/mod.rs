@@ -13,6 +13,7 @@ mod job_state;
 pub mod masking;
 mod otp_code;
 mod permission;
+mod personal_data;
 mod pii_keys;
 mod role;
 mod role_name;
@@ -23,7 +24,7 @@ pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{
     AttributeMatch, Cursor, CursorError, CustomerFilter, CustomerSort, CustomerStatus, FilterErrors,
-    FilterField, QueryMap, ACTIVE_WITHIN_DAYS,
+    FilterField, QueryMap, Withheld, ACTIVE_WITHIN_DAYS,
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError};
@@ -34,6 +35,7 @@ pub use job_kind::{JobKind, UnknownJobKind};
 pub use job_state::{JobState, UnknownJobState};
 pub use otp_code::OtpCode;
 pub use permission::{Permission, PermissionSet, UnknownPermission};
+pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUFFIXES};
 pub use pii_keys::{PiiKeys, PiiKeysError};
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};

@@ -1,7 +1,7 @@
 //! Erasing one batch of customers, inside the caller's transaction: the unit both
 //! single erasures and jobs are made of.
 
-use crate::domain::JobKind;
+use crate::domain::{JobKind, PersonalData};
 use crate::erasure::journal::{Journal, JournalEntry};
 use crate::erasure::{anonymize, suppress};
 use crate::secret::SecretKey;
@@ -33,7 +33,7 @@ impl ErasureScope<'_> {
 
 /// Deletes or archives the given customers. Ids that no longer exist count as
 /// already gone, held customers are skipped, and an archived profile archived
-/// again is left as it is.
+/// again is scrubbed again (counted as skipped when it was already clean).
 pub fn erase_batch(
     conn: &mut crate::db::DbConnection,
     scope: &ErasureScope<'_>,
@@ -78,25 +78,42 @@ pub fn erase_batch(
         record(scope, &journal)?;
         return Ok(counts);
     }
-    let pii_keys = scope.pii_keys();
+    let rule = PersonalData::new(&scope.pii_keys());
     for target in acting {
-        if target.archived_at.is_some() {
-            counts.skipped_other += 1;
-            continue;
-        }
-        let identifying = anonymize::identifying_values(&[
-            target.external_id.as_deref(),
-            target.email.as_deref(),
-            target.phone.as_deref(),
-            target.name.as_deref(),
-        ]);
-        let attributes = anonymize::scrub_json(&target.attributes, &pii_keys, &identifying)
-            .unwrap_or(target.attributes.clone());
+        let identifying = anonymize::identifying_values(
+            &rule,
+            &[
+                target.external_id.as_deref(),
+                target.email.as_deref(),
+                target.phone.as_deref(),
+                target.name.as_deref(),
+            ],
+            &target.attributes,
+        );
+        let scrubbed_attributes = anonymize::scrub_json(&target.attributes, &rule, &identifying);
+        let mut events_scrubbed = false;
         for (event_id, properties) in erasures::event_properties(conn, target.id)? {
-            if let Some(scrubbed) = anonymize::scrub_json(&properties, &pii_keys, &identifying) {
+            if let Some(scrubbed) = anonymize::scrub_json(&properties, &rule, &identifying) {
                 erasures::set_event_properties(conn, event_id, &scrubbed)?;
+                events_scrubbed = true;
             }
         }
+        // Archived again: scrubbed again, since the rule or the workspace's personal
+        // keys may have grown since. It counts as done only when something was left to
+        // remove; an already clean profile keeps its first archiving's time and author.
+        if target.archived_at.is_some() {
+            let left_over = target.has_identifiers() || scrubbed_attributes.is_some() || events_scrubbed;
+            if !left_over {
+                counts.skipped_other += 1;
+                continue;
+            }
+            let attributes = scrubbed_attributes.unwrap_or(target.attributes.clone());
+            erasures::rescrub_anonymized(conn, scope.workspace.id, target.id, &attributes)?;
+            journal.archived.push(target.id);
+            counts.done += 1;
+            continue;
+        }
+        let attributes = scrubbed_attributes.unwrap_or(target.attributes.clone());
         erasures::write_anonymized(conn, scope.workspace.id, target.id, &attributes, scope.by_user)?;
         journal.archived.push(target.id);
         counts.done += 1;

@@ -22,6 +22,8 @@ pub enum WriteError {
     Ambiguous,
     #[error("the customer is under a legal hold")]
     LegalHold,
+    #[error("the customer is anonymized")]
+    Archived,
     #[error("the identifier is suppressed")]
     Suppressed,
     #[error(transparent)]
@@ -49,6 +51,7 @@ pub(super) struct Target {
     pub(super) id: i64,
     attributes: String,
     last_seen_at: NaiveDateTime,
+    archived_at: Option<NaiveDateTime>,
 }
 
 #[derive(AsChangeset)]
@@ -259,6 +262,16 @@ fn ensure_not_suppressed(
     Ok(())
 }
 
+/// Refuses a write to an anonymized (archived) customer: archiving is irreversible, and
+/// an identify or an event would bring personal data back to a profile everyone may
+/// read as anonymous.
+fn ensure_not_archived(target: &Target) -> Result<(), WriteError> {
+    match target.archived_at {
+        Some(_) => Err(WriteError::Archived),
+        None => Ok(()),
+    }
+}
+
 /// Creates or updates a customer (Customer.io's identify); returns its internal id.
 /// `suppression_digests` are the identifiers of this write that must not be suppressed.
 pub fn identify(
@@ -271,6 +284,7 @@ pub fn identify(
     write_transaction(conn, |conn| {
         ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
         let target = find_or_create_locked(conn, workspace_id, identifier)?;
+        ensure_not_archived(&target)?;
         apply(conn, &target, patch)?;
         Ok(target.id)
     })
@@ -288,6 +302,7 @@ pub fn record_event(
     write_transaction(conn, |conn| {
         ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
         let target = find_or_create_locked(conn, workspace_id, identifier)?;
+        ensure_not_archived(&target)?;
         events::insert(conn, workspace_id, target.id, event)?;
         if event.occurred_at > target.last_seen_at {
             diesel::update(

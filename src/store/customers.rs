@@ -175,10 +175,7 @@ fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
             at: row.created_at,
             id: row.id,
         },
-        CustomerSort::Name => Cursor::Name {
-            name: row.name.clone(),
-            id: row.id,
-        },
+        CustomerSort::Name => Cursor::Name { id: row.id },
     }
 }
 
@@ -257,7 +254,7 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
 }
 
 /// The page's rows sorted by name: names A to Z, then the customers without a name by
-/// id.
+/// id. `NotFound` when the cursor's customer no longer exists.
 ///
 /// The backends disagree on where NULL sorts (first on SQLite, last on PostgreSQL), and
 /// `COALESCE(name, '')` would stop the name index from being used. So the named rows
@@ -270,19 +267,29 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
     let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
     let mut rows = Vec::new();
-    let after_unnamed = match filter.cursor() {
-        Some(Cursor::Name { name: None, id }) => Some(*id),
+    // The cursor names only the last customer shown; where the page starts is their
+    // name as it is now. A customer gone since leaves no place to start from.
+    let after = match filter.cursor() {
+        Some(Cursor::Name { id }) => Some((
+            *id,
+            customers::table
+                .filter(customers::workspace_id.eq(matching.workspace_id))
+                .filter(customers::id.eq(*id))
+                .select(customers::name)
+                .first::<Option<String>>(conn)?,
+        )),
+        _ => None,
+    };
+    let after_unnamed = match &after {
+        Some((id, None)) => Some(*id),
         _ => None,
     };
     if after_unnamed.is_none() {
         let mut named = matching.query().filter(key.clone().is_not_null());
-        if let Some(Cursor::Name { name: Some(name), id }) = filter.cursor() {
-            named = named.filter(key.clone().ge(name.clone())).filter(
-                key.clone()
-                    .gt(name.clone())
-                    .or(customers::id.gt(*id))
-                    .assume_not_null(),
-            );
+        if let Some((id, Some(name))) = after {
+            named = named
+                .filter(key.clone().ge(name.clone()))
+                .filter(key.clone().gt(name).or(customers::id.gt(id)).assume_not_null());
         }
         let page_ids = named
             .order((key.clone().asc(), customers::id.asc()))
@@ -418,6 +425,9 @@ impl<'f> Matching<'f> {
                 }
             };
         }
+        if let Some(id) = filter.id() {
+            query = query.filter(customers::id.eq(id));
+        }
         if let Some(country) = filter.country() {
             query = query.filter(customers::country.eq(country.to_owned()));
         }
@@ -448,6 +458,9 @@ impl<'f> Matching<'f> {
         }
         if let Some(attr) = filter.attr() {
             query = query.filter(attribute_matches(backend, attr.key(), attr.value()));
+            if filter.attr_skips_identifying() {
+                query = query.filter(quotes_no_identifier(backend, attr.value()));
+            }
         }
         query
     }
@@ -498,6 +511,38 @@ fn attribute_matches(
             .bind_text(value)
             .sql("))"),
     )
+}
+
+/// The customer's own email, name, phone and external id (each of three characters or
+/// more) all absent from `value`, in any case: the value an attribute matched is then
+/// no copy of an identifier, which a viewer without `customers.view_pii` could
+/// otherwise probe for under an innocent key.
+fn quotes_no_identifier(
+    backend: Backend,
+    value: &str,
+) -> Box<dyn BoxableExpression<customers::table, Db, SqlType = diesel::sql_types::Bool>> {
+    use diesel::sql_types::Bool;
+    let (contains, no) = match backend {
+        Backend::Sqlite => ("instr(lower(", "0"),
+        Backend::Postgres => ("strpos(lower(", "false"),
+    };
+    let mut condition = fragment::<Bool>("NOT (");
+    for (n, column) in [
+        "customers.email",
+        "customers.name",
+        "customers.phone",
+        "customers.external_id",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let or = if n == 0 { "" } else { " OR " };
+        condition = condition
+            .sql(format!("{or}coalesce(length({column}) >= 3 AND {contains}"))
+            .bind_text(value)
+            .sql(format!("), lower({column})) > 0, {no})"));
+    }
+    Box::new(condition.sql(")"))
 }
 
 /// Whether a search is long enough for the trigram index: a phrase of trigrams needs

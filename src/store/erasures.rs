@@ -26,6 +26,11 @@ impl ErasureTarget {
     pub fn is_held(&self) -> bool {
         self.legal_hold_reason.is_some()
     }
+
+    /// Whether any identifying field still holds a value.
+    pub fn has_identifiers(&self) -> bool {
+        self.external_id.is_some() || self.email.is_some() || self.phone.is_some() || self.name.is_some()
+    }
 }
 
 /// Ids per statement: SQLite binds each id of an IN list as its own parameter, and
@@ -153,6 +158,30 @@ pub fn write_anonymized(
         customers::attributes.eq(remaining_attributes),
         customers::archived_at.eq(Some(now())),
         customers::archived_by.eq(archived_by),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Scrubs an already anonymized profile again, keeping when and by whom it was first
+/// anonymized.
+pub fn rescrub_anonymized(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    id: i64,
+    remaining_attributes: &str,
+) -> StoreResult<()> {
+    diesel::update(
+        customers::table
+            .filter(customers::workspace_id.eq(workspace_id))
+            .filter(customers::id.eq(id)),
+    )
+    .set((
+        customers::external_id.eq(None::<String>),
+        customers::email.eq(None::<String>),
+        customers::phone.eq(None::<String>),
+        customers::name.eq(None::<String>),
+        customers::attributes.eq(remaining_attributes),
     ))
     .execute(conn)?;
     Ok(())

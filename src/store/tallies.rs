@@ -45,7 +45,9 @@ pub fn count(
 
 /// The statement and its values for a filter the tallies answer.
 fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> Option<(String, Vec<Bind>)> {
-    if filter.q().is_some() {
+    // The tallies count by value alone; a match that depends on the customer's own
+    // identifiers is counted row by row.
+    if filter.q().is_some() || filter.id().is_some() || filter.attr_skips_identifying() {
         return None;
     }
     let seen_range = filter.seen_from_start().is_some() || filter.seen_to_end().is_some();

@@ -6,6 +6,8 @@ mod view;
 
 use actix_web::web;
 
+pub use view::Viewer;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/w/{workspace}/customers").route(web::get().to(list::list)))
         .service(web::resource("/w/{workspace}/customers/{id}").route(web::get().to(profile::profile)));

@@ -258,6 +258,16 @@ async fn bulk_preview(
     if !access.can(permission_for(kind)) {
         return Err(access.deny(&req, permission_for(kind).key()).await);
     }
+    // The same filters the list applied for this viewer, so "filtered" means the
+    // customers it showed and a preview's count is no oracle over personal data.
+    let selection = match selection {
+        Selection::Filter(filter) => Selection::Filter(
+            crate::web::customers::Viewer::new(&access)
+                .allowed_filter(filter)
+                .0,
+        ),
+        ids => ids,
+    };
     let workspace = access.workspace.clone();
     let user_id = access.user.user.id;
     let job = state

@@ -16,6 +16,7 @@ mod hostile_input;
 mod import;
 mod journal;
 mod list_counts;
+mod masking;
 mod owner_code;
 mod request_safety;
 mod residue;

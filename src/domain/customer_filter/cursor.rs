@@ -4,15 +4,17 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::CustomerSort;
-use crate::domain::customer_patch::MAX_NAME_CHARS;
 
-/// Where the next page starts: the sort key and id of the last customer shown.
+/// Where the next page starts: the sort key and id of the last customer shown, or the
+/// id alone when the sort key is personal data.
 ///
 /// It travels in links as base64url of a small JSON object. It is opaque to people but
 /// not secret, and it is not signed: a changed cursor can at worst start a page
 /// somewhere else in the same workspace's list, never reach past the filters or the
 /// workspace, so anything that decodes is harmless and anything that does not is a
-/// plain input error.
+/// plain input error. Because it is not secret, it carries no personal value: a link
+/// ends up in browser history, server logs and `Referer` headers, and a name cursor
+/// used to spell out the last name of every page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "s", rename_all = "snake_case")]
 pub enum Cursor {
@@ -24,18 +26,15 @@ pub enum Cursor {
         at: NaiveDateTime,
         id: i64,
     },
-    /// Names sort A to Z with customers without a name after all others.
+    /// Names sort A to Z with customers without a name after all others. Only the
+    /// last customer's id: the store reads their name where the page starts.
     Name {
-        name: Option<String>,
         id: i64,
     },
 }
 
-/// Longer than any cursor we make. The longest is a name cursor for a name of the most
-/// characters the API stores, each at worst 6 bytes of JSON (`\u001b`), in base64 (4
-/// characters for 3 bytes), with room for the rest of the object. (A 200-character name
-/// of emoji already needs more than 1024.)
-const MAX_ENCODED_LEN: usize = (MAX_NAME_CHARS * 6 + 64) * 4 / 3 + 4;
+/// Longer than any cursor we make: a moment and an id in a small object.
+const MAX_ENCODED_LEN: usize = 256;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CursorError {
@@ -78,10 +77,10 @@ impl Cursor {
         if cursor.id() <= 0 {
             return Err(CursorError::Malformed);
         }
-        // No stored value looks like these, and PostgreSQL would refuse them as
-        // parameters: a name with NUL, a moment outside years 1 to 9999.
+        // No stored value looks like this, and PostgreSQL would refuse it as a
+        // parameter: a moment outside years 1 to 9999.
         let impossible = match &cursor {
-            Cursor::Name { name, .. } => name.as_deref().is_some_and(|n| n.contains('\0')),
+            Cursor::Name { .. } => false,
             Cursor::LastSeen { at, .. } | Cursor::Created { at, .. } => !(1..=9999).contains(&at.year()),
         };
         if impossible {
@@ -111,11 +110,7 @@ mod tests {
         for cursor in [
             Cursor::LastSeen { at: moment(), id: 7 },
             Cursor::Created { at: moment(), id: 8 },
-            Cursor::Name {
-                name: Some("Ada \"the\" Countess".into()),
-                id: 9,
-            },
-            Cursor::Name { name: None, id: 10 },
+            Cursor::Name { id: 9 },
         ] {
             let encoded = cursor.encode();
             assert!(encoded
@@ -147,6 +142,19 @@ mod tests {
         assert_eq!(
             Cursor::decode(&negative, CustomerSort::Created),
             Err(CursorError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_name_cursor_carries_no_name() {
+        let encoded = Cursor::Name { id: 9 }.encode();
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&encoded).unwrap()).unwrap();
+        assert_eq!(json, r#"{"s":"name","id":9}"#);
+        let old_style = URL_SAFE_NO_PAD.encode(r#"{"s":"name","name":"Lovelace","id":9}"#);
+        assert_eq!(
+            Cursor::decode(&old_style, CustomerSort::Name),
+            Ok(Cursor::Name { id: 9 }),
+            "a link made before keeps working, and its name is not used"
         );
     }
 

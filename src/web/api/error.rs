@@ -125,6 +125,10 @@ impl From<WriteError> for ApiError {
                 code: "legal_hold",
                 message: "The customer is under a legal hold and cannot be deleted.",
             },
+            WriteError::Archived => ApiError::Conflict {
+                code: "archived",
+                message: "The customer is anonymized: an anonymized profile takes no new data.",
+            },
             WriteError::Invalid(err) => err.into(),
             WriteError::Store(err) => err.into(),
         }

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::view::{thousands, CustomerRow, Viewer};
 use crate::domain::{
-    CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField, Permission, QueryMap,
+    CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField, Permission, QueryMap, Withheld,
 };
 use crate::store::{self, StoreError};
 use crate::web::extractors::{perm, Authorized};
@@ -25,6 +25,8 @@ struct ListPage {
     fields: Vec<FormField>,
     /// An error that belongs to no form field: a damaged page link.
     page_error: Option<String>,
+    /// What was asked and not applied because it runs over personal data.
+    withheld: Vec<&'static str>,
     /// None when the filters could not be understood: nothing is listed then, rather
     /// than a list that silently ignores part of what was asked.
     results: Option<Results>,
@@ -93,7 +95,9 @@ impl FormField {
     }
 }
 
-fn form_fields(query: &QueryMap, errors: &FilterErrors) -> Vec<FormField> {
+/// The filter form. Without `customers.view_pii` (`masked`), the search takes internal
+/// ids only, the attribute filter non-personal keys only, and the sort offers no name.
+fn form_fields(query: &QueryMap, errors: &FilterErrors, masked: bool) -> Vec<FormField> {
     let field = |key: FilterField, label, input_type, max_length, placeholder, hint| FormField {
         name: key.key(),
         label,
@@ -119,6 +123,7 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors) -> Vec<FormField> {
     let mut sort = field(FilterField::Sort, "Sort by", "", 0, "", "");
     sort.options = CustomerSort::ALL
         .into_iter()
+        .filter(|s| !(masked && *s == CustomerSort::Name))
         .map(|s| Choice {
             value: s.key(),
             label: s.label(),
@@ -133,8 +138,12 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors) -> Vec<FormField> {
             "Search",
             "search",
             200,
-            "",
-            "Part of a name, email or external id",
+            if masked { "cio_1042" } else { "" },
+            if masked {
+                "An internal id (1042 or cio_1042): your role cannot search personal data"
+            } else {
+                "Part of a name, email or external id"
+            },
         ),
         field(FilterField::Country, "Country", "text", 64, "DE", ""),
         field(FilterField::City, "City", "text", 100, "", ""),
@@ -161,7 +170,11 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors) -> Vec<FormField> {
             "text",
             265,
             "plan=pro",
-            "key=value",
+            if masked {
+                "key=value, for attributes that are not personal data"
+            } else {
+                "key=value"
+            },
         ),
         sort,
     ]
@@ -176,29 +189,37 @@ pub async fn list(
     let query = QueryMap::parse(req.query_string());
     let base = format!("{}/customers", access.base());
     let layout = Layout::workspace("Customers", Section::Customers, &session, &access);
-    let filter = match CustomerFilter::from_query(&query) {
-        Ok(filter) => filter,
+    let viewer = Viewer::new(&access);
+    let masked = !viewer.sees_pii();
+    let parsed = CustomerFilter::from_query(&query).map(|filter| viewer.allowed_filter(filter));
+    let failed = |layout, errors: FilterErrors, page_error: Option<String>| {
+        render_with_status(
+            StatusCode::BAD_REQUEST,
+            &ListPage {
+                layout,
+                page_error,
+                withheld: Vec::new(),
+                fields: form_fields(&query, &errors, masked),
+                base: base.clone(),
+                results: None,
+                may_delete: access.can(Permission::CustomersDelete),
+                may_archive: access.can(Permission::CustomersArchive),
+                may_delete_all: access.can(Permission::CustomersDeleteAll),
+                may_import: crate::web::imports::may_import(&access),
+                workspace_base: access.base(),
+            },
+        )
+    };
+    let (filter, withheld): (CustomerFilter, Withheld) = match parsed {
+        Ok(allowed) => allowed,
         Err(errors) => {
-            return render_with_status(
-                StatusCode::BAD_REQUEST,
-                &ListPage {
-                    layout,
-                    page_error: errors.message(FilterField::Cursor).map(str::to_owned),
-                    fields: form_fields(&query, &errors),
-                    base,
-                    results: None,
-                    may_delete: access.can(Permission::CustomersDelete),
-                    may_archive: access.can(Permission::CustomersArchive),
-                    may_delete_all: access.can(Permission::CustomersDeleteAll),
-                    may_import: crate::web::imports::may_import(&access),
-                    workspace_base: access.base(),
-                },
-            );
+            let page_error = errors.message(FilterField::Cursor).map(str::to_owned);
+            return failed(layout, errors, page_error);
         }
     };
     let workspace_id = access.workspace.id;
     let wanted = filter.clone();
-    let (matching, any_at_all, rows, next) = state
+    let listed = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
             let (rows, next, matching) =
@@ -208,9 +229,16 @@ pub async fn list(
                 matching > 0 || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
             Ok((matching, any_at_all, rows, next))
         })
-        .await?;
+        .await;
+    let (matching, any_at_all, rows, next) = match listed {
+        // A name cursor's customer is gone: there is no place to continue from.
+        Err(err) if err.is_not_found() => {
+            let message = "This page link is out of date: start again from the first page.";
+            return failed(layout, FilterErrors::default(), Some(message.to_owned()));
+        }
+        listed => listed?,
+    };
 
-    let viewer = Viewer::new(&access);
     let href = |f: &CustomerFilter| match f.to_query_string() {
         qs if qs.is_empty() => base.clone(),
         qs => format!("{base}?{qs}"),
@@ -221,7 +249,7 @@ pub async fn list(
             n => format!("{} customers match", thousands(n)),
         },
         description: filter.describe(),
-        masked: !viewer.sees_pii(),
+        masked,
         no_customers: !any_at_all,
         no_matches: any_at_all && matching == 0,
         page_ids: rows
@@ -241,8 +269,9 @@ pub async fn list(
         &ListPage {
             layout,
             base: base.clone(),
-            fields: form_fields(&query, &FilterErrors::default()),
+            fields: form_fields(&query, &FilterErrors::default(), masked),
             page_error: None,
+            withheld: withheld.notices(),
             results: Some(results),
             may_delete: access.can(Permission::CustomersDelete),
             may_archive: access.can(Permission::CustomersArchive),

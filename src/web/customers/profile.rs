@@ -71,7 +71,13 @@ pub async fn profile(
             &access,
         ),
         profile: Profile::new(&customer, &viewer),
-        events: events.iter().map(|e| EventView::new(e, &viewer)).collect(),
+        events: {
+            let identifying = viewer.identifying(&customer);
+            events
+                .iter()
+                .map(|e| EventView::new(e, &customer, &viewer, &identifying))
+                .collect()
+        },
         older_href: older.map(|id| format!("{own_href}?before={id}#activity")),
         newest_href: before.map(|_| format!("{own_href}#activity")),
         may_delete: access.can(crate::domain::Permission::CustomersDelete),

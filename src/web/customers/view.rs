@@ -1,23 +1,25 @@
 //! What a viewer may see of a customer, decided once on the server.
 //!
-//! Without `customers.view_pii`, emails, phones, names and the workspace's personal
-//! attribute keys are masked here, before any template sees them, so the raw values
-//! never reach the browser. An anonymous (archived) customer shows no identifiers to
-//! anyone.
-
-use std::collections::HashSet;
+//! Without `customers.view_pii`, emails, phones, names, external ids and every
+//! personal value of the attributes and events' properties (by the one rule of
+//! [`PersonalData`]: personal keys at any depth, and any text quoting one of the
+//! customer's identifying values) are masked here, before any template sees them, so
+//! the raw values never reach the browser. An anonymous (archived) customer shows no
+//! identifiers and no personal value to anyone.
 
 use chrono::NaiveDateTime;
 
 use crate::domain::masking::{mask_email, mask_name, mask_other, mask_phone};
-use crate::domain::{CustomerStatus, Permission, PiiKeys};
+use crate::domain::{
+    CustomerFilter, CustomerStatus, Identifying, Permission, PersonalData, PiiKeys, Withheld,
+};
 use crate::store::customers::{Customer, TimelineEvent};
 use crate::web::extractors::WorkspaceAccess;
 
 /// Who is looking, and at what moment (for the active / inactive badge).
 pub struct Viewer {
     sees_pii: bool,
-    pii_keys: HashSet<String>,
+    rule: PersonalData,
     now: NaiveDateTime,
 }
 
@@ -27,13 +29,23 @@ impl Viewer {
         let pii_keys = PiiKeys::parse_stored(&access.workspace.pii_keys).unwrap_or_default();
         Viewer {
             sees_pii: access.can(Permission::CustomersViewPii),
-            pii_keys: pii_keys.keys().iter().cloned().collect(),
+            rule: PersonalData::new(pii_keys.keys()),
             now: crate::store::now(),
         }
     }
 
     pub fn sees_pii(&self) -> bool {
         self.sees_pii
+    }
+
+    /// The filters this viewer may use, and what was left out of those asked for:
+    /// without `customers.view_pii`, nothing that runs over personal data.
+    pub fn allowed_filter(&self, filter: CustomerFilter) -> (CustomerFilter, Withheld) {
+        if self.sees_pii {
+            (filter, Withheld::default())
+        } else {
+            filter.without_personal_criteria(&self.rule)
+        }
     }
 
     fn email(&self, email: &str) -> String {
@@ -60,35 +72,85 @@ impl Viewer {
         }
     }
 
-    /// External ids are the integration's own keys and shown as they are, except when
-    /// the workspace identifies customers by email and the id is one.
+    /// External ids identify a person as much as their email does.
     fn external_id(&self, external_id: &str) -> String {
-        if !self.sees_pii && external_id.contains('@') {
-            mask_email(external_id)
-        } else {
+        if self.sees_pii {
             external_id.to_owned()
+        } else {
+            mask_other(external_id)
         }
     }
 
-    /// A JSON object's entries as (key, shown value), personal keys masked.
-    fn properties(&self, json: &str) -> Vec<Property> {
-        json_entries(json)
+    /// Whether personal values of this customer are hidden from this viewer: always
+    /// once anonymous, otherwise without `customers.view_pii`.
+    fn hides_personal_values(&self, customer: &Customer) -> bool {
+        !self.sees_pii || customer.is_anonymous()
+    }
+
+    /// What this viewer must not see quoted anywhere about this customer; nothing for
+    /// a viewer who sees everything.
+    pub fn identifying(&self, customer: &Customer) -> Identifying {
+        if !self.hides_personal_values(customer) {
+            return Identifying::default();
+        }
+        self.rule.identifying_values(
+            &[
+                customer.external_id.as_deref(),
+                customer.email.as_deref(),
+                customer.phone.as_deref(),
+                customer.name.as_deref(),
+            ],
+            &customer.attributes,
+        )
+    }
+
+    /// Free text about a customer (an event's name, a hold's reason), masked when it
+    /// quotes one of their identifying values.
+    fn text(&self, text: &str, identifying: &Identifying) -> String {
+        if identifying.contained_in(text) {
+            mask_other(text)
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A JSON object's entries as (key, shown value), every personal value masked when
+    /// `hide`.
+    fn properties(&self, json: &str, hide: bool, identifying: &Identifying) -> Vec<Property> {
+        if !hide {
+            return json_entries(json);
+        }
+        let masked = match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(mut tree) => {
+                self.rule.mask(&mut tree, identifying, &mask_other(""));
+                tree.to_string()
+            }
+            // Not JSON: shown whole under "value", so masked whole if it quotes anyone.
+            Err(_) => self.text(json, identifying),
+        };
+        json_entries(&masked)
             .into_iter()
-            .map(|(key, value)| {
-                let value = if !self.sees_pii && self.pii_keys.contains(&key) {
-                    mask_other(&value)
-                } else {
-                    value
-                };
-                Property { key, value }
+            .map(|p| Property {
+                key: self.text(&p.key, identifying),
+                value: p.value,
             })
             .collect()
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 pub struct Property {
     pub key: String,
     pub value: String,
+}
+
+impl Property {
+    fn whole(value: String) -> Property {
+        Property {
+            key: "value".to_owned(),
+            value,
+        }
+    }
 }
 
 pub struct Status {
@@ -161,8 +223,8 @@ fn label(customer: &Customer, viewer: &Viewer) -> String {
     if let Some(name) = customer.name.as_deref().filter(|n| !n.trim().is_empty()) {
         return viewer.name(name);
     }
-    if let Some(external_id) = &customer.external_id {
-        return viewer.external_id(external_id);
+    if let Some(external_id) = customer.external_id.as_deref().filter(|_| viewer.sees_pii) {
+        return external_id.to_owned();
     }
     format!("Customer #{}", customer.id)
 }
@@ -206,10 +268,12 @@ impl Profile {
         let identifier = |value: &Option<String>, show: &dyn Fn(&str) -> String| {
             value.as_deref().filter(|_| !anonymous).map(show)
         };
-        let mut attributes = viewer.properties(&customer.attributes);
-        if anonymous {
-            attributes.retain(|p| !viewer.pii_keys.contains(&p.key));
-        }
+        let identifying = viewer.identifying(customer);
+        let attributes = viewer.properties(
+            &customer.attributes,
+            viewer.hides_personal_values(customer),
+            &identifying,
+        );
         Profile {
             id: customer.id,
             heading: label(customer, viewer),
@@ -226,7 +290,10 @@ impl Profile {
             last_seen: customer.last_seen_at.into(),
             attributes,
             legal_hold: customer.legal_hold_at.map(|at| LegalHold {
-                reason: customer.legal_hold_reason.clone().unwrap_or_default(),
+                reason: viewer.text(
+                    customer.legal_hold_reason.as_deref().unwrap_or_default(),
+                    &identifying,
+                ),
                 since: at.into(),
             }),
         }
@@ -241,11 +308,19 @@ pub struct EventView {
 }
 
 impl EventView {
-    pub fn new(event: &TimelineEvent, viewer: &Viewer) -> EventView {
+    /// One event of `customer`, whose identifying values are `identifying`
+    /// ([`Viewer::identifying`]).
+    pub fn new(
+        event: &TimelineEvent,
+        customer: &Customer,
+        viewer: &Viewer,
+        identifying: &Identifying,
+    ) -> EventView {
+        let hide = viewer.hides_personal_values(customer);
         EventView {
-            name: event.name.clone(),
+            name: viewer.text(&event.name, identifying),
             at: event.occurred_at.into(),
-            properties: viewer.properties(&event.properties),
+            properties: viewer.properties(&event.properties, hide, identifying),
         }
     }
 }
@@ -253,7 +328,7 @@ impl EventView {
 /// A JSON object's entries by key, strings without their quotes and other
 /// values as JSON. Anything that is not an object is shown whole under "value", so a
 /// malformed row is visible rather than hidden.
-fn json_entries(json: &str) -> Vec<(String, String)> {
+fn json_entries(json: &str) -> Vec<Property> {
     match serde_json::from_str::<serde_json::Value>(json) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
@@ -262,13 +337,13 @@ fn json_entries(json: &str) -> Vec<(String, String)> {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
-                (key, shown)
+                Property { key, value: shown }
             })
             .collect(),
         Ok(serde_json::Value::Null) => Vec::new(),
-        Ok(other) => vec![("value".to_owned(), other.to_string())],
+        Ok(other) => vec![Property::whole(other.to_string())],
         Err(_) if json.trim().is_empty() => Vec::new(),
-        Err(_) => vec![("value".to_owned(), json.to_owned())],
+        Err(_) => vec![Property::whole(json.to_owned())],
     }
 }
 
@@ -291,15 +366,19 @@ mod tests {
 
     #[test]
     fn json_objects_become_entries() {
+        let entry = |key: &str, value: &str| Property {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
         assert_eq!(
             json_entries(r#"{"plan":"pro","seats":3,"tags":["a"]}"#),
             [
-                ("plan".to_owned(), "pro".to_owned()),
-                ("seats".to_owned(), "3".to_owned()),
-                ("tags".to_owned(), r#"["a"]"#.to_owned()),
+                entry("plan", "pro"),
+                entry("seats", "3"),
+                entry("tags", r#"["a"]"#)
             ]
         );
         assert!(json_entries("{}").is_empty());
-        assert_eq!(json_entries("oops"), [("value".to_owned(), "oops".to_owned())]);
+        assert_eq!(json_entries("oops"), [entry("value", "oops")]);
     }
 }
