@@ -19,3 +19,4 @@ mod sign_in;
 mod suppression;
 mod team;
 mod track_api;
+mod unicode_emails;

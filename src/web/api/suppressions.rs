@@ -11,7 +11,7 @@ use crate::domain::{AuditAction, Identifier, JobKind};
 use crate::erasure::batch::ErasureScope;
 use crate::erasure::journal::JournalEntry;
 use crate::erasure::single::erase_one;
-use crate::erasure::suppress::digests_of_identifier;
+use crate::erasure::suppress::{digests_matching_identifier, digests_of_identifier};
 use crate::erasure::ErasureError;
 use crate::store::audit::{self, NewEntry};
 use crate::store::customer_writes::{self, WriteError};
@@ -123,7 +123,7 @@ async fn unsuppress(
     identifier: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
-    let digests = digests_of_identifier(&state.secret, &identifier);
+    let digests = digests_matching_identifier(&state.secret, &identifier);
     let workspace_id = client.workspace.id;
     let actor = client.actor();
     let origin = request_origin(&req);
