@@ -116,7 +116,7 @@ pub fn update_workspace(
         if current.name != settings.name.as_str() {
             changed.push("name");
         }
-        if current.identifier_mode != settings.identifier_mode.key() {
+        if current.identifier_mode != settings.identifier_mode {
             changed.push("identifier_mode");
         }
         if current.pii_keys != pii_keys {
@@ -129,7 +129,7 @@ pub fn update_workspace(
             conn,
             workspace_id,
             settings.name.as_str(),
-            settings.identifier_mode.key(),
+            settings.identifier_mode,
             &pii_keys,
         )?;
         audit::append(

@@ -23,7 +23,7 @@ pub struct ErasureScope<'a> {
 
 impl ErasureScope<'_> {
     fn emails_identify(&self) -> bool {
-        self.workspace.identifier_mode == "id_or_email"
+        self.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail
     }
 
     fn pii_keys(&self) -> Vec<String> {

@@ -34,10 +34,6 @@ const MAX_BATCH_SQLITE: i64 = 2000;
 const AMBIGUOUS: &str = "more than one customer has this email address";
 const NO_SUCH_INTERNAL_ID: &str = "no customer has this internal id";
 
-fn mode_of(workspace: &Workspace) -> IdentifierMode {
-    IdentifierMode::parse(&workspace.identifier_mode).unwrap_or(IdentifierMode::Id)
-}
-
 fn digests_of(secret: &SecretKey, row: &ImportRow, mode: IdentifierMode) -> Vec<Digest> {
     digests_for_write(
         secret,
@@ -62,7 +58,7 @@ pub fn preview(
     source: &ImportSource<'_>,
     parsed: ParsedImport,
 ) -> Result<Job, ErasureError> {
-    let mode = mode_of(workspace);
+    let mode = workspace.identifier_mode;
     let digests: Vec<Vec<Digest>> = parsed
         .rows
         .iter()
@@ -194,7 +190,7 @@ pub fn run_batch(
         record_imported(conn, run, job, &report)?;
         return Ok(ImportStep::Finished(Box::new(jobs::get(conn, job.id)?)));
     };
-    let mode = mode_of(run.workspace);
+    let mode = run.workspace.identifier_mode;
     let at = now();
     let mut counts = BatchCounts::default();
     let mut rows = Vec::with_capacity(records.len());
