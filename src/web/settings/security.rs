@@ -4,10 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{load_nav, SettingsNav};
-use crate::db::write_transaction;
-use crate::domain::AuditAction;
-use crate::store::audit::{self, Actor, NewEntry};
-use crate::store::{self, StoreError};
+use crate::accounts::{self, Account};
+use crate::web::auth::account_error;
 use crate::web::extractors::{request_origin, CurrentUser};
 use crate::web::layout::{render, see_other, Layout};
 use crate::web::session::{FlashKind, TypedSession};
@@ -57,23 +55,12 @@ async fn sign_out_everywhere(
     session: TypedSession,
     user: CurrentUser,
 ) -> Result<HttpResponse, WebError> {
-    let user_id = user.user.id;
-    let origin = request_origin(&req);
+    let account = Account::new(user.user.id, request_origin(&req));
     let ended = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<usize, StoreError> {
-                let ended = store::sessions::delete_for_user(conn, user_id)?;
-                audit::append(
-                    conn,
-                    NewEntry::new(Actor::User(user_id), AuditAction::SessionsRevoked, &origin)
-                        .target(format!("user:{user_id}"))
-                        .affected(ended as i64),
-                )?;
-                Ok(ended)
-            })
-        })
-        .await?;
+        .run(move |conn| accounts::security::sign_out_everywhere(conn, &account))
+        .await
+        .map_err(account_error)?;
     session.sign_out();
     session.flash(
         FlashKind::Info,
