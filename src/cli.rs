@@ -144,6 +144,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         job_batch_size: crate::config::DEFAULT_JOB_BATCH_SIZE,
         job_lease_seconds: 30,
         api_rate_limit: 100,
+        import_preview_minutes: 60,
     };
     Settings::from_args(db, &serve).map_err(|e| e.to_string())
 }

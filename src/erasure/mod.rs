@@ -7,6 +7,7 @@ mod error;
 pub mod import;
 pub mod import_report;
 pub mod journal;
+pub mod pending_imports;
 pub mod preview;
 pub mod receipt;
 pub mod replay;

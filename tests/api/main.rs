@@ -13,6 +13,7 @@ mod foundation;
 mod guessing;
 mod hostile_input;
 mod import;
+mod import_previews;
 mod list_counts;
 mod request_safety;
 mod sign_in;

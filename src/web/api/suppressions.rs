@@ -10,6 +10,7 @@ use crate::db::write_transaction;
 use crate::domain::{AuditAction, Identifier, JobKind};
 use crate::erasure::batch::ErasureScope;
 use crate::erasure::journal::JournalEntry;
+use crate::erasure::pending_imports;
 use crate::erasure::single::erase_one;
 use crate::erasure::suppress::{digests_matching_identifier, digests_of_identifier};
 use crate::erasure::ErasureError;
@@ -87,6 +88,8 @@ async fn suppress(
                 for (kind, digest) in &digests {
                     suppressions::add(conn, workspace.id, kind, digest, "api", &by)?;
                 }
+                let forgotten = pending_imports::Forgotten::of_digests(&digests);
+                pending_imports::forget_in_pending_imports(conn, &secret, workspace.id, &forgotten)?;
                 let mut entry = JournalEntry::new(workspace.id);
                 entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
                 journal.record(&entry).map_err(journal_error)?;
