@@ -23,8 +23,6 @@ use crate::web::{self as routes};
 
 /// The largest url-encoded form accepted (a CSV upload has its own limit).
 const FORM_LIMIT: usize = 64 * 1024;
-/// The largest JSON body the API accepts.
-pub const JSON_LIMIT: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
