@@ -14,6 +14,7 @@ mod guessing;
 mod hostile_input;
 mod import;
 mod import_previews;
+mod layering;
 mod list_counts;
 mod request_safety;
 mod sign_in;
