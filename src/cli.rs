@@ -144,6 +144,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         job_batch_size: crate::config::DEFAULT_JOB_BATCH_SIZE,
         job_lease_seconds: 30,
         api_rate_limit: 100,
+        import_preview_minutes: 60,
     };
     Settings::from_args(db, &serve).map_err(|e| e.to_string())
 }
@@ -248,7 +249,7 @@ fn run(command: Command) -> Result<(), String> {
         } => {
             let settings = settings_without_server(&db)?;
             let email = Email::parse(&email).map_err(|e| format!("--email: {e}"))?;
-            let name = crate::web::check_person_name(&name).map_err(|e| format!("--name: {e}"))?;
+            let name = crate::domain::PersonName::parse(&name).map_err(|e| format!("--name: {e}"))?;
             let workspace = WorkspaceName::parse(&workspace).map_err(|e| format!("--workspace: {e}"))?;
             let mut password = String::new();
             std::io::stdin()
@@ -264,7 +265,7 @@ fn run(command: Command) -> Result<(), String> {
                 client_ip: String::new(),
             };
             let (user, workspace) =
-                crate::accounts::create_owner(&mut conn, &email, &name, &hash, &workspace, &origin)
+                crate::accounts::create_owner(&mut conn, &email, name.as_str(), &hash, &workspace, &origin)
                     .map_err(|e| e.to_string())?;
             println!(
                 "owner {} created (user id {}); workspace {} at /w/{}",

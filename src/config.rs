@@ -83,7 +83,16 @@ pub struct ServeArgs {
     /// Track API requests per second per key, in bursts of up to twice as many
     #[arg(long, env = "API_RATE_LIMIT", default_value_t = 100)]
     pub api_rate_limit: u32,
+
+    /// Minutes an import preview waits for confirmation before it is discarded with
+    /// the rows it read
+    #[arg(long, env = "IMPORT_PREVIEW_MINUTES", default_value_t = 60)]
+    pub import_preview_minutes: u32,
 }
+
+/// How often abandoned import previews are looked for: a preview outlives its time by
+/// at most this much.
+const IMPORT_PREVIEW_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// PostgreSQL's connections: two per core, at least four.
 ///
@@ -114,6 +123,10 @@ pub struct Settings {
     pub job_batch_size: i64,
     pub job_lease: chrono::Duration,
     pub api_rate_per_second: u32,
+    /// How long an import preview waits for confirmation before it is purged.
+    pub import_preview_ttl: chrono::Duration,
+    /// How often abandoned import previews are looked for.
+    pub import_preview_sweep: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +174,8 @@ impl Settings {
             job_batch_size: i64::from(serve.job_batch_size.clamp(1, 100_000)),
             job_lease: chrono::Duration::seconds(i64::from(serve.job_lease_seconds.max(2))),
             api_rate_per_second: serve.api_rate_limit.max(1),
+            import_preview_ttl: chrono::Duration::minutes(i64::from(serve.import_preview_minutes.max(1))),
+            import_preview_sweep: IMPORT_PREVIEW_SWEEP,
         })
     }
 
@@ -182,6 +197,8 @@ impl Settings {
             job_batch_size: i64::from(DEFAULT_JOB_BATCH_SIZE),
             job_lease: chrono::Duration::seconds(30),
             api_rate_per_second: 100,
+            import_preview_ttl: chrono::Duration::minutes(60),
+            import_preview_sweep: IMPORT_PREVIEW_SWEEP,
         }
     }
 

@@ -23,8 +23,6 @@ use crate::web::{self as routes};
 
 /// The largest url-encoded form accepted (a CSV upload has its own limit).
 const FORM_LIMIT: usize = 64 * 1024;
-/// The largest JSON body the API accepts.
-pub const JSON_LIMIT: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -107,6 +105,7 @@ impl Application {
         let server = run(listener, state.clone())?;
         jobs.spawn();
         spawn_housekeeping(state.clone());
+        spawn_import_preview_sweep(state.clone());
         // On PostgreSQL the customer tallies grow by appended deltas (see
         // `store::tallies`); folding them every few seconds keeps each count a sum
         // over a few rows per key.
@@ -197,6 +196,28 @@ fn spawn_postgres_task(
             tick.tick().await;
             if let Err(err) = state.db.run(task).await {
                 tracing::warn!(error = %err, "{failure}");
+            }
+        }
+    });
+}
+
+/// Discards import previews left unconfirmed for longer than the settings allow, with
+/// the rows they read: an abandoned upload must not keep customers' data around.
+fn spawn_import_preview_sweep(state: AppState) {
+    let ttl = state.settings.import_preview_ttl;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.settings.import_preview_sweep);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let purged = state
+                .db
+                .run(move |conn| crate::erasure::pending_imports::purge_abandoned_previews(conn, ttl))
+                .await;
+            match purged {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "abandoned import previews discarded"),
+                Err(err) => tracing::warn!(error = %err, "could not discard abandoned import previews"),
             }
         }
     });

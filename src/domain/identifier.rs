@@ -32,6 +32,15 @@ impl IdentifierMode {
     }
 }
 
+/// How the stored column is read: an unknown value is an error, never a default.
+impl TryFrom<String> for IdentifierMode {
+    type Error = UnknownIdentifierMode;
+
+    fn try_from(stored: String) -> Result<IdentifierMode, UnknownIdentifierMode> {
+        IdentifierMode::parse(&stored)
+    }
+}
+
 /// Who a Track API call is about, as Customer.io reads the `{identifier}` path segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identifier {
@@ -124,6 +133,11 @@ mod tests {
             assert_eq!(IdentifierMode::parse(mode.key()), Ok(mode));
         }
         assert!(IdentifierMode::parse("email").is_err());
+        assert_eq!(IdentifierMode::try_from("id_or_email".to_owned()), Ok(IdOrEmail));
+        assert_eq!(
+            IdentifierMode::try_from("ID".to_owned()),
+            Err(UnknownIdentifierMode("ID".into()))
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::domain::{JobKind, PersonalData};
 use crate::erasure::journal::{Journal, JournalEntry};
+use crate::erasure::pending_imports::{forget_in_pending_imports, Forgotten};
 use crate::erasure::{anonymize, suppress};
 use crate::secret::SecretKey;
 use crate::store::jobs::BatchCounts;
@@ -23,7 +24,7 @@ pub struct ErasureScope<'a> {
 
 impl ErasureScope<'_> {
     fn emails_identify(&self) -> bool {
-        self.workspace.identifier_mode == "id_or_email"
+        self.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail
     }
 
     fn pii_keys(&self) -> Vec<String> {
@@ -48,6 +49,12 @@ pub fn erase_batch(
     };
     let (held, acting): (Vec<_>, Vec<_>) = targets.into_iter().partition(|t| t.is_held());
     counts.skipped_held = held.len() as i64;
+    // What a pending import preview read of these people goes with them.
+    let mut forgotten = Forgotten::new();
+    for target in &acting {
+        forgotten.customer(target.id, target.external_id.as_deref(), target.email.as_deref());
+    }
+    forget_in_pending_imports(conn, scope.secret, scope.workspace.id, &forgotten)?;
     let mut journal = JournalEntry::new(scope.workspace.id);
     if kind.deletes() {
         if suppress_identifiers {

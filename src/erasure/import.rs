@@ -12,9 +12,7 @@ use super::receipt::new_receipt_id;
 use super::suppress::digests_for_write;
 use super::ErasureError;
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{
-    AuditAction, Identifier, IdentifierMode, ImportRow, JobKind, JobState, ParsedImport, RowCells,
-};
+use crate::domain::{AuditAction, Identifier, ImportRow, JobKind, JobState, ParsedImport, RowCells};
 use crate::mail::OutgoingMail;
 use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
@@ -35,10 +33,6 @@ const MAX_BATCH_SQLITE: i64 = 2000;
 
 const AMBIGUOUS: &str = "more than one customer has this email address";
 const NO_SUCH_INTERNAL_ID: &str = "no customer has this internal id";
-
-fn mode_of(workspace: &Workspace) -> IdentifierMode {
-    IdentifierMode::parse(&workspace.identifier_mode).unwrap_or(IdentifierMode::Id)
-}
 
 fn digests_of(secret: &SecretKey, row: &ImportRow) -> Vec<Digest> {
     digests_for_write(secret, &row.identifier, row.body_email())
@@ -186,7 +180,7 @@ pub fn run_batch(
         record_imported(conn, run, job, &report)?;
         return Ok(ImportStep::Finished(Box::new(jobs::get(conn, job.id)?)));
     };
-    let mode = mode_of(run.workspace);
+    let mode = run.workspace.identifier_mode;
     let at = now();
     let mut counts = BatchCounts::default();
     let mut rows = Vec::with_capacity(records.len());

@@ -5,6 +5,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::{AuditAction, Identifier, JobKind};
 use crate::erasure::eraser::Eraser;
 use crate::erasure::journal::JournalEntry;
+use crate::erasure::pending_imports::{forget_in_pending_imports, Forgotten};
 use crate::erasure::single::{erase_one, flush_after_commit, SingleErasure};
 use crate::erasure::suppress::digests_of_identifier;
 use crate::erasure::ErasureError;
@@ -59,6 +60,10 @@ pub fn suppress_identifier(
         for (kind, digest) in &digests {
             suppressions::add(conn, workspace_id, kind, digest, reason, &eraser.label())?;
         }
+        // A pending import row naming the identifier goes too, whether or not a
+        // customer had it.
+        let forgotten = Forgotten::of_identifier(identifier);
+        forget_in_pending_imports(conn, &eraser.secret, workspace_id, &forgotten)?;
         let mut entry = JournalEntry::new(workspace_id);
         entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
         record(eraser, &entry)?;

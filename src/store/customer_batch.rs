@@ -108,16 +108,24 @@ fn resolve(
     identifiers: &[&Identifier],
     lock: bool,
 ) -> StoreResult<(Vec<Existing>, HashMap<i64, Target>)> {
+    // An address may have been stored decomposed: each is looked up in every form.
+    let email_forms: Vec<Vec<String>> = identifiers
+        .iter()
+        .map(|identifier| match identifier {
+            Identifier::Email(email) => email.stored_forms(),
+            _ => Vec::new(),
+        })
+        .collect();
     let mut external_ids = Vec::new();
     let mut emails = Vec::new();
     let mut internal_ids = Vec::new();
-    for identifier in identifiers {
+    for (identifier, forms) in identifiers.iter().zip(&email_forms) {
         match identifier {
             Identifier::ExternalId(id) => external_ids.push(id.as_str()),
             // A customer first seen by this address has it as their external id too.
-            Identifier::Email(email) => {
-                external_ids.push(email.as_str());
-                emails.push(email.as_str());
+            Identifier::Email(_) => {
+                external_ids.extend(forms.iter().map(String::as_str));
+                emails.extend(forms.iter().map(String::as_str));
             }
             Identifier::InternalId(id) => internal_ids.push(*id),
         }
@@ -147,13 +155,17 @@ fn resolve(
     }
     let existing = identifiers
         .iter()
-        .map(|identifier| match identifier {
+        .zip(&email_forms)
+        .map(|(identifier, forms)| match identifier {
             Identifier::ExternalId(id) => by_external_id
                 .get(id.as_str())
                 .map_or(Existing::Nobody, |id| Existing::One(*id)),
-            Identifier::Email(email) => {
-                let mut matches: Vec<i64> = by_email.get(email.as_str()).cloned().unwrap_or_default();
-                matches.extend(by_external_id.get(email.as_str()));
+            Identifier::Email(_) => {
+                let mut matches: Vec<i64> = Vec::new();
+                for form in forms {
+                    matches.extend(by_email.get(form).into_iter().flatten());
+                    matches.extend(by_external_id.get(form));
+                }
                 matches.sort_unstable();
                 matches.dedup();
                 match matches[..] {

@@ -103,12 +103,14 @@ fn find(
             .optional()?,
         Identifier::InternalId(id) => query.filter(customers::id.eq(*id)).first(conn).optional()?,
         Identifier::Email(email) => {
-            // A customer first seen by this address has it as their external id too.
+            // A customer first seen by this address has it as their external id too,
+            // and an address may have been stored decomposed.
+            let forms = email.stored_forms();
             let mut matches: Vec<Target> = query
                 .filter(
                     customers::email
-                        .eq(email.as_str())
-                        .or(customers::external_id.eq(email.as_str())),
+                        .eq_any(&forms)
+                        .or(customers::external_id.eq_any(&forms)),
                 )
                 .limit(2)
                 .load(conn)?;

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::{now, StoreError, StoreResult};
 use crate::db::schema::workspaces;
 use crate::db::DbConnection;
+use crate::domain::IdentifierMode;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = workspaces)]
@@ -12,7 +13,9 @@ pub struct Workspace {
     pub name: String,
     pub slug: String,
     pub site_id: String,
-    pub identifier_mode: String,
+    /// Read through [`IdentifierMode::parse`]: a value it does not know fails the query.
+    #[diesel(deserialize_as = String)]
+    pub identifier_mode: IdentifierMode,
     pub pii_keys: String,
     pub created_at: NaiveDateTime,
     /// Above how many customers a bulk erasure needs the owner's code; `None` for the
@@ -52,7 +55,7 @@ pub fn insert(conn: &mut DbConnection, name: &str, base_slug: &str, site_id: &st
             name,
             slug: &slug,
             site_id,
-            identifier_mode: "id",
+            identifier_mode: IdentifierMode::Id.key(),
             pii_keys: "[]",
             created_at: now(),
         })
@@ -90,13 +93,13 @@ pub fn update_settings(
     conn: &mut DbConnection,
     id: i64,
     name: &str,
-    identifier_mode: &str,
+    identifier_mode: IdentifierMode,
     pii_keys: &str,
 ) -> StoreResult<bool> {
     let changed = diesel::update(workspaces::table.find(id))
         .set((
             workspaces::name.eq(name),
-            workspaces::identifier_mode.eq(identifier_mode),
+            workspaces::identifier_mode.eq(identifier_mode.key()),
             workspaces::pii_keys.eq(pii_keys),
         ))
         .execute(conn)?;

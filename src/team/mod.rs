@@ -14,7 +14,7 @@ pub use invitations::{accept_invitation, invite, Accepted, NewAccount, INVITATIO
 pub use members::{change_role, remove_member, set_account_admin, set_disabled};
 pub use ownership::transfer_ownership;
 pub use roles::{create_role, delete_role, update_role};
-pub use sessions::{sign_out_everywhere, sign_out_member};
+pub use sessions::sign_out_member;
 pub use workspaces::create_workspace;
 
 use crate::domain::PermissionSet;

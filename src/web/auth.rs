@@ -11,13 +11,12 @@ use super::layout::{render, render_with_status, see_other, Layout};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::accounts::{self, SetupError};
-use crate::db::write_transaction;
-use crate::domain::{AuditAction, Email, WorkspaceName};
-use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
-use crate::store::login_throttles::Attempt;
-use crate::store::{self, StoreError};
-use crate::{password, totp};
+use crate::accounts::sign_in::{self, ClaimedAttempt};
+use crate::accounts::{self, Account, AccountError, SetupError};
+use crate::domain::{Email, PersonName, WorkspaceName};
+use crate::password;
+use crate::store;
+use crate::store::audit::{Actor, RequestOrigin};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(root)))
@@ -109,21 +108,6 @@ impl SetupErrors {
     }
 }
 
-/// A person's display name: 1 to 100 characters, no control characters.
-pub fn check_person_name(raw: &str) -> Result<String, &'static str> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("enter your name");
-    }
-    if name.chars().count() > 100 {
-        return Err("a name can be at most 100 characters");
-    }
-    if name.chars().any(char::is_control) {
-        return Err("a name cannot contain control characters");
-    }
-    Ok(name.to_owned())
-}
-
 async fn setup_form(state: web::Data<AppState>, session: TypedSession) -> Result<HttpResponse, WebError> {
     if user_count(&state).await? > 0 {
         return Err(WebError::NotFound);
@@ -146,8 +130,8 @@ async fn setup_submit(
     }
     let mut form = form.into_inner();
     let mut errors = SetupErrors::default();
-    let name = check_person_name(&form.name)
-        .map_err(|e| errors.name = Some(e.into()))
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.name = Some(e.to_string()))
         .ok();
     let email = Email::parse(&form.email)
         .map_err(|e| errors.email = Some(e.to_string()))
@@ -176,7 +160,7 @@ async fn setup_submit(
     let origin = request_origin(&req);
     let created = state
         .db
-        .run(move |conn| accounts::create_owner(conn, &email, &name, &hash, &workspace, &origin))
+        .run(move |conn| accounts::create_owner(conn, &email, name.as_str(), &hash, &workspace, &origin))
         .await;
     let (user, workspace) = match created {
         Ok(created) => created,
@@ -254,7 +238,7 @@ async fn login_submit(
 ) -> Result<HttpResponse, WebError> {
     let LoginForm { email, password } = form.into_inner();
     let typed_email = email.trim().to_owned();
-    let normalized = typed_email.to_lowercase();
+    let normalized = crate::domain::email::normalize(&typed_email);
     let throttle_key = state.secret.digest("login", normalized.as_bytes());
     let origin = request_origin(&req);
     let outcome = check_password(&state, normalized, password, throttle_key, origin).await?;
@@ -289,10 +273,6 @@ async fn login_submit(
 /// Checks a password against the account, counting failures per account name. An
 /// unknown or disabled account gets the same answer, after the same work, as a wrong
 /// password.
-///
-/// The attempt is claimed (and counted) before the password is checked, so guesses
-/// sent in parallel get no more checks than the limit: see
-/// [`store::login_throttles::begin_attempt`].
 async fn check_password(
     state: &AppState,
     email: String,
@@ -302,26 +282,14 @@ async fn check_password(
 ) -> Result<PasswordOutcome, WebError> {
     let key = throttle_key.clone();
     let claim_origin = origin.clone();
-    let (attempt, user) = state
+    let claimed = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<_, StoreError> {
-                let attempt = store::login_throttles::begin_attempt(conn, &key)?;
-                let user = store::users::find_by_email(conn, &email)?;
-                if let Attempt::Locked(_) = attempt {
-                    let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
-                    audit::append(
-                        conn,
-                        NewEntry::new(actor, AuditAction::SignInThrottled, &claim_origin),
-                    )?;
-                }
-                Ok((attempt, user))
-            })
-        })
-        .await?;
-    let locks_until = match attempt {
-        Attempt::Locked(until) => return Ok(PasswordOutcome::Throttled(until)),
-        Attempt::Allowed { locks_until } => locks_until,
+        .run(move |conn| sign_in::claim_attempt(conn, &key, &email, &claim_origin))
+        .await;
+    let ClaimedAttempt { user, locks_until } = match claimed {
+        Ok(claimed) => claimed,
+        Err(AccountError::Throttled(until)) => return Ok(PasswordOutcome::Throttled(until)),
+        Err(err) => return Err(account_error(err)),
     };
     let stored_hash = user
         .as_ref()
@@ -332,27 +300,22 @@ async fn check_password(
         .map_err(WebError::internal)?;
     match user {
         Some(user) if matches && !user.disabled => {
-            let user_id = user.id;
+            let account = Account::new(user.id, origin);
             state
                 .db
-                .run(move |conn| {
-                    write_transaction(conn, |conn| -> Result<(), StoreError> {
-                        store::login_throttles::clear(conn, &throttle_key)?;
-                        audit::append(
-                            conn,
-                            NewEntry::new(Actor::User(user_id), AuditAction::SignInSucceeded, &origin)
-                                .target(format!("user:{user_id}")),
-                        )?;
-                        Ok(())
-                    })
-                })
-                .await?;
+                .run(move |conn| sign_in::accept_password(conn, &account, &throttle_key))
+                .await
+                .map_err(account_error)?;
             Ok(PasswordOutcome::Accepted(user))
         }
         user => {
             // The failure was counted when the attempt was claimed.
             let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
-            record(state, actor, AuditAction::SignInFailed, origin).await?;
+            state
+                .db
+                .run(move |conn| sign_in::refuse_password(conn, actor, &origin))
+                .await
+                .map_err(account_error)?;
             Ok(match locks_until {
                 Some(until) => PasswordOutcome::Throttled(until),
                 None => PasswordOutcome::Refused,
@@ -361,21 +324,12 @@ async fn check_password(
     }
 }
 
-async fn record(
-    state: &AppState,
-    actor: Actor,
-    action: AuditAction,
-    origin: RequestOrigin,
-) -> Result<(), WebError> {
-    state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                audit::append(conn, NewEntry::new(actor, action, &origin)).map(|_| ())
-            })
-        })
-        .await?;
-    Ok(())
+/// An account change's failure that no page of its own explains.
+pub(super) fn account_error(err: AccountError) -> WebError {
+    match err {
+        AccountError::Store(err) => err.into(),
+        other => WebError::Internal(other.to_string().into()),
+    }
 }
 
 #[derive(Template)]
@@ -401,12 +355,6 @@ async fn totp_form(session: TypedSession) -> Result<HttpResponse, WebError> {
     })
 }
 
-enum SecondFactor {
-    Accepted,
-    Refused,
-    Throttled(chrono::NaiveDateTime),
-}
-
 async fn totp_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -419,56 +367,24 @@ async fn totp_submit(
     };
     let code = form.into_inner().code;
     let throttle_key = state.secret.digest("totp", user_id.to_string().as_bytes());
-    let origin = request_origin(&req);
+    let account = Account::new(user_id, request_origin(&req));
     let outcome = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<_, StoreError> {
-                // Claimed before the code is checked, so parallel guesses get no more
-                // checks than the limit.
-                let locks_until = match store::login_throttles::begin_attempt(conn, &throttle_key)? {
-                    Attempt::Locked(until) => return Ok(SecondFactor::Throttled(until)),
-                    Attempt::Allowed { locks_until } => locks_until,
-                };
-                let Some(user) = store::users::find(conn, user_id)?.filter(|u| !u.disabled) else {
-                    return Ok(SecondFactor::Refused);
-                };
-                let accepted = verify_second_factor(conn, &user, &code, &origin)?;
-                if accepted {
-                    store::login_throttles::clear(conn, &throttle_key)?;
-                    audit::append(
-                        conn,
-                        NewEntry::new(Actor::User(user.id), AuditAction::SignInSucceeded, &origin)
-                            .target(format!("user:{}", user.id))
-                            .details(serde_json::json!({ "second_factor": true })),
-                    )?;
-                    return Ok(SecondFactor::Accepted);
-                }
-                audit::append(
-                    conn,
-                    NewEntry::new(Actor::User(user.id), AuditAction::SignInFailed, &origin)
-                        .details(serde_json::json!({ "second_factor": true })),
-                )?;
-                Ok(match locks_until {
-                    Some(until) => SecondFactor::Throttled(until),
-                    None => SecondFactor::Refused,
-                })
-            })
-        })
-        .await?;
+        .run(move |conn| sign_in::second_step(conn, &account, &throttle_key, &code))
+        .await;
     match outcome {
-        SecondFactor::Accepted => {
+        Ok(()) => {
             session.sign_in(user_id).map_err(WebError::internal)?;
             Ok(see_other("/"))
         }
-        SecondFactor::Refused => render_with_status(
+        Err(AccountError::Refused | AccountError::Replayed) => render_with_status(
             StatusCode::UNAUTHORIZED,
             &TotpPage {
                 layout: Layout::public("Two-step sign-in", &session),
                 error: Some("That code is not valid, or it was already used. Wait for the next code.".into()),
             },
         ),
-        SecondFactor::Throttled(until) => {
+        Err(AccountError::Throttled(until)) => {
             session.clear_pending_user();
             render_with_status(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -478,40 +394,8 @@ async fn totp_submit(
                 },
             )
         }
+        Err(err) => Err(account_error(err)),
     }
-}
-
-/// An authenticator code (each time step once) or an unused recovery code.
-pub fn verify_second_factor(
-    conn: &mut crate::db::DbConnection,
-    user: &store::users::User,
-    code: &str,
-    origin: &RequestOrigin,
-) -> Result<bool, StoreError> {
-    let Some(secret) = user.totp_secret.as_deref() else {
-        return Ok(false);
-    };
-    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
-    if let Some(step) = totp::matching_step(secret, code, now) {
-        return store::users::consume_totp_step(conn, user.id, step);
-    }
-    let digest = totp::recovery_code_digest(code);
-    let mut remaining: Vec<String> = serde_json::from_str(&user.recovery_codes).unwrap_or_default();
-    let Some(position) = remaining.iter().position(|d| *d == digest) else {
-        return Ok(false);
-    };
-    remaining.remove(position);
-    let replacement = serde_json::to_string(&remaining).unwrap_or_else(|_| "[]".into());
-    let swapped = store::users::swap_recovery_codes(conn, user.id, &user.recovery_codes, &replacement)?;
-    if swapped {
-        audit::append(
-            conn,
-            NewEntry::new(Actor::User(user.id), AuditAction::RecoveryCodeUsed, origin)
-                .affected(remaining.len() as i64)
-                .details(serde_json::json!({ "remaining": remaining.len() })),
-        )?;
-    }
-    Ok(swapped)
 }
 
 async fn logout(
@@ -520,13 +404,12 @@ async fn logout(
     session: TypedSession,
 ) -> Result<HttpResponse, WebError> {
     if let Some(user_id) = session.user_id() {
-        record(
-            &state,
-            Actor::User(user_id),
-            AuditAction::SignOut,
-            request_origin(&req),
-        )
-        .await?;
+        let account = Account::new(user_id, request_origin(&req));
+        state
+            .db
+            .run(move |conn| sign_in::sign_out(conn, &account))
+            .await
+            .map_err(account_error)?;
     }
     session.sign_out();
     session.flash(FlashKind::Info, "You are signed out.");

@@ -95,7 +95,7 @@ async fn confirm_page(
         title,
         deletes: kind.deletes(),
         held: customer.legal_hold_reason.is_some(),
-        emails_identify: access.workspace.identifier_mode == "id_or_email",
+        emails_identify: access.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail,
     })
 }
 

@@ -11,8 +11,8 @@ use super::layout::WorkspaceLink;
 use super::session::TypedSession;
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{AuditAction, Permission, PermissionSet};
-use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
+use crate::domain::{Permission, PermissionSet};
+use crate::store::audit::{Actor, RequestOrigin};
 use crate::store::roles::Role;
 use crate::store::users::User;
 use crate::store::workspaces::Workspace;
@@ -265,7 +265,7 @@ impl<P: RequiredPermission + 'static> FromRequest for Authorized<P> {
 }
 
 /// Refuses a request for lack of `required` (a permission's key, or the rule in words
-/// where no single permission decides): writes its one `permission.denied` entry and
+/// where no single permission decides): has its one `permission.denied` entry written and
 /// returns the 403 to answer with. The extractor and the checks made inside handlers
 /// both come here, so every refusal is recorded alike, with the route it was made on.
 pub async fn deny(req: &HttpRequest, actor: Actor, workspace_id: Option<i64>, required: &str) -> WebError {
@@ -274,17 +274,11 @@ pub async fn deny(req: &HttpRequest, actor: Actor, workspace_id: Option<i64>, re
     };
     let origin = request_origin(req);
     let target = format!("{} {}", req.method(), req.match_pattern().unwrap_or_default());
-    let details = serde_json::json!({ "permission": required });
+    let required = required.to_owned();
     let result = state
         .db
         .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let mut entry = NewEntry::new(actor, AuditAction::PermissionDenied, &origin)
-                    .target(target)
-                    .details(details);
-                entry.workspace_id = workspace_id;
-                audit::append(conn, entry)
-            })
+            crate::accounts::record_refusal(conn, actor, workspace_id, target, &required, &origin)
         })
         .await;
     if let Err(err) = result {

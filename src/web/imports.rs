@@ -56,7 +56,7 @@ fn upload_page(
     let page = UploadPage {
         layout: Layout::workspace("Import customers", Section::Customers, session, access),
         base: access.base(),
-        emails_identify: identifier_mode(access) == IdentifierMode::IdOrEmail,
+        emails_identify: access.workspace.identifier_mode == IdentifierMode::IdOrEmail,
         max_megabytes: MAX_UPLOAD_BYTES / (1024 * 1024),
         error,
     };
@@ -64,10 +64,6 @@ fn upload_page(
         Some(_) => render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
         None => render(&page),
     }
-}
-
-fn identifier_mode(access: &WorkspaceAccess) -> IdentifierMode {
-    IdentifierMode::parse(&access.workspace.identifier_mode).unwrap_or(IdentifierMode::Id)
 }
 
 async fn upload_form(
@@ -134,7 +130,7 @@ async fn upload(
         Ok(upload) => upload,
         Err(message) => return upload_page(&session, &access, Some(message)),
     };
-    let mode = identifier_mode(&access);
+    let mode = access.workspace.identifier_mode;
     let bytes = upload.bytes;
     let parsed = web::block(move || parse_customer_csv(&bytes, mode, store::now()))
         .await

@@ -5,13 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{check_person_name, hash_password};
+use super::auth::hash_password;
 use super::extractors::request_origin;
 use super::layout::{render, render_with_status, see_other, Layout};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::{Permission, PermissionSet, PersonName};
 use crate::password;
 use crate::store::{self, StoreError};
 use crate::team::{self, NewAccount, TeamError};
@@ -148,8 +148,9 @@ async fn accept(
         None
     } else {
         let mut errors = AcceptErrors::default();
-        let name = check_person_name(&form.name)
-            .map_err(|e| errors.name = Some(e.into()))
+        let name = PersonName::parse(&form.name)
+            .map_err(|e| errors.name = Some(e.to_string()))
+            .map(PersonName::into_inner)
             .ok();
         if let Err(e) = password::check_new(&form.password) {
             errors.password = Some(e.to_string());

@@ -7,7 +7,6 @@ mod api_keys;
 mod assets;
 mod audit;
 mod auth;
-pub use auth::{check_person_name, verify_second_factor};
 mod customers;
 mod delete_all;
 mod eraser;

@@ -121,7 +121,7 @@ async fn page(
         rows: shown.iter().map(|s| row(s)).collect(),
         total,
         may_manage: access.can(Permission::SuppressionsManage),
-        emails_identify: access.workspace.identifier_mode == "id_or_email",
+        emails_identify: access.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail,
         answer,
         lookup_error,
         add_error,
@@ -182,7 +182,10 @@ fn typed_identifier(access: &WorkspaceAccess, form: &IdentifierForm) -> Result<I
     let as_email = match form.kind.as_str() {
         "email" => true,
         "id" => false,
-        _ => typed.contains('@') && access.workspace.identifier_mode == "id_or_email",
+        _ => {
+            typed.contains('@')
+                && access.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail
+        }
     };
     if as_email {
         let email = Email::parse(typed).map_err(|e| format!("That email address is not valid: {e}."))?;

@@ -43,12 +43,12 @@ async fn upload_with(app: &TestApp, client: &reqwest::Client, file_name: &str, b
         .expect("POST the upload")
 }
 
-async fn upload(app: &TestApp, csv: &str) -> Response {
+pub(crate) async fn upload(app: &TestApp, csv: &str) -> Response {
     upload_with(app, &app.client, "customers.csv", csv.as_bytes().to_vec()).await
 }
 
 /// Uploads a file that passes the preflight; returns the import page's path.
-async fn preflight(app: &TestApp, csv: &str) -> String {
+pub(crate) async fn preflight(app: &TestApp, csv: &str) -> String {
     let response = upload(app, csv).await;
     assert_eq!(
         response.status(),
@@ -61,12 +61,12 @@ async fn preflight(app: &TestApp, csv: &str) -> String {
     path
 }
 
-fn job_id(import_path: &str) -> i64 {
+pub(crate) fn job_id(import_path: &str) -> i64 {
     import_path.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 /// Confirms as the preflight page's button does, and waits for the job to end.
-async fn confirm_and_wait(app: &TestApp, import_path: &str) -> Value {
+pub(crate) async fn confirm_and_wait(app: &TestApp, import_path: &str) -> Value {
     let id = job_id(import_path);
     let confirmed = app.post_form(&format!("{WS}/jobs/{id}/confirm"), &[]).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
@@ -85,7 +85,7 @@ async fn confirm_and_wait(app: &TestApp, import_path: &str) -> Value {
     panic!("the import did not finish");
 }
 
-fn text_of(html: &str, selector: &str) -> String {
+pub(crate) fn text_of(html: &str, selector: &str) -> String {
     let doc = Html::parse_document(html);
     let selector = Selector::parse(selector).unwrap();
     doc.select(&selector)
@@ -95,7 +95,7 @@ fn text_of(html: &str, selector: &str) -> String {
 }
 
 /// The (line, reason) rows of a report table.
-fn report_rows(html: &str, table_id: &str) -> Vec<(u64, String)> {
+pub(crate) fn report_rows(html: &str, table_id: &str) -> Vec<(u64, String)> {
     let doc = Html::parse_document(html);
     let rows = Selector::parse(&format!("#{table_id} tbody tr")).unwrap();
     let cells = Selector::parse("td").unwrap();

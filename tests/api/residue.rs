@@ -101,6 +101,7 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
     app.setup_owner().await;
     let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();
     let id = plant(&app, &token);
+    pending_import_naming(&app, &token).await;
 
     erase(&app, path, id, &token).await;
 
@@ -120,7 +121,34 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
             "the customer is gone"
         );
     }
+    assert_eq!(
+        app.count("import_rows"),
+        1,
+        "only the row naming someone else is pending"
+    );
     assert_nowhere(&app, &token, log);
+}
+
+/// An import preview, uploaded and not confirmed, that holds a row naming the person.
+async fn pending_import_naming(app: &TestApp, token: &str) {
+    let csv = format!("id,email,name\n{token}-id,{token}.mail@example.com,{token} Person\nsomeone-else,else@example.com,Else\n");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes())
+            .file_name("people.csv")
+            .mime_str("text/csv")
+            .expect("a part"),
+    );
+    let token = app.csrf_token().await;
+    let uploaded = app
+        .client
+        .post(app.url(&format!("{WS}/customers/import?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("an upload");
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER, "the preview is made");
+    assert_eq!(app.count("import_rows"), 2, "the preview holds the rows it read");
 }
 
 /// Erases customer `id` through `path`, waiting until the erasure reported done.

@@ -498,7 +498,7 @@ async fn unreadable_or_invalid_bodies_are_400s_that_name_the_problem(backend: Ba
 
 async fn oversized_and_non_json_bodies_get_413_and_415(backend: Backend) {
     let (app, auth) = api_app(backend).await;
-    let big = json!({ "blob": "x".repeat(erasure::startup::JSON_LIMIT) });
+    let big = json!({ "blob": "x".repeat(erasure::web::api::JSON_LIMIT) });
 
     let too_large = put(&app, &auth, "42", big).await;
     let text = app

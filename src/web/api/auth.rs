@@ -80,12 +80,7 @@ async fn authenticate(req: &HttpRequest) -> Result<ApiClient, ApiError> {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         });
     }
-    let identifier_mode = IdentifierMode::parse(&workspace.identifier_mode).map_err(|err| {
-        ApiError::Internal(Box::new(StoreError::Inconsistent(format!(
-            "workspace {}: {err}",
-            workspace.id
-        ))))
-    })?;
+    let identifier_mode = workspace.identifier_mode;
     Ok(ApiClient {
         workspace,
         key_id,

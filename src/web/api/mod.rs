@@ -16,6 +16,9 @@ use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 
+/// The largest JSON body the API accepts.
+pub const JSON_LIMIT: usize = 256 * 1024;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
@@ -34,7 +37,7 @@ fn accepted() -> HttpResponse {
 
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(crate::startup::JSON_LIMIT)
+        .limit(JSON_LIMIT)
         .error_handler(|err, _| json_error(err).into())
 }
 

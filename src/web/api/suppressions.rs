@@ -7,7 +7,7 @@ use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
 use crate::domain::Identifier;
-use crate::erasure::suppress::digests_of_identifier;
+use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::erasure::ErasureError;
 use crate::store::customer_writes::WriteError;
@@ -55,7 +55,7 @@ async fn unsuppress(
     identifier: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
-    let digests = digests_of_identifier(&state.secret, &identifier);
+    let digests = digests_matching_identifier(&state.secret, &identifier);
     let eraser = client.eraser(&state, &req);
     state
         .db

@@ -4,7 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{load_nav, SettingsNav};
-use crate::team;
+use crate::accounts::{self, Account};
+use crate::web::auth::account_error;
 use crate::web::extractors::{request_origin, CurrentUser};
 use crate::web::layout::{render, see_other, Layout};
 use crate::web::session::{FlashKind, TypedSession};
@@ -54,16 +55,12 @@ async fn sign_out_everywhere(
     session: TypedSession,
     user: CurrentUser,
 ) -> Result<HttpResponse, WebError> {
-    let user_id = user.user.id;
-    let origin = request_origin(&req);
+    let account = Account::new(user.user.id, request_origin(&req));
     let ended = state
         .db
-        .run(move |conn| team::sign_out_everywhere(conn, user_id, &origin))
+        .run(move |conn| accounts::security::sign_out_everywhere(conn, &account))
         .await
-        .map_err(|err| match err {
-            team::TeamError::Store(err) => err.into(),
-            other => WebError::internal(other),
-        })?;
+        .map_err(account_error)?;
     session.sign_out();
     session.flash(
         FlashKind::Info,

@@ -7,13 +7,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{load_nav, password_matches, SettingsNav};
-use crate::db::write_transaction;
-use crate::domain::AuditAction;
-use crate::store::audit::{self, Actor, NewEntry};
-use crate::store::login_throttles::Attempt;
-use crate::store::{self, StoreError};
+use crate::accounts::second_factor::{self, Enrolment};
+use crate::accounts::{Account, AccountError};
 use crate::totp;
-use crate::web::auth::verify_second_factor;
+use crate::web::auth::account_error;
 use crate::web::extractors::{request_origin, CurrentUser};
 use crate::web::layout::{render, render_with_status, see_other, Layout};
 use crate::web::session::{FlashKind, TypedSession};
@@ -109,11 +106,6 @@ async fn enrol_page(
     render(&enrol_view(&state, &session, &user, secret, None).await?)
 }
 
-enum Confirmed {
-    Enabled,
-    Replayed,
-}
-
 /// Stores the secret once a current code from it comes back, with ten fresh recovery
 /// codes. The codes are shown in this response and nowhere else, so this one answer
 /// is a page rather than a redirect: nothing would be left to show after one.
@@ -145,36 +137,33 @@ async fn confirm(
     let (codes, digests) = totp::new_recovery_codes();
     let stored_codes = serde_json::to_string(&digests).map_err(WebError::internal)?;
     let user_id = user.user.id;
-    let origin = request_origin(&req);
+    let account = Account::new(user_id, request_origin(&req));
     let stored_secret = secret.clone();
     let outcome = state
         .db
         .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<Confirmed, StoreError> {
-                // The code just typed must not also open a sign-in: its step is used up.
-                if !store::users::consume_totp_step(conn, user_id, step)? {
-                    return Ok(Confirmed::Replayed);
-                }
-                store::users::set_totp(conn, user_id, Some(&stored_secret), &stored_codes)?;
-                audit::append(
-                    conn,
-                    NewEntry::new(Actor::User(user_id), AuditAction::TotpEnabled, &origin)
-                        .target(format!("user:{user_id}")),
-                )?;
-                Ok(Confirmed::Enabled)
-            })
+            let enrolment = Enrolment {
+                secret: &stored_secret,
+                step,
+                recovery_code_digests: &stored_codes,
+            };
+            second_factor::enable(conn, &account, &enrolment)
         })
-        .await?;
-    if let Confirmed::Replayed = outcome {
-        let page = enrol_view(
-            &state,
-            &session,
-            &user,
-            secret,
-            Some("That code was already used. Wait for the next one and enter it.".into()),
-        )
-        .await?;
-        return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        .await;
+    match outcome {
+        Ok(()) => {}
+        Err(AccountError::Replayed) => {
+            let page = enrol_view(
+                &state,
+                &session,
+                &user,
+                secret,
+                Some("That code was already used. Wait for the next one and enter it.".into()),
+            )
+            .await?;
+            return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(err) => return Err(account_error(err)),
     }
     session.clear_totp_enrolment();
     session.flash(FlashKind::Success, "Two-step sign-in is on.");
@@ -183,12 +172,6 @@ async fn confirm(
         layout: Layout::signed_in("Your recovery codes", &session, &user),
         codes,
     })
-}
-
-enum Disabled {
-    Done,
-    Refused,
-    Throttled,
 }
 
 /// Turns two-step sign-in off, given the password and a current code (or an unused
@@ -206,53 +189,22 @@ async fn disable(
     let throttle_key = state
         .secret
         .digest("totp-disable", user_id.to_string().as_bytes());
-    let origin = request_origin(&req);
+    let account = Account::new(user_id, request_origin(&req));
     let outcome = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<Disabled, StoreError> {
-                // Claimed before anything is checked, so parallel guesses get no more
-                // checks than the limit.
-                let locks_until = match store::login_throttles::begin_attempt(conn, &throttle_key)? {
-                    Attempt::Locked(_) => return Ok(Disabled::Throttled),
-                    Attempt::Allowed { locks_until } => locks_until,
-                };
-                let Some(user) = store::users::find(conn, user_id)? else {
-                    return Ok(Disabled::Refused);
-                };
-                if !user.has_totp() {
-                    store::login_throttles::clear(conn, &throttle_key)?;
-                    return Ok(Disabled::Done);
-                }
-                // The code is only tried after the password, so a wrong password never
-                // uses up a code.
-                if !(password_ok && verify_second_factor(conn, &user, &code, &origin)?) {
-                    return Ok(match locks_until {
-                        Some(_) => Disabled::Throttled,
-                        None => Disabled::Refused,
-                    });
-                }
-                store::login_throttles::clear(conn, &throttle_key)?;
-                store::users::set_totp(conn, user_id, None, "[]")?;
-                audit::append(
-                    conn,
-                    NewEntry::new(Actor::User(user_id), AuditAction::TotpDisabled, &origin)
-                        .target(format!("user:{user_id}")),
-                )?;
-                Ok(Disabled::Done)
-            })
-        })
-        .await?;
+        .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code))
+        .await;
     match outcome {
-        Disabled::Done => session.flash(FlashKind::Success, "Two-step sign-in is off."),
-        Disabled::Refused => session.flash(
+        Ok(()) => session.flash(FlashKind::Success, "Two-step sign-in is off."),
+        Err(AccountError::Refused | AccountError::Replayed) => session.flash(
             FlashKind::Error,
             "Two-step sign-in is still on: the password or the code was not right.",
         ),
-        Disabled::Throttled => session.flash(
+        Err(AccountError::Throttled(_)) => session.flash(
             FlashKind::Error,
             "Too many failed attempts. Wait a few minutes, then try again.",
         ),
+        Err(err) => return Err(account_error(err)),
     }
     Ok(see_other(SECURITY))
 }

@@ -235,7 +235,7 @@ async fn edit_form(
     let pii_keys = PiiKeys::parse_stored(&workspace.pii_keys).unwrap_or_default();
     let form = SettingsForm {
         name: workspace.name.clone(),
-        identifier_mode: workspace.identifier_mode.clone(),
+        identifier_mode: workspace.identifier_mode.key().to_owned(),
         pii_keys: pii_keys.to_string(),
     };
     render(&workspace_view(&state, &session, &access, form, SettingsErrors::default()).await?)

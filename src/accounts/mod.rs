@@ -1,5 +1,17 @@
-//! Creating the account owner and workspaces: shared by the setup page and the
-//! command line, so both leave the database in the same state.
+//! The people who sign in: creating the account owner and workspaces (shared by the
+//! setup page and the command line, so both leave the database in the same state),
+//! signing in with the optional second factor, the signed-in person's own security
+//! settings, and the record of refused requests. Each change is one function here that
+//! owns its transaction and its audit entry.
+
+mod account;
+mod refusal;
+pub mod second_factor;
+pub mod security;
+pub mod sign_in;
+
+pub use account::{Account, AccountError, AccountResult};
+pub use refusal::record_refusal;
 
 use rand::distributions::{Alphanumeric, DistString};
 
@@ -116,7 +128,7 @@ pub fn update_workspace(
         if current.name != settings.name.as_str() {
             changed.push("name");
         }
-        if current.identifier_mode != settings.identifier_mode.key() {
+        if current.identifier_mode != settings.identifier_mode {
             changed.push("identifier_mode");
         }
         if current.pii_keys != pii_keys {
@@ -129,7 +141,7 @@ pub fn update_workspace(
             conn,
             workspace_id,
             settings.name.as_str(),
-            settings.identifier_mode.key(),
+            settings.identifier_mode,
             &pii_keys,
         )?;
         audit::append(
