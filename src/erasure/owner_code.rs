@@ -198,7 +198,7 @@ pub fn request_code(
 #[derive(Debug)]
 pub enum CodeOutcome {
     /// Accepted: this job is queued.
-    Started(Job),
+    Started(Box<Job>),
     /// Wrong; this many tries are left.
     Wrong(i32),
     /// No tries left: a new code is needed.
@@ -279,20 +279,17 @@ pub fn enter_code(
                 })),
         )?;
         let job = match purpose {
-            CodePurpose::DeleteAll => {
-                let job = create_preview(
-                    conn,
-                    &eraser.workspace,
-                    user.id,
-                    JobKind::DeleteAll,
-                    &Selection::All,
-                )?;
-                job
-            }
+            CodePurpose::DeleteAll => create_preview(
+                conn,
+                &eraser.workspace,
+                user.id,
+                JobKind::DeleteAll,
+                &Selection::All,
+            )?,
             CodePurpose::ConfirmJob(job_id) => waiting_job(conn, eraser.workspace.id, job_id)?,
         };
         crate::erasure::confirm::queue(conn, eraser, &job, suppress)?;
-        Ok(CodeOutcome::Started(jobs::get(conn, job.id)?))
+        Ok(CodeOutcome::Started(Box::new(jobs::get(conn, job.id)?)))
     })
 }
 
