@@ -13,7 +13,7 @@ use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{Email, Identifier, IdentifierMode, Permission};
-use crate::erasure::suppress::{digests_of_identifier, KIND_EMAIL, KIND_ID};
+use crate::erasure::suppress::{digests_matching_identifier, KIND_EMAIL, KIND_ID};
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
 use crate::store::StoreError;
@@ -156,18 +156,28 @@ struct IdentifierForm {
     reason: String,
 }
 
-/// The digest of what was typed, as the kind chosen (or guessed: a value with an @ is
-/// an email address when the workspace identifies people by email).
-fn typed_digest(
+/// The digests of what was typed, as the kind chosen (or guessed: a value with an @ is
+/// an email address when the workspace identifies people by email): an address's in
+/// each form it may have been suppressed in.
+fn typed_digests(
     state: &AppState,
     access: &WorkspaceAccess,
     form: &IdentifierForm,
-) -> Result<(&'static str, String), String> {
-    // An email's own digest comes first; a typed value is never an internal id.
-    digests_of_identifier(&state.secret, &typed_identifier(access, form)?)
-        .into_iter()
-        .next()
-        .ok_or_else(|| "Enter an ID or an email address.".to_owned())
+) -> Result<(&'static str, Vec<String>), String> {
+    // An email's own digests come first; a typed value is never an internal id.
+    let digests = digests_matching_identifier(&state.secret, &typed_identifier(access, form)?);
+    let kind = digests
+        .first()
+        .map(|(kind, _)| *kind)
+        .ok_or_else(|| "Enter an ID or an email address.".to_owned())?;
+    Ok((
+        kind,
+        digests
+            .into_iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, d)| d)
+            .collect(),
+    ))
 }
 
 /// What was typed, as the kind chosen or guessed.
@@ -212,7 +222,7 @@ async fn lookup(
     form: web::Form<IdentifierForm>,
 ) -> Result<HttpResponse, WebError> {
     require_reader(&req, &access).await?;
-    let (kind, digest) = match typed_digest(&state, &access, &form) {
+    let (kind, digests) = match typed_digests(&state, &access, &form) {
         Ok(found) => found,
         Err(message) => {
             let page = page(&state, &session, &access, None, None, Some(message), None).await?;
@@ -222,7 +232,14 @@ async fn lookup(
     let workspace_id = access.workspace.id;
     let found = state
         .db
-        .run(move |conn| suppressions::find(conn, workspace_id, kind, &digest))
+        .run(move |conn| -> Result<_, StoreError> {
+            for digest in &digests {
+                if let Some(found) = suppressions::find(conn, workspace_id, kind, digest)? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        })
         .await?;
     let answer = LookupAnswer {
         typed: form.identifier.trim().to_owned(),
@@ -231,7 +248,7 @@ async fn lookup(
         reason: found.as_ref().map(|s| s.reason.clone()).unwrap_or_default(),
         since: found
             .as_ref()
-            .map(|s| s.created_at.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(|s| crate::format::minute(s.created_at))
             .unwrap_or_default(),
     };
     render(&page(&state, &session, &access, None, Some(answer), None, None).await?)

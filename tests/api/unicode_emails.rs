@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_suppressed_email_is_refused_in_every_normalization_form_through_the_track_api_and_the_import,
     a_customer_stored_with_a_decomposed_address_is_found_by_the_composed_one,
+    the_suppression_page_finds_an_address_suppressed_in_another_form,
 );
 
 /// `josé`, with the accent composed.
@@ -179,4 +180,37 @@ async fn a_customer_stored_with_a_decomposed_address_is_found_by_the_composed_on
         .first(&mut **conn)
         .unwrap();
     assert_eq!(name.as_deref(), Some("Kim K"));
+}
+
+async fn the_suppression_page_finds_an_address_suppressed_in_another_form(backend: Backend) {
+    let (app, auth) = api_app(backend).await;
+    app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email'");
+    let address = composed("page-");
+    let decomposed: String = address.nfd().collect();
+    suppress(&app, &auth, &decomposed, Suppressed::AsBefore).await;
+    for typed in every_form(&address) {
+        let page = app
+            .post_form(
+                "/w/acme-shop/suppressions/lookup",
+                &[("identifier", typed.as_str()), ("kind", "email")],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("</strong> is suppressed ("), "{typed:?} is found");
+    }
+    let page = app
+        .post_form(
+            "/w/acme-shop/suppressions/lookup",
+            &[("identifier", "someone-else@example.com"), ("kind", "email")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("</strong> is not suppressed"),
+        "an address that is not on the list is not"
+    );
 }
