@@ -30,6 +30,12 @@ pub fn minute(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time where the second matters (the audit log, a job's start and end):
+/// `2026-12-07 14:05:09 UTC`.
+pub fn second(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// A time in an export or JSON: ISO 8601 with its offset.
 pub fn iso(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -61,6 +67,7 @@ mod tests {
             .and_then(|d| d.and_hms_opt(14, 5, 9))
             .expect("a valid time");
         assert_eq!(minute(at), "2026-12-07 14:05 UTC");
+        assert_eq!(second(at), "2026-12-07 14:05:09 UTC");
         assert_eq!(iso(at), "2026-12-07T14:05:09Z");
     }
 }

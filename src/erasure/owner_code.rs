@@ -179,11 +179,11 @@ pub fn request_code(
             body: format!(
                 "{} asked to {what}.\n\n\
                  Code: {}\n\n\
-                 It works once, for this request only, until {} UTC ({CODE_LIFETIME_MINUTES} minutes).\n\
+                 It works once, for this request only, until {} ({CODE_LIFETIME_MINUTES} minutes).\n\
                  If you did not expect this, do not share the code: without it nothing is erased.\n",
                 holder.user.name,
                 code.as_str(),
-                challenge.expires_at.format("%Y-%m-%d %H:%M"),
+                crate::format::minute(challenge.expires_at),
             ),
         };
         Ok(SentCode {

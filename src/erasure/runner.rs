@@ -385,13 +385,9 @@ fn job_finished_mail(
         format!("Erasure job #{} {ended} in {workspace_name}", job.id)
     };
     let times = format!(
-        "Started: {} UTC\nFinished: {} UTC\n",
-        job.started_at
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default(),
-        job.finished_at
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default(),
+        "Started: {}\nFinished: {}\n",
+        job.started_at.map(crate::format::second).unwrap_or_default(),
+        job.finished_at.map(crate::format::second).unwrap_or_default(),
     );
     OutgoingMail {
         to: to.to_owned(),

@@ -114,7 +114,7 @@ async fn list(
         .into_iter()
         .map(|c| Row {
             id: c.id,
-            archived_at: c.archived_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            archived_at: crate::format::minute(c.archived_at),
             archived_by: match c.archived_by {
                 Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("user #{id}")),
                 None => "an API key or Erasure itself".into(),

@@ -55,7 +55,7 @@ struct ApiKeysPage {
 }
 
 fn when(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::format::minute(at)
 }
 
 fn row(key: ApiKey) -> KeyRow {

@@ -157,7 +157,7 @@ fn actor_label(entry: &AuditEntry, names: &HashMap<i64, String>) -> String {
 fn view(entry: &AuditEntry, names: &HashMap<i64, String>) -> EntryView {
     EntryView {
         id: entry.id,
-        when: entry.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        when: crate::format::second(entry.created_at),
         actor: actor_label(entry, names),
         action: entry.action.clone(),
         target: entry.target.clone(),

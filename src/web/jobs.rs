@@ -164,7 +164,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         needs_owner_code: job.needs_owner_code,
         whole_workspace: job.whole_workspace,
         started_by,
-        created_at: job.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        created_at: crate::format::minute(job.created_at),
     }
 }
 
@@ -463,7 +463,7 @@ async fn list(
             selection: job.selection.clone(),
             total: job.total,
             done: job.done,
-            created_at: job.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            created_at: crate::format::minute(job.created_at),
         })
         .collect();
     render(&JobListPage {
@@ -517,8 +517,7 @@ async fn load_receipt(
 }
 
 fn timestamp(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
+    at.map(crate::format::second).unwrap_or_default()
 }
 
 async fn receipt(

@@ -57,7 +57,7 @@ fn row(s: &Suppression) -> Row {
         digest_prefix: s.digest.chars().take(12).collect(),
         kind: s.kind.clone(),
         reason: s.reason.clone(),
-        created_at: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        created_at: crate::format::minute(s.created_at),
         created_by: s.created_by.clone(),
     }
 }
@@ -374,7 +374,7 @@ async fn export(
                 let Some(last) = page.last() else { break };
                 before = Some(last.id);
                 for s in &page {
-                    let created = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                    let created = crate::format::iso(s.created_at);
                     let fields = [
                         s.digest.as_str(),
                         s.kind.as_str(),

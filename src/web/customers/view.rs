@@ -180,8 +180,8 @@ pub struct Moment {
 impl From<NaiveDateTime> for Moment {
     fn from(at: NaiveDateTime) -> Moment {
         Moment {
-            shown: at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            iso: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            shown: crate::format::minute(at),
+            iso: crate::format::iso(at),
         }
     }
 }

@@ -167,7 +167,7 @@ async fn team_view(
             .map(|(inv, role_name)| InvitationRow {
                 email: inv.email,
                 role_name,
-                expires: inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                expires: crate::format::minute(inv.expires_at),
             })
             .collect(),
         form,
