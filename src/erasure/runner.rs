@@ -281,8 +281,8 @@ impl JobRunner {
             return;
         };
         let mut recipients = vec![starter.email.clone()];
-        if job.kind == JobKind::DeleteAll || job.whole_workspace {
-            // Erasing everyone is confirmed to the account owner too, whoever started it.
+        if job.kind == JobKind::DeleteAll || job.whole_workspace || job.needs_owner_code {
+            // What took the owner's code is confirmed to the owner too, whoever started it.
             if let Ok(Some(owner)) = self.db.run(users::find_owner).await {
                 if owner.email != starter.email {
                     recipients.insert(0, owner.email);

@@ -212,20 +212,44 @@ async fn a_cohort_above_the_threshold_asks_for_the_code_and_one_below_does_not(b
         .contains("This needs the account owner"));
     app.post_form(&format!("{below}/discard"), &[]).await;
 
-    // 10 of 16: more than half of the workspace.
+    // 10 of 16: more than half of the workspace, previewed by an admin.
+    add_user_with_role(&app, "admin@example.com", PASSWORD, "admin");
+    let admin = new_client();
+    app.login_with(&admin, "admin@example.com", PASSWORD).await;
     let above = location(
-        &app.post_form(
+        &app.post_form_with(
+            &admin,
             &format!("{WS}/customers/bulk"),
             &[("intent", "delete_filtered"), ("country", "DE")],
         )
         .await,
     );
-    let page = app.get_html(&above).await;
+    let page = app.get_html_with(&admin, &above).await;
     assert!(page.contains("This needs the account owner"));
     assert!(page.contains("more customers than this workspace lets anyone erase"));
-    let confirmed = app.post_form(&format!("{above}/confirm"), &[]).await;
+    let confirmed = app.post_form_with(&admin, &format!("{above}/confirm"), &[]).await;
     assert_eq!(confirmed.status(), StatusCode::FORBIDDEN);
     assert_eq!(customers_left(&app), 16);
+
+    // With the owner's code it runs, and its end is confirmed to the owner as well.
+    app.post_form_with(&admin, &format!("{above}/code"), &[]).await;
+    let mail = app
+        .mail
+        .wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().starts_with("Code to confirm"))
+        .await;
+    assert!(mail.body().contains("delete 10 customers"), "{}", mail.body());
+    let code = mail.code();
+    app.post_form_with(
+        &admin,
+        &format!("{above}/code/confirm"),
+        &[("code", code.as_str())],
+    )
+    .await;
+    let job = above.rsplit('/').next().unwrap_or_default().to_owned();
+    app.mail
+        .wait_for(|m| m.is_to(OWNER_EMAIL) && m.subject().contains(&format!("job #{job}")))
+        .await;
+    assert_eq!(customers_left(&app), 6);
 }
 
 async fn the_owner_sets_the_threshold_and_nobody_else_may(backend: Backend) {
