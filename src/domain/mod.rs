@@ -7,6 +7,7 @@ mod customer_import;
 mod customer_patch;
 pub mod email;
 mod identifier;
+mod identifier_kind;
 mod import_row;
 mod job_kind;
 mod job_state;
@@ -31,6 +32,7 @@ pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rej
 pub use customer_patch::{Change, CustomerPatch, PatchError};
 pub use email::{Email, EmailError};
 pub use identifier::{Identifier, IdentifierError, IdentifierMode, UnknownIdentifierMode};
+pub use identifier_kind::{IdentifierKind, UnknownIdentifierKind};
 pub use import_row::{ImportRow, RowCells, RowError};
 pub use job_kind::{JobKind, UnknownJobKind};
 pub use job_state::{JobState, UnknownJobState};

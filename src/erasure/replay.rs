@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, JobKind};
+use crate::domain::{AuditAction, IdentifierKind, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::journal::{Journal, JournalEntry};
 use crate::erasure::ErasureError;
@@ -61,13 +61,13 @@ pub fn replay(
             let counts = erase_archive_quietly(conn, &scope, &to_archive)?;
             report.archived_again += counts;
             for (kind, digest) in &entry.suppressed {
-                if let Some(kind) = known_kind(kind) {
-                    if suppressions::add(conn, workspace.id, kind, digest, "deleted", "replay")? {
-                        report.suppressed_again += 1;
-                    }
+                let kind = known_kind(kind)?;
+                if suppressions::add(conn, workspace.id, kind, digest, "deleted", "replay")? {
+                    report.suppressed_again += 1;
                 }
             }
             for (kind, digest) in &entry.unsuppressed {
+                let kind = known_kind(kind)?;
                 if suppressions::remove(conn, workspace.id, kind, digest)? {
                     report.unsuppressed_again += 1;
                 }
@@ -127,10 +127,12 @@ fn erase_archive_quietly(
     Ok(erase_batch(conn, scope, JobKind::Archive, ids, false)?.done)
 }
 
-fn known_kind(kind: &str) -> Option<&'static str> {
-    match kind {
-        crate::erasure::suppress::KIND_ID => Some(crate::erasure::suppress::KIND_ID),
-        crate::erasure::suppress::KIND_EMAIL => Some(crate::erasure::suppress::KIND_EMAIL),
-        _ => None,
-    }
+/// A journal line's suppression kind: a kind nobody wrote stops the replay rather
+/// than leave an identifier unsuppressed without a word.
+fn known_kind(kind: &str) -> Result<&'static str, ErasureError> {
+    IdentifierKind::parse(kind)
+        .map(IdentifierKind::key)
+        .ok_or_else(|| {
+            ErasureError::Refused(format!("the journal names an unknown identifier kind {kind:?}"))
+        })
 }

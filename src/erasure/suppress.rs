@@ -1,11 +1,11 @@
 //! Suppression digests: HMAC-SHA256 under the server's key of the normalized
 //! identifier, so the list can answer "is x suppressed?" without holding x.
 
-use crate::domain::{email, Identifier};
+use crate::domain::{email, Identifier, IdentifierKind};
 use crate::secret::SecretKey;
 
-pub const KIND_ID: &str = "id";
-pub const KIND_EMAIL: &str = "email";
+pub const KIND_ID: &str = IdentifierKind::Id.key();
+pub const KIND_EMAIL: &str = IdentifierKind::Email.key();
 
 pub fn id_digest(secret: &SecretKey, external_id: &str) -> String {
     secret.digest("suppression:id", external_id.as_bytes())

@@ -6,13 +6,15 @@ use diesel::prelude::*;
 use super::{now, StoreResult};
 use crate::db::schema::suppressions;
 use crate::db::DbConnection;
+use crate::domain::IdentifierKind;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = suppressions)]
 pub struct Suppression {
     pub id: i64,
     pub workspace_id: i64,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: IdentifierKind,
     pub digest: String,
     pub reason: String,
     pub created_at: NaiveDateTime,

@@ -13,7 +13,7 @@ use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{Email, Identifier, IdentifierMode, Permission};
-use crate::erasure::suppress::{digests_matching_identifier, KIND_EMAIL, KIND_ID};
+use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
 use crate::store::StoreError;
@@ -55,7 +55,7 @@ fn row(s: &Suppression) -> Row {
     Row {
         id: s.id,
         digest_prefix: s.digest.chars().take(12).collect(),
-        kind: s.kind.clone(),
+        kind: s.kind.key().to_owned(),
         reason: s.reason.clone(),
         created_at: crate::format::minute(s.created_at),
         created_by: s.created_by.clone(),
@@ -338,12 +338,7 @@ async fn unsuppress(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
     let found = find_suppression(&state, &access, path.1).await?;
-    let Some(kind) = [KIND_ID, KIND_EMAIL].into_iter().find(|k| *k == found.kind) else {
-        return Err(WebError::internal(StoreError::Inconsistent(format!(
-            "suppression {} has an unknown kind",
-            found.id
-        ))));
-    };
+    let kind = found.kind.key();
     let eraser = access.eraser(&state);
     state
         .db
@@ -377,7 +372,7 @@ async fn export(
                     let created = crate::format::iso(s.created_at);
                     let fields = [
                         s.digest.as_str(),
-                        s.kind.as_str(),
+                        s.kind.key(),
                         s.reason.as_str(),
                         created.as_str(),
                         s.created_by.as_str(),
