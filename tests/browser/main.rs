@@ -143,6 +143,7 @@ async fn delete_filtered_with_the_preview_and_the_frozen_set(backend: Backend) {
     // Three of five is more than half of the workspace: the preview says the owner's
     // code is needed before anyone confirms, and the code comes by mail.
     browser.wait_for_text("This needs the account owner").await;
+    browser.screenshot("preview-owner-code").await;
     browser.press("Send the code to the account owner").await;
     browser.wait_for_text("A code was sent").await;
     let mail = app
