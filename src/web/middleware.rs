@@ -48,17 +48,17 @@ pub async fn request_context(
     res
 }
 
-/// The path for the log. API paths name a customer by their id or email address, which
-/// stay out of the logs: the segment after `customers` or `suppressions` is replaced.
+/// The path for the log. API paths name a customer by their id or email address, and
+/// an invitation link carries the secret that accepts it: both stay out of the logs,
+/// the segment after `customers` or `suppressions` (API) or `invitations` replaced.
 fn loggable_path(path: &str) -> String {
-    if !path.starts_with("/api/") {
-        return path.to_owned();
-    }
+    let is_api = path.starts_with("/api/");
     let mut previous = "";
     path.split('/')
         .map(|segment| {
             let shown = match previous {
-                "customers" | "suppressions" if !segment.is_empty() => "{identifier}",
+                "customers" | "suppressions" if is_api && !segment.is_empty() => "{identifier}",
+                "invitations" if !is_api && !segment.is_empty() => "{token}",
                 _ => segment,
             };
             previous = segment;
@@ -297,5 +297,14 @@ mod tests {
             "/api/v1/customers/{identifier}"
         );
         assert_eq!(loggable_path("/w/acme/customers/42"), "/w/acme/customers/42");
+    }
+
+    #[test]
+    fn invitation_links_are_logged_without_their_token() {
+        assert_eq!(
+            loggable_path("/invitations/Xq7w9ZbT4kLm2PvR8sN3dF6hJ1cY5gA0"),
+            "/invitations/{token}"
+        );
+        assert_eq!(loggable_path("/settings/workspaces"), "/settings/workspaces");
     }
 }

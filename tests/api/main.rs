@@ -18,6 +18,7 @@ mod import_previews;
 mod journal;
 mod layering;
 mod list_counts;
+mod log_secrets;
 mod masking;
 mod owner_code;
 mod request_safety;

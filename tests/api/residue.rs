@@ -3,8 +3,7 @@
 //! that path, then look for them in every file under the data folder, the database's
 //! folder and the server's log, and in every live row of every table.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -44,21 +43,6 @@ enum ErasurePath {
     Replay,
 }
 
-/// The server's log for the whole test binary: every test's server logs here.
-fn log_file() -> &'static PathBuf {
-    static LOG: OnceLock<PathBuf> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("erasure-api-tests-{}.log", std::process::id()));
-        let file = std::fs::File::create(&path).expect("a log file");
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_writer(std::sync::Mutex::new(file))
-            .with_ansi(false)
-            .try_init();
-        path
-    })
-}
-
 /// A customer whose every value carries `token`, with events whose data names them at
 /// several depths; three bystanders so that no bulk path covers the whole workspace.
 fn plant(app: &TestApp, token: &str) -> i64 {
@@ -96,7 +80,7 @@ fn plant(app: &TestApp, token: &str) -> i64 {
 }
 
 async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
-    let log = log_file();
+    let log = server_log();
     let app = spawn_app(backend).await;
     app.setup_owner().await;
     let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();

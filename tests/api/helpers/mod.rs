@@ -356,3 +356,20 @@ impl TestApp {
         row.n
     }
 }
+
+/// The servers' log for the whole test binary, at debug level: every test's server
+/// logs into this one file once any test has asked for it, so a test can look for what
+/// must never be logged.
+pub fn server_log() -> &'static std::path::PathBuf {
+    static LOG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("erasure-api-tests-{}.log", std::process::id()));
+        let file = std::fs::File::create(&path).expect("a log file");
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+        path
+    })
+}
