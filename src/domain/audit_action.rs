@@ -18,6 +18,7 @@ pub enum AuditAction {
     RoleUpdated,
     RoleDeleted,
     MemberInvited,
+    InvitationRevoked,
     MemberJoined,
     MemberRoleChanged,
     MemberDisabled,
@@ -47,7 +48,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -62,6 +63,7 @@ impl AuditAction {
         AuditAction::RoleUpdated,
         AuditAction::RoleDeleted,
         AuditAction::MemberInvited,
+        AuditAction::InvitationRevoked,
         AuditAction::MemberJoined,
         AuditAction::MemberRoleChanged,
         AuditAction::MemberDisabled,
@@ -107,6 +109,7 @@ impl AuditAction {
             RoleUpdated => "role.updated",
             RoleDeleted => "role.deleted",
             MemberInvited => "member.invited",
+            InvitationRevoked => "invitation.revoked",
             MemberJoined => "member.joined",
             MemberRoleChanged => "member.role_changed",
             MemberDisabled => "member.disabled",

@@ -77,6 +77,22 @@ pub fn mark_accepted(conn: &mut DbConnection, id: i64) -> StoreResult<bool> {
     Ok(changed == 1)
 }
 
+/// Ends an open invitation of the workspace now: its link then answers as an expired
+/// one does. False when there is no such open invitation.
+pub fn revoke(conn: &mut DbConnection, workspace_id: i64, id: i64) -> StoreResult<bool> {
+    let at = now();
+    let changed = diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::workspace_id.eq(workspace_id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(at)),
+    )
+    .set(invitations::expires_at.eq(at))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// Open invitations of a workspace with their role's name, newest first.
 pub fn open_for_workspace(
     conn: &mut DbConnection,

@@ -64,6 +64,23 @@ pub fn invite(
     })
 }
 
+/// Revokes an open invitation of the manager's workspace: its link stops working at
+/// once and answers as an expired one does. `NotFound` when it is not open here.
+pub fn revoke_invitation(conn: &mut DbConnection, manager: &Manager, invitation_id: i64) -> TeamResult<()> {
+    write_transaction(conn, |conn| {
+        if !store::invitations::revoke(conn, manager.workspace_id, invitation_id)? {
+            return Err(TeamError::NotFound);
+        }
+        audit::append(
+            conn,
+            NewEntry::new(manager.actor(), AuditAction::InvitationRevoked, &manager.origin)
+                .workspace(manager.workspace_id)
+                .target(format!("invitation:{invitation_id}")),
+        )?;
+        Ok(())
+    })
+}
+
 /// The account an invitee makes when their address has none yet.
 pub struct NewAccount {
     pub name: String,

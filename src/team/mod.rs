@@ -10,7 +10,7 @@ mod roles;
 mod sessions;
 mod workspaces;
 
-pub use invitations::{accept_invitation, invite, Accepted, NewAccount, INVITATION_DAYS};
+pub use invitations::{accept_invitation, invite, revoke_invitation, Accepted, NewAccount, INVITATION_DAYS};
 pub use members::{change_role, remove_member, set_account_admin, set_disabled};
 pub use ownership::transfer_ownership;
 pub use roles::{create_role, delete_role, update_role};

@@ -41,6 +41,7 @@ fn scope(action: AuditAction) -> Scope {
         | WorkspaceCreated
         | WorkspaceUpdated
         | MemberInvited
+        | InvitationRevoked
         | MemberJoined
         | MemberRoleChanged
         | MemberRemoved
@@ -962,6 +963,31 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     audit.one(
         AuditAction::MemberInvited,
         Want::new(me, Some(ws), format!("invitation:{invitation}")),
+    );
+    // An invitation sent to the wrong address, revoked.
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/team/invite"),
+            &[
+                ("email", "wrong.address@example.com"),
+                ("role", &member_role.to_string()),
+            ],
+        )
+        .await,
+        "invite the wrong address",
+    )
+    .await;
+    let wrong = number(&app, "SELECT MAX(id) AS v FROM invitations");
+    audit.mark();
+    see_other(
+        app.post_form(&format!("{WS}/settings/team/invitations/{wrong}/revoke"), &[])
+            .await,
+        "revoke",
+    )
+    .await;
+    audit.one(
+        AuditAction::InvitationRevoked,
+        Want::new(me, Some(ws), format!("invitation:{wrong}")),
     );
     let mail = app.mail.wait_for(|m| m.is_to(invitee_email)).await;
     let body = mail.body();

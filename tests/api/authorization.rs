@@ -173,6 +173,8 @@ static WEB_ROUTES: &[Route] = &[
     get("/w/{workspace}/settings/team", [A, A, F, F, F, S]),
     post("/w/{workspace}/settings/team/invite", [A, A, F, F, F, S],
         &[("email", "intruder@example.com"), ("role", "{admin_role}")], EMPTY),
+    post("/w/{workspace}/settings/team/invitations/{invitation}/revoke", [A, A, F, F, F, S], NO_FIELDS,
+         Probe::Skip("revokes an invitation")),
     post("/w/{workspace}/settings/team/transfer", [A, F, F, F, F, S],
         &[("user", "{member_user}"), ("password", "a long enough password")], EMPTY),
     post("/w/{workspace}/settings/team/{user}/role", [A, A, F, F, F, S], &[("role", "{admin_role}")], EMPTY),
@@ -933,6 +935,8 @@ impl World {
                         ("user", _) => self.member_user.to_string(),
                         ("role", _) => self.viewer_role.to_string(),
                         ("token", _) => INVITATION_TOKEN.to_owned(),
+                        // Only refused requests are sent (the row skips the others).
+                        ("invitation", _) => "1".to_owned(),
                         (name, previous) => {
                             panic!(
                                 "{pattern}: the walk has no value for {{{name}}} after /{previous}/: add one"

@@ -8,6 +8,7 @@ use crate::on_both_backends;
 on_both_backends!(
     an_invitation_link_works_once_and_gives_the_chosen_role,
     an_expired_invitation_is_refused,
+    a_revoked_invitation_answers_like_an_expired_one,
     an_invitation_to_an_existing_account_adds_the_membership_and_asks_to_sign_in,
     disabling_a_member_ends_their_live_session,
     nobody_can_remove_disable_or_demote_the_last_owner,
@@ -259,6 +260,66 @@ async fn an_invitation_link_works_once_and_gives_the_chosen_role(backend: Backen
         0,
         "no address in the audit log"
     );
+}
+
+async fn a_revoked_invitation_answers_like_an_expired_one(backend: Backend) {
+    let app = owner_app(backend).await;
+    let token = invite(&app, "wrong@example.com", "Member").await;
+    let kept = invite(&app, "right@example.com", "Member").await;
+    let team = app.get_html(&format!("{WS}/settings/team")).await;
+    assert!(team.contains("Revoke the invitation for wrong@example.com"));
+    let id = number(
+        &app,
+        "SELECT id AS n FROM invitations WHERE email = 'wrong@example.com'",
+    );
+
+    let revoked = app
+        .post_form(&format!("{WS}/settings/team/invitations/{id}/revoke"), &[])
+        .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let team = app.get_html(&format!("{WS}/settings/team")).await;
+    assert!(!team.contains("wrong@example.com"), "no longer listed as open");
+    assert!(team.contains("right@example.com"), "the other stays open");
+
+    let stranger = new_client();
+    let page = app.get_with(&stranger, &format!("/invitations/{token}")).await;
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("This invitation has expired or was already used"));
+    let accepted = app
+        .post_form_with(
+            &stranger,
+            &format!("/invitations/{token}"),
+            &[
+                ("name", "Wrong"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::GONE);
+    assert_eq!(
+        number(
+            &app,
+            "SELECT COUNT(*) AS n FROM users WHERE email = 'wrong@example.com'"
+        ),
+        0
+    );
+    let other = new_client();
+    assert_eq!(
+        app.get_with(&other, &format!("/invitations/{kept}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Revoking again finds nothing open.
+    let again = app
+        .post_form(&format!("{WS}/settings/team/invitations/{id}/revoke"), &[])
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
 
 async fn an_expired_invitation_is_refused(backend: Backend) {

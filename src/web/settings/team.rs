@@ -20,6 +20,10 @@ use crate::web::WebError;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/w/{workspace}/settings/team").route(web::get().to(page)))
         .service(web::resource("/w/{workspace}/settings/team/invite").route(web::post().to(invite)))
+        .service(
+            web::resource("/w/{workspace}/settings/team/invitations/{invitation}/revoke")
+                .route(web::post().to(revoke_invitation)),
+        )
         .service(web::resource("/w/{workspace}/settings/team/transfer").route(web::post().to(transfer)))
         .service(web::resource("/w/{workspace}/settings/team/{user}/role").route(web::post().to(change_role)))
         .service(web::resource("/w/{workspace}/settings/team/{user}/disable").route(web::post().to(disable)))
@@ -58,6 +62,7 @@ struct RoleOption {
 }
 
 struct InvitationRow {
+    id: i64,
     email: String,
     role_name: String,
     expires: String,
@@ -165,6 +170,7 @@ async fn team_view(
         invitations: invitations
             .into_iter()
             .map(|(inv, role_name)| InvitationRow {
+                id: inv.id,
                 email: inv.email,
                 role_name,
                 expires: crate::format::minute(inv.expires_at),
@@ -429,6 +435,31 @@ async fn set_account_admin(
         Err(err) => return refused_to(&session, team_path(&access), err),
     }
     Ok(see_other(team_path(&access)))
+}
+
+/// Revokes an open invitation: its link stops working at once.
+async fn revoke_invitation(
+    state: web::Data<AppState>,
+    session: TypedSession,
+    access: Authorized<perm::TeamManage>,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    let (_, invitation_id) = path.into_inner();
+    let manager = manager(&access);
+    let revoked = state
+        .db
+        .run(move |conn| team::revoke_invitation(conn, &manager, invitation_id))
+        .await;
+    match revoked {
+        Ok(()) => {
+            session.flash(
+                FlashKind::Success,
+                "The invitation is revoked: its link no longer works.",
+            );
+            Ok(see_other(team_path(&access)))
+        }
+        Err(err) => refused_to(&session, team_path(&access), err),
+    }
 }
 
 async fn remove(
