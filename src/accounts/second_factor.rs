@@ -54,9 +54,11 @@ pub struct Enrolment<'a> {
     pub recovery_code_digests: &'a str,
 }
 
-/// Turns two-step sign-in on with the enrolled secret and fresh recovery codes. The
-/// code that confirmed the enrolment uses up its time step, so it cannot also open a
-/// sign-in; a step already used is [`AccountError::Replayed`].
+/// Turns two-step sign-in on with the enrolled secret and fresh recovery codes, and
+/// ends every session of the person: one opened with the password alone must not
+/// outlive the change (the caller keeps its own under a new id). The code that
+/// confirmed the enrolment uses up its time step, so it cannot also open a sign-in; a
+/// step already used is [`AccountError::Replayed`].
 pub fn enable(conn: &mut DbConnection, account: &Account, enrolment: &Enrolment<'_>) -> AccountResult<()> {
     let enabled = write_transaction(conn, |conn| -> Result<bool, StoreError> {
         if !store::users::consume_totp_step(conn, account.user_id, enrolment.step)? {
@@ -68,6 +70,7 @@ pub fn enable(conn: &mut DbConnection, account: &Account, enrolment: &Enrolment<
             Some(enrolment.secret),
             enrolment.recovery_code_digests,
         )?;
+        store::sessions::delete_for_user(conn, account.user_id)?;
         audit::append(
             conn,
             NewEntry::new(account.actor(), AuditAction::TotpEnabled, &account.origin)
@@ -83,7 +86,8 @@ pub fn enable(conn: &mut DbConnection, account: &Account, enrolment: &Enrolment<
 }
 
 /// Turns two-step sign-in off, given whether the password was right and a current
-/// code (or an unused recovery code). Failures count towards a lock, as at sign-in;
+/// code (or an unused recovery code), and ends every session of the person (the caller
+/// keeps its own under a new id). Failures count towards a lock, as at sign-in;
 /// turning off what is already off succeeds.
 pub fn disable(
     conn: &mut DbConnection,
@@ -121,6 +125,7 @@ pub fn disable(
         }
         store::login_throttles::clear(conn, throttle_key)?;
         store::users::set_totp(conn, account.user_id, None, "[]")?;
+        store::sessions::delete_for_user(conn, account.user_id)?;
         audit::append(
             conn,
             NewEntry::new(account.actor(), AuditAction::TotpDisabled, &account.origin)

@@ -67,6 +67,12 @@ impl TypedSession {
         Ok(())
     }
 
+    /// Keeps this browser signed in under a brand-new session id, after a change that
+    /// ended every session of the person (its old id among them).
+    pub fn keep_under_new_id(&self) {
+        self.0.renew();
+    }
+
     pub fn sign_out(&self) {
         self.0.purge();
     }

@@ -849,6 +849,13 @@ fn totp_secret_stored(app: &TestApp) -> bool {
 
 async fn two_step_sign_in_is_enrolled_used_and_turned_off(backend: Backend) {
     let app = owner_app(backend).await;
+    // A session opened with the password alone, elsewhere.
+    let elsewhere = new_client();
+    app.login_with(&elsewhere, OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(
+        app.get_with(&elsewhere, "/settings/security").await.status(),
+        StatusCode::OK
+    );
     let start = app.post_form("/settings/security/totp/start", &[]).await;
     assert_eq!(location(&start), "/settings/security/totp");
     let page = app.get_html("/settings/security/totp").await;
@@ -876,6 +883,10 @@ async fn two_step_sign_in_is_enrolled_used_and_turned_off(backend: Backend) {
     let codes = select_texts(&confirmed.text().await.unwrap(), ".recovery-codes code");
     assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
     assert!(totp_secret_stored(&app));
+    // Turning it on ended every other session, and kept this one.
+    let ended = app.get_with(&elsewhere, "/settings/security").await;
+    assert_eq!(location(&ended), "/login", "the other session is over");
+    assert_eq!(app.get("/settings/security").await.status(), StatusCode::OK);
     assert!(app
         .get_html("/settings/security")
         .await
@@ -934,6 +945,10 @@ async fn two_step_sign_in_is_enrolled_used_and_turned_off(backend: Backend) {
         .await;
     assert_eq!(location(&off), "/settings/security");
     assert!(!totp_secret_stored(&app));
+    // Turning it off ended the session signed in with a recovery code, and kept this one.
+    let ended = app.get_with(&other, "/settings/security").await;
+    assert_eq!(location(&ended), "/login", "the other session is over");
+    assert_eq!(app.get("/settings/security").await.status(), StatusCode::OK);
     app.logout().await;
     assert_eq!(location(&app.login(OWNER_EMAIL, OWNER_PASSWORD).await), "/");
 

@@ -166,7 +166,11 @@ async fn confirm(
         Err(err) => return Err(account_error(err)),
     }
     session.clear_totp_enrolment();
-    session.flash(FlashKind::Success, "Two-step sign-in is on.");
+    session.keep_under_new_id();
+    session.flash(
+        FlashKind::Success,
+        "Two-step sign-in is on. Every other session of yours was signed out.",
+    );
     render(&RecoveryCodesPage {
         nav: load_nav(&state, user_id, SECURITY.into()).await?,
         layout: Layout::signed_in("Your recovery codes", &session, &user),
@@ -195,7 +199,13 @@ async fn disable(
         .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code))
         .await;
     match outcome {
-        Ok(()) => session.flash(FlashKind::Success, "Two-step sign-in is off."),
+        Ok(()) => {
+            session.keep_under_new_id();
+            session.flash(
+                FlashKind::Success,
+                "Two-step sign-in is off. Every other session of yours was signed out.",
+            )
+        }
         Err(AccountError::Refused | AccountError::Replayed) => session.flash(
             FlashKind::Error,
             "Two-step sign-in is still on: the password or the code was not right.",
