@@ -82,7 +82,7 @@ pub fn erase_batch(
         counts.events_removed = erasures::delete_customers(conn, scope.workspace.id, &ids)?;
         counts.done = ids.len() as i64;
         journal.deleted = ids;
-        record(scope, &journal)?;
+        scope.journal.record_before_commit(&journal)?;
         return Ok(counts);
     }
     let rule = PersonalData::new(&scope.pii_keys());
@@ -125,15 +125,6 @@ pub fn erase_batch(
         journal.archived.push(target.id);
         counts.done += 1;
     }
-    record(scope, &journal)?;
+    scope.journal.record_before_commit(&journal)?;
     Ok(counts)
-}
-
-/// Writes the journal entry before the caller commits: a crash after this and before
-/// the commit leaves ids in the journal that were not erased yet, which a replay only
-/// erases again (they were being erased); the other order could lose an erasure.
-fn record(scope: &ErasureScope<'_>, entry: &JournalEntry) -> StoreResult<()> {
-    scope.journal.record(entry).map_err(|err| {
-        crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}"))
-    })
 }

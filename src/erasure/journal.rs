@@ -100,6 +100,18 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Records the entry inside the erasure's transaction, before it commits: a crash
+    /// between the two leaves ids in the journal that a replay only erases again, while
+    /// the other order could lose an erasure. A journal that cannot be written refuses
+    /// the change, so the database never holds one a restore could not replay.
+    pub fn record_before_commit(&self, entry: &JournalEntry) -> crate::store::StoreResult<()> {
+        self.record(entry).map_err(|err| {
+            crate::store::StoreError::Inconsistent(format!("the erasure journal cannot be written: {err}"))
+        })
+    }
+}
+
 /// Reads a journal; a line that does not parse (a torn last write) is reported, not fatal.
 pub fn read(path: &Path) -> std::io::Result<(Vec<JournalEntry>, usize)> {
     let file = match std::fs::File::open(path) {

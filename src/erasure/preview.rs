@@ -45,13 +45,13 @@ pub const DEFAULT_OWNER_CODE_THRESHOLD: i64 = 10_000;
 /// another name), and above the workspace's threshold, by default 10,000 customers or
 /// half of the workspace, whichever is smaller.
 pub fn needs_owner_code(total: i64, workspace_total: i64, configured: Option<i64>) -> bool {
-    if total >= workspace_total {
-        return true;
-    }
-    match configured {
-        Some(threshold) => total > threshold,
-        None => total > DEFAULT_OWNER_CODE_THRESHOLD || total * 2 > workspace_total,
-    }
+    total >= workspace_total || total > owner_code_threshold(workspace_total, configured)
+}
+
+/// Above how many customers a bulk erasure of this workspace needs the owner's code:
+/// the configured number, or 10,000 or half of the workspace, whichever is smaller.
+pub fn owner_code_threshold(workspace_total: i64, configured: Option<i64>) -> i64 {
+    configured.unwrap_or_else(|| DEFAULT_OWNER_CODE_THRESHOLD.min(workspace_total / 2))
 }
 
 /// Freezes the selection as a previewed job's targets, with its counts, and decides

@@ -10,7 +10,7 @@ use crate::erasure::single::{erase_one, flush_after_commit, SingleErasure};
 use crate::erasure::suppress::digests_of_identifier;
 use crate::erasure::ErasureError;
 use crate::store::audit::{self, NewEntry};
-use crate::store::{customer_writes, suppressions, StoreError};
+use crate::store::{customer_writes, suppressions};
 
 /// What suppressing did.
 pub struct Suppressed {
@@ -66,7 +66,7 @@ pub fn suppress_identifier(
         forget_in_pending_imports(conn, &eraser.secret, workspace_id, &forgotten)?;
         let mut entry = JournalEntry::new(workspace_id);
         entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
-        record(eraser, &entry)?;
+        eraser.journal.record_before_commit(&entry)?;
         if added > 0 {
             audit::append(
                 conn,
@@ -112,7 +112,7 @@ pub fn unsuppress_digests(
         // that was lifted since.
         let mut entry = JournalEntry::new(workspace_id);
         entry.unsuppressed = removed.clone();
-        record(eraser, &entry)?;
+        eraser.journal.record_before_commit(&entry)?;
         audit::append(
             conn,
             NewEntry::new(eraser.actor, AuditAction::IdentifierUnsuppressed, &eraser.origin)
@@ -130,14 +130,4 @@ pub fn unsuppress_digests(
 /// The first characters of a digest: enough to find the row, never the identifier.
 fn short(digest: &str) -> &str {
     &digest[..digest.len().min(12)]
-}
-
-/// A journal that cannot be written refuses the change: the database must never hold
-/// an erasure or a suppression change that a restore could not replay.
-fn record(eraser: &Eraser, entry: &JournalEntry) -> Result<(), ErasureError> {
-    eraser.journal.record(entry).map_err(|err| {
-        ErasureError::Store(StoreError::Inconsistent(format!(
-            "the erasure journal cannot be written: {err}"
-        )))
-    })
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::load_nav;
 use super::SettingsNav;
 use crate::erasure::owner_code::set_threshold;
-use crate::erasure::preview::DEFAULT_OWNER_CODE_THRESHOLD;
+use crate::erasure::preview::owner_code_threshold;
 use crate::erasure::ErasureError;
 use crate::format::{count, thousands};
 use crate::store::customers;
@@ -60,7 +60,7 @@ async fn page(
         .run(move |conn| customers::count_all(conn, workspace_id))
         .await?;
     let configured = access.workspace.owner_code_threshold;
-    let effective = configured.unwrap_or_else(|| DEFAULT_OWNER_CODE_THRESHOLD.min(total / 2));
+    let effective = owner_code_threshold(total, configured);
     Ok(OwnerCodePage {
         nav: load_nav(state, access.user.user.id, path(access)).await?,
         layout: Layout::workspace("The owner's code", Section::Settings, session, access),
