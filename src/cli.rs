@@ -145,6 +145,8 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         job_lease_seconds: 30,
         api_rate_limit: 100,
         import_preview_minutes: 60,
+        trusted_proxies: Vec::new(),
+        password_workers: None,
     };
     Settings::from_args(db, &serve).map_err(|e| e.to_string())
 }
@@ -264,9 +266,16 @@ fn run(command: Command) -> Result<(), String> {
                 request_id: "cli".into(),
                 client_ip: String::new(),
             };
-            let (user, workspace) =
-                crate::accounts::create_owner(&mut conn, &email, name.as_str(), &hash, &workspace, &origin)
-                    .map_err(|e| e.to_string())?;
+            let (user, workspace) = crate::accounts::create_owner(
+                &mut conn,
+                &email,
+                name.as_str(),
+                &hash,
+                &workspace,
+                &origin,
+                None,
+            )
+            .map_err(|e| e.to_string())?;
             println!(
                 "owner {} created (user id {}); workspace {} at /w/{}",
                 user.email, user.id, workspace.name, workspace.slug

@@ -88,6 +88,16 @@ pub struct ServeArgs {
     /// the rows it read
     #[arg(long, env = "IMPORT_PREVIEW_MINUTES", default_value_t = 60)]
     pub import_preview_minutes: u32,
+
+    /// Passwords hashed at once (each takes 19 MiB while it is hashed; default two per
+    /// core, at most 8); four times as many may wait, more are answered 503 at once
+    #[arg(long, env = "PASSWORD_WORKERS")]
+    pub password_workers: Option<usize>,
+
+    /// Addresses of reverse proxies in front of the console, comma-separated: from
+    /// these (only) the client's address is read from X-Forwarded-For
+    #[arg(long = "trusted-proxy", env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How often abandoned import previews are looked for: a preview outlives its time by
@@ -127,6 +137,10 @@ pub struct Settings {
     pub import_preview_ttl: chrono::Duration,
     /// How often abandoned import previews are looked for.
     pub import_preview_sweep: std::time::Duration,
+    /// Reverse proxies whose X-Forwarded-For names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How many passwords are hashed at once, and how many wait.
+    pub password_pool: crate::password::PoolSize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +190,11 @@ impl Settings {
             api_rate_per_second: serve.api_rate_limit.max(1),
             import_preview_ttl: chrono::Duration::minutes(i64::from(serve.import_preview_minutes.max(1))),
             import_preview_sweep: IMPORT_PREVIEW_SWEEP,
+            trusted_proxies: serve.trusted_proxies.clone(),
+            password_pool: match serve.password_workers {
+                Some(workers) => crate::password::PoolSize::with_workers(workers),
+                None => crate::password::PoolSize::for_this_machine(),
+            },
         })
     }
 
@@ -199,6 +218,8 @@ impl Settings {
             api_rate_per_second: 100,
             import_preview_ttl: chrono::Duration::minutes(60),
             import_preview_sweep: IMPORT_PREVIEW_SWEEP,
+            trusted_proxies: Vec::new(),
+            password_pool: crate::password::PoolSize::for_this_machine(),
         }
     }
 

@@ -93,6 +93,7 @@ impl Application {
         let settings = Arc::new(settings);
         let jobs = JobRunner::new(db.clone(), secret.clone(), mailer.clone(), settings.clone());
         let journal = crate::erasure::journal::Journal::in_data_dir(&settings.data_dir);
+        let passwords = crate::password::HashingPool::start(settings.password_pool);
         let state = AppState {
             db,
             api_limiter,
@@ -101,6 +102,7 @@ impl Application {
             secret,
             jobs: jobs.clone(),
             journal,
+            passwords,
         };
         let server = run(listener, state.clone())?;
         jobs.spawn();
@@ -166,6 +168,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, std::io::Error>
             .configure(routes::routes)
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(routes::csrf_protection))
+            .wrap(from_fn(routes::form_key))
             .wrap(session)
             .wrap(from_fn(routes::error_pages))
             .wrap(from_fn(routes::security_headers))
@@ -233,6 +236,11 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "could not remove expired sessions"),
+            }
+            match state.db.run(crate::accounts::sign_in::forget_stale).await {
+                Ok(forgotten) if forgotten > 0 => tracing::info!(forgotten, "stale sign-in counts forgotten"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not forget stale sign-in counts"),
             }
             if let Err(err) = state.db.run(crate::store::maintenance::optimize).await {
                 tracing::warn!(error = %err, "could not refresh planner statistics");

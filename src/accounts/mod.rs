@@ -5,6 +5,7 @@
 //! owns its transaction and its audit entry.
 
 mod account;
+pub mod attempt_keys;
 mod refusal;
 pub mod second_factor;
 pub mod security;
@@ -51,7 +52,9 @@ fn new_site_id() -> String {
 
 /// Creates the account owner and the first workspace, if no user exists yet. The
 /// check and the inserts share one write transaction, so two setups racing each
-/// other cannot both succeed.
+/// other cannot both succeed. When set up from a browser, its address
+/// (`known_address`, see `attempt_keys::known_address_digest`) is the owner's first
+/// known address: failures elsewhere never lock them out from there.
 pub fn create_owner(
     conn: &mut DbConnection,
     email: &Email,
@@ -59,6 +62,7 @@ pub fn create_owner(
     password_hash: &str,
     workspace: &WorkspaceName,
     origin: &RequestOrigin,
+    known_address: Option<&str>,
 ) -> Result<(User, Workspace), SetupError> {
     write_transaction(conn, |conn| {
         if store::users::count(conn)? > 0 {
@@ -69,6 +73,9 @@ pub fn create_owner(
             &store::users::new_user(email.as_str(), name, password_hash, true),
         )?;
         let workspace = add_workspace(conn, &user, workspace, origin)?;
+        if let Some(address) = known_address {
+            store::sign_in_addresses::remember(conn, user.id, address)?;
+        }
         audit::append(
             conn,
             NewEntry::new(Actor::User(user.id), AuditAction::SetupCompleted, origin)

@@ -6,7 +6,7 @@ use super::{Account, AccountError, AccountResult};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::AuditAction;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
-use crate::store::login_throttles::Attempt;
+use crate::store::login_throttles::{Attempt, FIXED_LOCK};
 use crate::store::users::User;
 use crate::store::{self, StoreError, StoreResult};
 use crate::totp;
@@ -104,9 +104,9 @@ pub fn disable(
     let outcome = write_transaction(conn, |conn| -> Result<Outcome, StoreError> {
         // Claimed before anything is checked, so parallel guesses get no more checks
         // than the limit.
-        let locks_until = match store::login_throttles::begin_attempt(conn, throttle_key)? {
-            Attempt::Locked(until) => return Ok(Outcome::Throttled(until)),
-            Attempt::Allowed { locks_until } => locks_until,
+        let locks_until = match store::login_throttles::begin_attempt(conn, throttle_key, FIXED_LOCK)? {
+            Attempt::Waiting(until) => return Ok(Outcome::Throttled(until)),
+            Attempt::Allowed { waits_until, .. } => waits_until,
         };
         let Some(user) = store::users::find(conn, account.user_id)? else {
             return Ok(Outcome::Refused);

@@ -34,8 +34,23 @@ diesel::table! {
     login_throttles (key_digest) {
         key_digest -> Text,
         failures -> Integer,
-        window_started_at -> Timestamp,
-        locked_until -> Nullable<Timestamp>,
+        last_failure_at -> Timestamp,
+        wait_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_addresses (user_id, address_digest) {
+        user_id -> BigInt,
+        address_digest -> Text,
+        last_signed_in_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_tallies (hour) {
+        hour -> Timestamp,
+        refused -> BigInt,
     }
 }
 
@@ -232,6 +247,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
     users,
     login_throttles,
+    sign_in_addresses,
+    sign_in_tallies,
     roles,
     memberships,
     customers,

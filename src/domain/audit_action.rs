@@ -8,6 +8,7 @@ pub enum AuditAction {
     SignInSucceeded,
     SignInFailed,
     SignInThrottled,
+    SignInFlood,
     SignOut,
     SessionsRevoked,
     TotpEnabled,
@@ -48,11 +49,12 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
         AuditAction::SignInThrottled,
+        AuditAction::SignInFlood,
         AuditAction::SignOut,
         AuditAction::SessionsRevoked,
         AuditAction::TotpEnabled,
@@ -99,6 +101,7 @@ impl AuditAction {
             SignInSucceeded => "sign_in.succeeded",
             SignInFailed => "sign_in.failed",
             SignInThrottled => "sign_in.throttled",
+            SignInFlood => "sign_in.flood",
             SignOut => "sign_out",
             SessionsRevoked => "sessions.revoked",
             TotpEnabled => "totp.enabled",

@@ -21,6 +21,8 @@ pub mod otp;
 mod prepared_sql;
 pub mod roles;
 pub mod sessions;
+pub mod sign_in_addresses;
+pub mod sign_in_tallies;
 pub mod suppressions;
 pub mod tallies;
 mod trigram_plan;

@@ -8,15 +8,17 @@ use serde::Deserialize;
 use super::extractors::{request_origin, CurrentUser};
 use super::invitations::home_for;
 use super::layout::{render, render_with_status, see_other, Layout};
+use super::passwords::{hash_password, password_matches};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
+use crate::accounts::attempt_keys::{known_address_digest, AttemptKeys};
 use crate::accounts::sign_in::{self, ClaimedAttempt};
 use crate::accounts::{self, Account, AccountError, SetupError};
 use crate::domain::{Email, PersonName, WorkspaceName};
 use crate::password;
 use crate::store;
-use crate::store::audit::{Actor, RequestOrigin};
+use crate::store::audit::RequestOrigin;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(root)))
@@ -156,11 +158,22 @@ async fn setup_submit(
             },
         );
     };
-    let hash = hash_password(form.password).await?;
+    let hash = hash_password(&state, form.password).await?;
     let origin = request_origin(&req);
+    let known_address = known_address_digest(&state.secret, &origin.client_ip);
     let created = state
         .db
-        .run(move |conn| accounts::create_owner(conn, &email, name.as_str(), &hash, &workspace, &origin))
+        .run(move |conn| {
+            accounts::create_owner(
+                conn,
+                &email,
+                name.as_str(),
+                &hash,
+                &workspace,
+                &origin,
+                Some(&known_address),
+            )
+        })
         .await;
     let (user, workspace) = match created {
         Ok(created) => created,
@@ -173,13 +186,6 @@ async fn setup_submit(
         format!("Welcome. Your workspace {} is ready.", workspace.name),
     );
     Ok(see_other(format!("/w/{}/customers", workspace.slug)))
-}
-
-pub(super) async fn hash_password(password: String) -> Result<String, WebError> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(WebError::internal)?
-        .map_err(|err| WebError::Internal(err.to_string().into()))
 }
 
 #[derive(Template)]
@@ -215,12 +221,17 @@ async fn login_form(state: web::Data<AppState>, session: TypedSession) -> Result
 const WRONG_CREDENTIALS: &str = "That email and password do not match an account.";
 
 fn throttle_message(until: chrono::NaiveDateTime) -> String {
-    let minutes = ((until - store::now()).num_seconds() + 59) / 60;
-    format!(
-        "Too many failed attempts for this account. Try again in {} minute{}.",
-        minutes.max(1),
-        if minutes == 1 { "" } else { "s" }
-    )
+    // Rounded up: a wait of 30 seconds is not shown as 29 because a moment has passed.
+    let seconds = ((until - store::now()).num_milliseconds() + 999)
+        .div_euclid(1000)
+        .max(1);
+    let wait = if seconds < 90 {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    } else {
+        let minutes = (seconds + 59) / 60;
+        format!("{minutes} minutes")
+    };
+    format!("Too many failed attempts for this account from here. Try again in {wait}.")
 }
 
 /// What the password step decided.
@@ -239,9 +250,9 @@ async fn login_submit(
     let LoginForm { email, password } = form.into_inner();
     let typed_email = email.trim().to_owned();
     let normalized = crate::domain::email::normalize(&typed_email);
-    let throttle_key = state.secret.digest("login", normalized.as_bytes());
     let origin = request_origin(&req);
-    let outcome = check_password(&state, normalized, password, throttle_key, origin).await?;
+    let keys = AttemptKeys::for_password(&state.secret, &normalized, &origin.client_ip);
+    let outcome = check_password(&state, normalized, password, keys, origin).await?;
     match outcome {
         PasswordOutcome::Accepted(user) if user.has_totp() => {
             session.set_pending_user(user.id).map_err(WebError::internal)?;
@@ -270,23 +281,31 @@ async fn login_submit(
     }
 }
 
-/// Checks a password against the account, counting failures per account name. An
-/// unknown or disabled account gets the same answer, after the same work, as a wrong
-/// password.
+/// Checks a password against the account, counting the attempt first (see
+/// `accounts::attempt_keys`). An unknown or disabled account gets the same answer,
+/// after the same work, as a wrong password. When every password worker is busy the
+/// attempt is turned away (503, with when to come back) and costs the account nothing.
 async fn check_password(
     state: &AppState,
     email: String,
     password: String,
-    throttle_key: String,
+    keys: AttemptKeys,
     origin: RequestOrigin,
 ) -> Result<PasswordOutcome, WebError> {
-    let key = throttle_key.clone();
+    if !state.passwords.has_room() {
+        return Err(WebError::Busy);
+    }
+    let claim_keys = keys.clone();
     let claim_origin = origin.clone();
     let claimed = state
         .db
-        .run(move |conn| sign_in::claim_attempt(conn, &key, &email, &claim_origin))
+        .run(move |conn| sign_in::claim_attempt(conn, &claim_keys, &email, &claim_origin))
         .await;
-    let ClaimedAttempt { user, locks_until } = match claimed {
+    let ClaimedAttempt {
+        user,
+        known_address,
+        waits_until,
+    } = match claimed {
         Ok(claimed) => claimed,
         Err(AccountError::Throttled(until)) => return Ok(PasswordOutcome::Throttled(until)),
         Err(err) => return Err(account_error(err)),
@@ -295,28 +314,39 @@ async fn check_password(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::dummy_hash().to_owned());
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored_hash))
-        .await
-        .map_err(WebError::internal)?;
+    let matches = match password_matches(state, password, stored_hash).await {
+        Ok(matches) => matches,
+        Err(WebError::Busy) => {
+            let keys = keys.clone();
+            state
+                .db
+                .run(move |conn| sign_in::release_attempt(conn, &keys, known_address))
+                .await
+                .map_err(account_error)?;
+            return Err(WebError::Busy);
+        }
+        Err(err) => return Err(err),
+    };
     match user {
         Some(user) if matches && !user.disabled => {
             let account = Account::new(user.id, origin);
+            let second_step_follows = user.has_totp();
             state
                 .db
-                .run(move |conn| sign_in::accept_password(conn, &account, &throttle_key))
+                .run(move |conn| {
+                    sign_in::accept_password(conn, &account, &keys, known_address, second_step_follows)
+                })
                 .await
                 .map_err(account_error)?;
             Ok(PasswordOutcome::Accepted(user))
         }
         user => {
-            // The failure was counted when the attempt was claimed.
-            let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User(u.id));
             state
                 .db
-                .run(move |conn| sign_in::refuse_password(conn, actor, &origin))
+                .run(move |conn| sign_in::refuse_password(conn, user.as_ref(), &origin))
                 .await
                 .map_err(account_error)?;
-            Ok(match locks_until {
+            Ok(match waits_until {
                 Some(until) => PasswordOutcome::Throttled(until),
                 None => PasswordOutcome::Refused,
             })
@@ -362,15 +392,19 @@ async fn totp_submit(
     form: web::Form<TotpForm>,
 ) -> Result<HttpResponse, WebError> {
     let Some(user_id) = session.pending_user() else {
-        session.flash(FlashKind::Info, "Your sign-in took too long. Please start again.");
+        // A sign-in that took too long still has its session to carry the message;
+        // a stranger posting here has none, and gets none made for them.
+        if session.is_stored() {
+            session.flash(FlashKind::Info, "Your sign-in took too long. Please start again.");
+        }
         return Ok(see_other("/login"));
     };
     let code = form.into_inner().code;
-    let throttle_key = state.secret.digest("totp", user_id.to_string().as_bytes());
     let account = Account::new(user_id, request_origin(&req));
+    let keys = AttemptKeys::for_second_step(&state.secret, user_id, &account.origin.client_ip);
     let outcome = state
         .db
-        .run(move |conn| sign_in::second_step(conn, &account, &throttle_key, &code))
+        .run(move |conn| sign_in::second_step(conn, &account, &keys, &code))
         .await;
     match outcome {
         Ok(()) => {
@@ -403,14 +437,17 @@ async fn logout(
     req: HttpRequest,
     session: TypedSession,
 ) -> Result<HttpResponse, WebError> {
-    if let Some(user_id) = session.user_id() {
-        let account = Account::new(user_id, request_origin(&req));
-        state
-            .db
-            .run(move |conn| sign_in::sign_out(conn, &account))
-            .await
-            .map_err(account_error)?;
-    }
+    let Some(user_id) = session.user_id() else {
+        // Nobody to sign out: nothing to store either.
+        session.sign_out();
+        return Ok(see_other("/login"));
+    };
+    let account = Account::new(user_id, request_origin(&req));
+    state
+        .db
+        .run(move |conn| sign_in::sign_out(conn, &account))
+        .await
+        .map_err(account_error)?;
     session.sign_out();
     session.flash(FlashKind::Info, "You are signed out.");
     Ok(see_other("/login"))

@@ -23,6 +23,8 @@ pub enum WebError {
     PayloadTooLarge,
     #[error("too many requests: {0}")]
     TooManyRequests(String),
+    #[error("every password worker is busy")]
+    Busy,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]
@@ -120,7 +122,7 @@ impl ResponseError for WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Unavailable(_) | WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,6 +136,17 @@ impl ResponseError for WebError {
                     .finish()
             }
             WebError::Unavailable(_) | WebError::Internal(_) => log_cause_chain(self),
+            WebError::Busy => {
+                // Told at once, with when to come back, rather than held in a queue.
+                let mut response = error_page(
+                    status,
+                    Some("Many sign-ins are being checked right now. Nothing was changed; try again in a moment.".into()),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                return response;
+            }
             _ => {}
         }
         let message = match self {

@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::hash_password;
 use super::extractors::request_origin;
 use super::layout::{render, render_with_status, see_other, Layout};
+use super::passwords::hash_password;
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
@@ -172,7 +172,7 @@ async fn accept(
         };
         Some(NewAccount {
             name,
-            password_hash: hash_password(form.password).await?,
+            password_hash: hash_password(&state, form.password).await?,
         })
     };
     let origin = request_origin(&req);

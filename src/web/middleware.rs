@@ -21,9 +21,19 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
+    let trusted = req
+        .app_data::<actix_web::web::Data<super::state::AppState>>()
+        .map(|state| state.settings.trusted_proxies.clone())
+        .unwrap_or_default();
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
     let client_ip = req
         .peer_addr()
-        .map(|addr| addr.ip().to_string())
+        .map(|addr| client_address(addr.ip(), &forwarded, &trusted).to_string())
         .unwrap_or_default();
     req.extensions_mut().insert(RequestOrigin {
         request_id: request_id.clone(),
@@ -66,6 +76,24 @@ fn loggable_path(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the
+/// nearest address in X-Forwarded-For that is not one of the trusted proxies. Entries
+/// further left were written by whoever sent the request and prove nothing.
+fn client_address(peer: std::net::IpAddr, forwarded: &str, trusted: &[std::net::IpAddr]) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(address) if trusted.contains(&address) => client = address,
+            Ok(address) => return address,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -188,9 +216,10 @@ pub async fn csrf_protection(
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let session = req.extract::<TypedSession>().await?;
-    let Some(expected) = session.existing_csrf_token() else {
+    let accepted = session.accepted_csrf_tokens();
+    if accepted.is_empty() {
         return Ok(reject(req));
-    };
+    }
     let mut presented = header_token(&req).or_else(|| query_token(&req));
     let is_form = req
         .headers()
@@ -209,7 +238,11 @@ pub async fn csrf_protection(
         req.set_payload(bytes_to_payload(body));
     }
     match presented {
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+        Some(token)
+            if accepted
+                .iter()
+                .any(|expected| constant_time_eq(token.as_bytes(), expected.as_bytes())) =>
+        {
             Ok(next.call(req).await?.map_into_boxed_body())
         }
         _ => Ok(reject(req)),
@@ -297,6 +330,31 @@ mod tests {
             "/api/v1/customers/{identifier}"
         );
         assert_eq!(loggable_path("/w/acme/customers/42"), "/w/acme/customers/42");
+    }
+
+    #[test]
+    fn the_client_address_is_read_from_forwarded_for_only_behind_a_trusted_proxy() {
+        use super::client_address;
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let peer: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+        let trusted = [proxy];
+        assert_eq!(
+            client_address(peer, "198.51.100.1", &trusted),
+            peer,
+            "untrusted peer"
+        );
+        assert_eq!(
+            client_address(proxy, "198.51.100.7, 198.51.100.1", &trusted).to_string(),
+            "198.51.100.1",
+            "the nearest hop, not what the client wrote further left"
+        );
+        assert_eq!(client_address(proxy, "", &trusted), proxy);
+        assert_eq!(client_address(proxy, "garbage", &trusted), proxy);
+        assert_eq!(
+            client_address(proxy, "198.51.100.1, 10.0.0.2", &trusted).to_string(),
+            "198.51.100.1",
+            "trusted hops are skipped"
+        );
     }
 
     #[test]

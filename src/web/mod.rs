@@ -13,6 +13,7 @@ mod eraser;
 mod erasures;
 mod error;
 pub mod extractors;
+mod form_key;
 mod health;
 mod imports;
 mod invitations;
@@ -20,6 +21,7 @@ mod jobs;
 mod layout;
 mod middleware;
 mod owner_code;
+mod passwords;
 pub mod session;
 pub mod session_store;
 mod settings;
@@ -27,6 +29,7 @@ pub mod state;
 mod suppressions;
 
 pub use error::WebError;
+pub use form_key::form_key;
 pub use middleware::{csrf_protection, error_pages, request_context, security_headers};
 
 use actix_web::{web, HttpRequest, HttpResponse};

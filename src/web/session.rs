@@ -2,11 +2,12 @@
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::{Deserialize, Serialize};
 use std::future::{ready, Ready};
 
+use super::form_key::FormKey;
 use super::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
 
 const CSRF_KEY: &str = "csrf";
@@ -39,7 +40,11 @@ impl Flash {
     }
 }
 
-pub struct TypedSession(Session);
+pub struct TypedSession {
+    session: Session,
+    /// The visitor's cookie-bound form token, for pages shown before any session.
+    form_key: Option<FormKey>,
+}
 
 fn random_token() -> String {
     Alphanumeric.sample_string(&mut rand::rngs::OsRng, 43)
@@ -47,61 +52,82 @@ fn random_token() -> String {
 
 impl TypedSession {
     pub fn user_id(&self) -> Option<i64> {
-        self.0.get::<i64>(USER_ID_KEY).ok().flatten()
+        self.session.get::<i64>(USER_ID_KEY).ok().flatten()
     }
 
     pub fn signed_in_at(&self) -> Option<i64> {
-        self.0.get::<i64>(SIGNED_IN_AT_KEY).ok().flatten()
+        self.session.get::<i64>(SIGNED_IN_AT_KEY).ok().flatten()
     }
 
     /// Signs the user in under a brand-new session id, so an id planted before sign-in
     /// (session fixation) is worthless afterwards.
     pub fn sign_in(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
-        self.0.renew();
-        self.0.remove(PENDING_USER_KEY);
-        self.0.remove(PENDING_AT_KEY);
-        self.0.insert(USER_ID_KEY, user_id)?;
-        self.0.insert(SIGNED_IN_AT_KEY, chrono::Utc::now().timestamp())?;
-        self.0.insert(CSRF_KEY, random_token())?;
-        self.0.insert(NONCE_KEY, random_token())?;
+        self.session.renew();
+        self.session.remove(PENDING_USER_KEY);
+        self.session.remove(PENDING_AT_KEY);
+        self.session.insert(USER_ID_KEY, user_id)?;
+        self.session
+            .insert(SIGNED_IN_AT_KEY, chrono::Utc::now().timestamp())?;
+        self.session.insert(CSRF_KEY, random_token())?;
+        self.session.insert(NONCE_KEY, random_token())?;
         Ok(())
     }
 
     /// Keeps this browser signed in under a brand-new session id, after a change that
     /// ended every session of the person (its old id among them).
     pub fn keep_under_new_id(&self) {
-        self.0.renew();
+        self.session.renew();
     }
 
     pub fn sign_out(&self) {
-        self.0.purge();
+        self.session.purge();
     }
 
-    /// The synchronizer token every form carries; made on first use.
+    /// Whether this visitor has a session with something in it (which is, or will be,
+    /// stored): a stranger's is empty, and must stay so.
+    pub fn is_stored(&self) -> bool {
+        !self.session.entries().is_empty()
+    }
+
+    /// The synchronizer token every form carries: the session's, made on first use;
+    /// or, while there is no session to keep, the visitor's cookie-bound token, so that
+    /// showing a form to a stranger stores nothing.
     pub fn csrf_token(&self) -> String {
-        if let Ok(Some(token)) = self.0.get::<String>(CSRF_KEY) {
+        if let Ok(Some(token)) = self.session.get::<String>(CSRF_KEY) {
             return token;
         }
+        if self.session.entries().is_empty() {
+            if let Some(key) = &self.form_key {
+                return key.token.clone();
+            }
+        }
         let token = random_token();
-        if let Err(err) = self.0.insert(CSRF_KEY, &token) {
+        if let Err(err) = self.session.insert(CSRF_KEY, &token) {
             tracing::error!(error = %err, "could not store the CSRF token");
         }
         token
     }
 
-    /// The stored token, without making one.
-    pub fn existing_csrf_token(&self) -> Option<String> {
-        self.0.get::<String>(CSRF_KEY).ok().flatten()
+    /// The tokens a form may carry, without making one: the session's, and the
+    /// visitor's cookie-bound one when the request presented its cookie.
+    pub fn accepted_csrf_tokens(&self) -> Vec<String> {
+        let session = self.session.get::<String>(CSRF_KEY).ok().flatten();
+        let visitor = self
+            .form_key
+            .as_ref()
+            .filter(|k| k.presented)
+            .map(|k| k.token.clone());
+        session.into_iter().chain(visitor).collect()
     }
 
     /// A random value that names this sign-in, for binding one-time codes to it.
     pub fn nonce(&self) -> Option<String> {
-        self.0.get::<String>(NONCE_KEY).ok().flatten()
+        self.session.get::<String>(NONCE_KEY).ok().flatten()
     }
 
     pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
         let mut flashes = self
-            .0
+            .session
             .get::<Vec<Flash>>(FLASH_KEY)
             .ok()
             .flatten()
@@ -110,7 +136,7 @@ impl TypedSession {
             kind,
             message: message.into(),
         });
-        if let Err(err) = self.0.insert(FLASH_KEY, flashes) {
+        if let Err(err) = self.session.insert(FLASH_KEY, flashes) {
             tracing::error!(error = %err, "could not store a flash message");
         }
     }
@@ -119,10 +145,10 @@ impl TypedSession {
         // `remove` marks the session changed whether or not the key was there, and a
         // changed session is written back to the database: every page view was a
         // write, which on SQLite waited for the write lock behind any running job.
-        if !self.0.contains_key(FLASH_KEY) {
+        if !self.session.contains_key(FLASH_KEY) {
             return Vec::new();
         }
-        self.0
+        self.session
             .remove_as::<Vec<Flash>>(FLASH_KEY)
             .and_then(Result::ok)
             .unwrap_or_default()
@@ -130,38 +156,39 @@ impl TypedSession {
 
     /// Password accepted, second factor still to come.
     pub fn set_pending_user(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
-        self.0.renew();
-        self.0.insert(PENDING_USER_KEY, user_id)?;
-        self.0.insert(PENDING_AT_KEY, chrono::Utc::now().timestamp())
+        self.session.renew();
+        self.session.insert(PENDING_USER_KEY, user_id)?;
+        self.session
+            .insert(PENDING_AT_KEY, chrono::Utc::now().timestamp())
     }
 
     /// The user waiting for their second factor, if they passed the password step in
     /// the last five minutes.
     pub fn pending_user(&self) -> Option<i64> {
-        let at = self.0.get::<i64>(PENDING_AT_KEY).ok().flatten()?;
+        let at = self.session.get::<i64>(PENDING_AT_KEY).ok().flatten()?;
         if chrono::Utc::now().timestamp() - at > 300 {
             return None;
         }
-        self.0.get::<i64>(PENDING_USER_KEY).ok().flatten()
+        self.session.get::<i64>(PENDING_USER_KEY).ok().flatten()
     }
 
     pub fn clear_pending_user(&self) {
-        self.0.remove(PENDING_USER_KEY);
-        self.0.remove(PENDING_AT_KEY);
+        self.session.remove(PENDING_USER_KEY);
+        self.session.remove(PENDING_AT_KEY);
     }
 
     /// An authenticator secret shown for enrolment, kept here (never in the user's row)
     /// until a code from it proves the app has it.
     pub fn set_totp_enrolment(&self, secret: &str) -> Result<(), actix_session::SessionInsertError> {
-        self.0.insert(TOTP_ENROLMENT_KEY, secret)
+        self.session.insert(TOTP_ENROLMENT_KEY, secret)
     }
 
     pub fn totp_enrolment(&self) -> Option<String> {
-        self.0.get::<String>(TOTP_ENROLMENT_KEY).ok().flatten()
+        self.session.get::<String>(TOTP_ENROLMENT_KEY).ok().flatten()
     }
 
     pub fn clear_totp_enrolment(&self) {
-        self.0.remove(TOTP_ENROLMENT_KEY);
+        self.session.remove(TOTP_ENROLMENT_KEY);
     }
 }
 
@@ -170,6 +197,9 @@ impl FromRequest for TypedSession {
     type Future = Ready<Result<TypedSession, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(TypedSession(req.get_session())))
+        ready(Ok(TypedSession {
+            session: req.get_session(),
+            form_key: req.extensions().get::<FormKey>().cloned(),
+        }))
     }
 }

@@ -5,6 +5,7 @@ use crate::db::Database;
 use crate::erasure::journal::Journal;
 use crate::erasure::runner::JobRunner;
 use crate::mail::Mailer;
+use crate::password::HashingPool;
 use crate::secret::SecretKey;
 use crate::web::api::RateLimiter;
 
@@ -21,4 +22,7 @@ pub struct AppState {
     pub jobs: JobRunner,
     /// Records erasures outside the database, for replay after a restore.
     pub journal: Journal,
+    /// The only place the server hashes passwords: bounded, so a flood of sign-in
+    /// attempts is turned away instead of taking the memory.
+    pub passwords: HashingPool,
 }

@@ -69,9 +69,9 @@ fn scope(action: AuditAction) -> Scope {
         PermissionDenied => Scope::Workspace,
         // Sign-ins, sessions and two-step sign-in are a person's; disabling, account admins
         // and ownership span every workspace. Roles belong to one workspace each.
-        SignInSucceeded | SignInFailed | SignInThrottled | SignOut | SessionsRevoked | TotpEnabled
-        | TotpDisabled | RecoveryCodeUsed | MemberDisabled | MemberEnabled | AccountAdminGranted
-        | AccountAdminRevoked | OwnershipTransferred => Scope::Account,
+        SignInSucceeded | SignInFailed | SignInThrottled | SignInFlood | SignOut | SessionsRevoked
+        | TotpEnabled | TotpDisabled | RecoveryCodeUsed | MemberDisabled | MemberEnabled
+        | AccountAdminGranted | AccountAdminRevoked | OwnershipTransferred => Scope::Account,
     }
 }
 
@@ -82,6 +82,8 @@ enum Who {
     ApiKey(i64),
     /// The command line, replaying the erasure journal.
     System,
+    /// Nobody known: strangers' refused sign-ins, as a flood.
+    Nobody,
 }
 
 /// Where an entry must say it came from.
@@ -184,6 +186,7 @@ impl<'a> Audit<'a> {
             Who::User(id) => ("user", Some(id)),
             Who::ApiKey(id) => ("api_key", Some(id)),
             Who::System => ("system", None),
+            Who::Nobody => ("anonymous", None),
         };
         assert_eq!(
             (entry.actor_kind.as_str(), entry.actor_id),
@@ -475,7 +478,10 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     audit.mark();
     let refused = app.login(OWNER_EMAIL, "not the password at all").await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    audit.one(AuditAction::SignInFailed, Want::new(me, None, ""));
+    audit.one(
+        AuditAction::SignInFailed,
+        Want::new(me, None, format!("user:{owner}")),
+    );
     audit.mark();
     see_other(app.login(OWNER_EMAIL, OWNER_PASSWORD).await, "sign in").await;
     audit.one(
@@ -1175,12 +1181,41 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         };
         assert_eq!(response.status(), expected, "attempt {attempt}");
     }
+    // As if guessed at from many places: the hundredth failure closes the account to
+    // addresses it never signed in from, once.
+    app.sql("UPDATE login_throttles SET failures = 99, wait_until = NULL");
     audit.mark();
     let throttled = app
-        .login_with(&stranger, "vic.member@example.org", PASSWORD)
+        .login_with(&stranger, "vic.member@example.org", "a wrong password")
         .await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
-    audit.one(AuditAction::SignInThrottled, Want::new(Who::User(vic), None, ""));
+    audit.one(
+        AuditAction::SignInThrottled,
+        Want::new(Who::User(vic), None, format!("user:{vic}")).affected(100),
+    );
+
+    // Strangers' failures are counted, and audited only as a flood (from an address
+    // whose own count the guessing above did not leave waiting).
+    app.sql("DELETE FROM login_throttles");
+    // 99 in this hour and the next, so that the hour turning over changes nothing.
+    app.sql("DELETE FROM sign_in_tallies");
+    let now = chrono::Utc::now().naive_utc();
+    for hour in [now, now + chrono::Duration::hours(1)] {
+        app.sql(&format!(
+            "INSERT INTO sign_in_tallies (hour, refused) VALUES ('{}', 99)",
+            hour.format("%Y-%m-%d %H:00:00")
+        ));
+    }
+    let elsewhere = new_client();
+    audit.mark();
+    let refused = app
+        .login_with(&elsewhere, "nobody.at.all@example.org", "a wrong password")
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    audit.one(
+        AuditAction::SignInFlood,
+        Want::new(Who::Nobody, None, "").affected(100),
+    );
 
     // The key is revoked once the integration is done with it.
     audit.mark();

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use erasure::store::login_throttles::MAX_FAILURES;
+use erasure::store::login_throttles::{FIXED_LOCK, MAX_FAILURES};
 use reqwest::StatusCode;
 use tokio::sync::Barrier;
 
@@ -65,10 +65,14 @@ async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<Answer> {
     answers
 }
 
+/// No guess may fail on the server; one may be turned away while every password
+/// worker is busy (503, come back later), which checks and counts nothing.
 fn assert_no_server_errors(answers: &[Answer]) {
     for answer in answers {
         assert!(
-            !answer.status.is_server_error(),
+            !answer.status.is_server_error()
+                || (answer.status == StatusCode::SERVICE_UNAVAILABLE
+                    && answer.body.contains("Many sign-ins are being checked right now")),
             "a guess got {}: {}",
             answer.status,
             answer.body.chars().take(300).collect::<String>()
@@ -90,6 +94,22 @@ fn count_where(app: &TestApp, table: &str, condition: &str) -> i64 {
     }
     let mut conn = app.db();
     diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
+        .get_result::<One>(&mut **conn)
+        .unwrap()
+        .n
+}
+
+/// Refusals counted in the hourly tallies.
+fn refusals_counted(app: &TestApp) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct One {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db();
+    diesel::sql_query("SELECT CAST(COALESCE(SUM(refused), 0) AS BIGINT) AS n FROM sign_in_tallies")
         .get_result::<One>(&mut **conn)
         .unwrap()
         .n
@@ -186,9 +206,14 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit(backend: Bac
         "exactly the limit of passwords were checked"
     );
     assert_eq!(
-        audited(&app, "sign_in.throttled"),
+        refusals_counted(&app),
         GUESSES as i64 - limit,
-        "every other guess was refused unchecked"
+        "every other guess was refused unchecked, and counted rather than audited"
+    );
+    assert_eq!(
+        audited(&app, "sign_in.throttled"),
+        0,
+        "far from closing the account"
     );
     assert_eq!(
         answers
@@ -421,7 +446,17 @@ async fn parallel_wrong_codes_to_turn_off_two_step_leave_it_on(backend: Backend)
     let answers = all_at_once(requests).await;
 
     assert_no_server_errors(&answers);
-    assert!(answers.iter().all(|a| a.status == StatusCode::SEE_OTHER));
+    assert!(answers
+        .iter()
+        .all(|a| a.status == StatusCode::SEE_OTHER || a.status == StatusCode::SERVICE_UNAVAILABLE));
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.status == StatusCode::SEE_OTHER)
+            .count()
+            > MAX_FAILURES as usize,
+        "more guesses than the limit got through to the lock"
+    );
     let right = erasure::totp::code_at(&secret, unix_now()).unwrap();
     for code in [right.as_str(), recovery_codes[0].as_str()] {
         app.post_form(
@@ -458,7 +493,7 @@ async fn an_attempt_is_claimed_atomically_before_the_secret_is_checked(backend: 
                 barrier.wait();
                 let mut conn = pool.get().expect("a connection");
                 erasure::db::write_transaction(&mut conn, |conn| {
-                    let attempt = begin_attempt(conn, "parallel-key")?;
+                    let attempt = begin_attempt(conn, "parallel-key", FIXED_LOCK)?;
                     std::thread::sleep(std::time::Duration::from_millis(10));
                     Ok::<_, erasure::store::StoreError>(attempt)
                 })
@@ -471,8 +506,8 @@ async fn an_attempt_is_claimed_atomically_before_the_secret_is_checked(backend: 
     let allowed: Vec<_> = attempts
         .iter()
         .filter_map(|a| match a {
-            Attempt::Allowed { locks_until } => Some(*locks_until),
-            Attempt::Locked(_) => None,
+            Attempt::Allowed { waits_until, .. } => Some(*waits_until),
+            Attempt::Waiting(_) => None,
         })
         .collect();
     assert_eq!(allowed.len(), MAX_FAILURES as usize);

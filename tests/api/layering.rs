@@ -117,3 +117,28 @@ fn the_identifier_mode_is_compared_as_a_domain_enum_only() {
         "the scan found the enum's own keys"
     );
 }
+
+#[test]
+fn the_server_hashes_passwords_only_in_its_bounded_pool() {
+    let hits: Vec<String> = lines_containing(
+        "src",
+        &[
+            "password::hash(",
+            "password::verify(",
+            "spawn_blocking(move || crate::password",
+            "Argon2::default()",
+        ],
+    )
+    .into_iter()
+    .filter(|hit| !hit.starts_with("src/password/") && !hit.starts_with("src/cli.rs:"))
+    .collect();
+    assert!(
+        hits.is_empty(),
+        "a request's password is hashed through state.passwords (src/web/passwords.rs), which bounds the work:\n{}",
+        hits.join("\n")
+    );
+    assert!(
+        !lines_containing("src/web", &["password_matches("]).is_empty(),
+        "the scan reads the source"
+    );
+}

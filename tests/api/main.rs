@@ -25,6 +25,7 @@ mod request_safety;
 mod residue;
 mod role_migration;
 mod sign_in;
+mod sign_in_limits;
 mod suppression;
 mod suppression_modes;
 mod team;

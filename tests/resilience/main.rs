@@ -11,6 +11,7 @@ mod database_outage;
 mod delete_all_kill;
 mod import_kill;
 mod load;
+mod sign_in_flood;
 
 use std::time::Duration;
 

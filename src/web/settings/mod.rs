@@ -49,13 +49,6 @@ fn manager(access: &WorkspaceAccess) -> Manager {
     }
 }
 
-/// Checks a password on a blocking thread: argon2 is slow on purpose.
-async fn password_matches(password: String, stored_hash: String) -> Result<bool, WebError> {
-    tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored_hash))
-        .await
-        .map_err(WebError::internal)
-}
-
 /// The answer to a team change that a rule refused: back to `back` with the reason.
 /// Other errors are pages; field errors belong to forms and must be handled first.
 fn refused_to(session: &TypedSession, back: String, err: TeamError) -> Result<HttpResponse, WebError> {

@@ -6,13 +6,14 @@ use askama::Template;
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Deserialize;
 
-use super::{load_nav, manager, password_matches, refused_to, SettingsNav};
+use super::{load_nav, manager, refused_to, SettingsNav};
 use crate::domain::{BuiltinRole, Email};
 use crate::mail::OutgoingMail;
 use crate::store::{self, StoreError};
 use crate::team::{self, TeamError, INVITATION_DAYS};
 use crate::web::extractors::{perm, Authorized, WorkspaceAccess};
 use crate::web::layout::{render, render_with_status, see_other, Layout, Section};
+use crate::web::passwords::password_matches;
 use crate::web::session::{FlashKind, TypedSession};
 use crate::web::state::AppState;
 use crate::web::WebError;
@@ -518,7 +519,7 @@ async fn transfer(
         .trim()
         .parse::<i64>()
         .map_err(|_| WebError::BadRequest("Choose the new owner from the list.".into()))?;
-    if !password_matches(password, access.user.user.password_hash.clone()).await? {
+    if !password_matches(&state, password, access.user.user.password_hash.clone()).await? {
         session.flash(
             FlashKind::Error,
             "That password is not right. Ownership was not transferred.",

@@ -6,13 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{load_nav, password_matches, SettingsNav};
+use super::{load_nav, SettingsNav};
 use crate::accounts::second_factor::{self, Enrolment};
 use crate::accounts::{Account, AccountError};
 use crate::totp;
 use crate::web::auth::account_error;
 use crate::web::extractors::{request_origin, CurrentUser};
 use crate::web::layout::{render, render_with_status, see_other, Layout};
+use crate::web::passwords::password_matches;
 use crate::web::session::{FlashKind, TypedSession};
 use crate::web::state::AppState;
 use crate::web::WebError;
@@ -188,7 +189,7 @@ async fn disable(
     form: web::Form<DisableForm>,
 ) -> Result<HttpResponse, WebError> {
     let DisableForm { password, code } = form.into_inner();
-    let password_ok = password_matches(password, user.user.password_hash.clone()).await?;
+    let password_ok = password_matches(&state, password, user.user.password_hash.clone()).await?;
     let user_id = user.user.id;
     let throttle_key = state
         .secret

@@ -194,6 +194,18 @@ pub fn new_client() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// A client whose connections come from another loopback address (127.0.0.2 and up
+/// all reach a server listening on 127.0.0.1): another place on the internet, as far
+/// as the server can tell.
+pub fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .local_address(Some(address.parse().expect("an IP address")))
+        .build()
+        .expect("an HTTP client")
+}
+
 /// The value of `<meta name="csrf-token">` or of a `csrf_token` field in a page.
 pub fn csrf_from(html: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);

@@ -1,4 +1,12 @@
-//! Password hashing with argon2id. Slow on purpose: call it on a blocking thread.
+//! Passwords: the rules for a new one, and argon2id hashing.
+//!
+//! The server hashes only through the bounded [`pool::HashingPool`]; [`hash`] and
+//! [`verify`] here are for the command line and tests, one hash at a time.
+
+mod argon;
+pub mod pool;
+
+pub use pool::{HashingPool, PoolError, PoolSize};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
