@@ -258,7 +258,8 @@ fn run(command: Command) -> Result<(), String> {
                 .read_to_string(&mut password)
                 .map_err(|e| format!("reading the password: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
-            crate::password::check_new(&password).map_err(|e| format!("password: {e}"))?;
+            crate::password::check_new(&password, &[email.as_str(), name.as_str(), workspace.as_str()])
+                .map_err(|e| format!("password: {e}"))?;
             let hash = crate::password::hash(&password).map_err(|e| e.to_string())?;
             let database = open_database(&settings).map_err(|e| e.to_string())?;
             let mut conn = database.pool().get().map_err(|e| e.to_string())?;

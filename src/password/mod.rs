@@ -20,16 +20,59 @@ pub enum PasswordError {
     TooShort,
     #[error("use at most 1024 characters")]
     TooLong,
+    #[error("this password is too easy to guess{0}; a few unrelated words make a strong one")]
+    Guessable(String),
 }
 
-/// Checks a new password's length; long passphrases beat composition rules.
-pub fn check_new(password: &str) -> Result<(), PasswordError> {
+/// Words a password must not lean on, besides the person's own (their name and
+/// address) and the workspace's name, which callers pass in.
+pub const CONTEXT_WORDS: [&str; 4] = ["erasure", "customer", "delete", "suppress"];
+
+/// How much of a password the guessability check reads: its cost grows with the
+/// length, and what lies beyond this is strength enough.
+const GUESSABILITY_READS: usize = 100;
+
+/// Checks a new password: its length, and that it is not among the passwords people
+/// pick most (zxcvbn's frequency lists, keyboard patterns, repeats, dates) nor built
+/// from the context: the person's name or address, the workspace, the product.
+/// Long passphrases beat composition rules, which are not imposed.
+pub fn check_new(password: &str, context: &[&str]) -> Result<(), PasswordError> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
         return Err(PasswordError::TooShort);
     }
     if password.len() > MAX_LENGTH {
         return Err(PasswordError::TooLong);
+    }
+    let read: String = password.chars().take(GUESSABILITY_READS).collect();
+    // Each context entry whole and in its words: "Olivia Owner" and
+    // "olivia.owner@example.com" both give "olivia" and "owner".
+    let mut words: Vec<String> = CONTEXT_WORDS.iter().map(|w| (*w).to_owned()).collect();
+    for entry in context {
+        words.push(entry.to_lowercase());
+        words.extend(
+            entry
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
+    }
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(&read, &words);
+    // Score 3 (10^8 guesses and more) is far out of every top list and out of reach of
+    // online guessing under the sign-in limits. A password that leans on the context
+    // must reach 4 (10^10): whoever guesses knows the name, the address and the
+    // workspace.
+    // It leans on the context when knowing the context makes it easier to guess.
+    let leans_on_context = estimate.guesses() < zxcvbn::zxcvbn(&read, &[]).guesses();
+    let needed = if leans_on_context { 4 } else { 3 };
+    if u8::from(estimate.score()) < needed {
+        let why = match estimate.feedback().and_then(|f| f.warning()) {
+            Some(warning) => format!(" ({})", warning.to_string().trim_end_matches('.').to_lowercase()),
+            None if leans_on_context => " (it is built from your name, address or workspace)".to_owned(),
+            None => String::new(),
+        };
+        return Err(PasswordError::Guessable(why));
     }
     Ok(())
 }
@@ -79,8 +122,30 @@ mod tests {
 
     #[test]
     fn length_rules() {
-        assert_eq!(check_new("short"), Err(PasswordError::TooShort));
-        assert_eq!(check_new(&"a".repeat(1025)), Err(PasswordError::TooLong));
-        assert!(check_new("twelve chars").is_ok());
+        assert_eq!(check_new("short", &[]), Err(PasswordError::TooShort));
+        assert_eq!(check_new(&"a".repeat(1025), &[]), Err(PasswordError::TooLong));
+        assert!(check_new("twelve chars", &[]).is_ok());
+        assert!(check_new(&"long passphrase of many words ".repeat(30), &[]).is_ok());
+    }
+
+    #[test]
+    fn common_and_contextual_passwords_are_refused() {
+        for weak in [
+            "password1234",
+            "qwertyuiopasdf",
+            "aaaaaaaaaaaaaaa",
+            "123456789012",
+        ] {
+            assert!(
+                matches!(check_new(weak, &[]), Err(PasswordError::Guessable(_))),
+                "{weak}"
+            );
+        }
+        let context = ["olivia.owner@example.com", "Olivia Owner", "Acme Shop"];
+        assert!(matches!(
+            check_new("oliviaowner2024", &context),
+            Err(PasswordError::Guessable(_))
+        ));
+        assert!(check_new("correct horse battery staple", &context).is_ok());
     }
 }

@@ -141,7 +141,7 @@ async fn setup_submit(
     let workspace = WorkspaceName::parse(&form.workspace)
         .map_err(|e| errors.workspace = Some(e.to_string()))
         .ok();
-    if let Err(e) = password::check_new(&form.password) {
+    if let Err(e) = password::check_new(&form.password, &[&form.email, &form.name, &form.workspace]) {
         errors.password = Some(e.to_string());
     } else if form.password != form.password_confirm {
         errors.password_confirm = Some("the two passwords differ".into());

@@ -152,7 +152,9 @@ async fn accept(
             .map_err(|e| errors.name = Some(e.to_string()))
             .map(PersonName::into_inner)
             .ok();
-        if let Err(e) = password::check_new(&form.password) {
+        if let Err(e) =
+            password::check_new(&form.password, &[&form.name, &offer.workspace_name, &offer.email])
+        {
             errors.password = Some(e.to_string());
         } else if form.password != form.password_confirm {
             errors.password_confirm = Some("the two passwords differ".into());

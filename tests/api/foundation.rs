@@ -8,6 +8,7 @@ on_both_backends!(
     the_root_leads_to_setup_then_to_sign_in_then_to_the_workspace,
     setup_creates_the_owner_once_and_is_gone_afterwards,
     setup_shows_each_error_next_to_its_field_and_creates_nothing,
+    setup_refuses_a_common_password_or_one_made_of_the_owner_s_own_words,
     mail_reaches_the_smtp_listener,
     without_smtp_mail_is_written_to_the_outbox,
 );
@@ -162,4 +163,28 @@ async fn without_smtp_mail_is_written_to_the_outbox(backend: Backend) {
     assert!(contents.contains("Subject: Your code"));
     assert!(contents.contains("Code: 123456"));
     assert!(app.mail.all().is_empty(), "nothing went over SMTP");
+}
+
+async fn setup_refuses_a_common_password_or_one_made_of_the_owner_s_own_words(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for weak in ["password1234", "oliviaowner2024", "acmeshop12345"] {
+        let response = app
+            .post_form(
+                "/setup",
+                &[
+                    ("name", "Olivia Owner"),
+                    ("email", "olivia@example.com"),
+                    ("password", weak),
+                    ("password_confirm", weak),
+                    ("workspace", "Acme Shop"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{weak}");
+        assert!(
+            response.text().await.unwrap().contains("too easy to guess"),
+            "{weak}"
+        );
+    }
+    assert_eq!(app.count("users"), 0);
 }
