@@ -15,7 +15,7 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use erasure::config::Settings;
-use erasure::db::{build_pool, Backend, Database, DatabaseUrl, DbConnection, PoolSettings};
+use erasure::db::{build_pool_attaching, Backend, Database, DatabaseUrl, DbConnection, PoolSettings};
 use erasure::domain::{CustomerFilter, JobKind};
 use erasure::erasure::preview::{create_preview, Selection};
 use erasure::erasure::runner::JobRunner;
@@ -117,13 +117,20 @@ struct Outcome {
     preview_seconds: f64,
 }
 
+const SECRET: &str = "benchmark-secret-key-0123456789abcdef";
+
+/// A pool like the server's: its connections carry the audit chain's seal, so the
+/// product's erasures can append their entries.
 fn pool_for(url: &DatabaseUrl) -> Database {
-    let pool = build_pool(
+    let secret = SecretKey::from_configured(SECRET).unwrap();
+    let seal = erasure::store::audit::AuditSeal::new(&secret, &tempfile_dir());
+    let pool = build_pool_attaching(
         url,
         PoolSettings {
             max_size: 4,
             connection_timeout: std::time::Duration::from_secs(30),
         },
+        Some(seal.for_each_connection()),
     )
     .expect("a pool");
     let backend = match url {
@@ -245,7 +252,7 @@ fn product_delete(url: &DatabaseUrl, until: Option<chrono::NaiveDate>) -> Outcom
             settings.job_batch_size = size.parse().expect("a number");
         }
         let settings = Arc::new(settings);
-        let secret = SecretKey::from_configured("benchmark-secret-key-0123456789abcdef").unwrap();
+        let secret = SecretKey::from_configured(SECRET).unwrap();
         let mailer = Mailer::new(None, dir.join("outbox"), "Erasure <erasure@localhost>").unwrap();
         let (kind, selection) = match until {
             Some(date) => (

@@ -1,5 +1,7 @@
 //! The command line: `erasure serve | migrate | create-owner`.
 
+mod audit_verify;
+
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -7,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{DatabaseArgs, ServeArgs, Settings};
 use crate::domain::{Email, WorkspaceName};
-use crate::startup::{open_database, Application};
+use crate::startup::{load_secret, open_database, open_database_unsealed, Application};
 use crate::store::audit::RequestOrigin;
 
 #[derive(Debug, Parser)]
@@ -164,23 +166,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Audit {
             command: AuditCommand::Verify { db },
-        } => {
-            let settings = settings_without_server(&db)?;
-            let database = open_database(&settings).map_err(|e| e.to_string())?;
-            let mut conn = database.pool().get().map_err(|e| e.to_string())?;
-            match crate::store::audit::verify_chain(&mut conn, 1000).map_err(|e| e.to_string())? {
-                crate::store::audit::ChainReport::Intact { entries, last_hash } => {
-                    println!("audit log intact: {entries} entries, last hash {last_hash}");
-                    Ok(())
-                }
-                crate::store::audit::ChainReport::Altered { id } => Err(format!(
-                    "audit entry #{id} was altered: its content does not match its hash"
-                )),
-                crate::store::audit::ChainReport::Missing { after_id, before_id } => Err(format!(
-                    "audit entries are missing between #{after_id} and #{before_id}"
-                )),
-            }
-        }
+        } => audit_verify::run(&settings_without_server(&db)?),
         Command::ApiKey {
             command: ApiKeyCommand::Create { db, workspace, name },
         } => create_api_key(&db, &workspace, &name),
@@ -206,9 +192,7 @@ fn run(command: Command) -> Result<(), String> {
             let settings = settings_without_server(&db)?;
             let since = chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d")
                 .map_err(|_| "--since: use a date like 2026-01-31".to_owned())?;
-            let secret =
-                crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
-                    .map_err(|e| e.to_string())?;
+            let secret = load_secret(&settings).map_err(|e| e.to_string())?;
             let files = if journal.is_empty() {
                 vec![settings.data_dir.join(crate::erasure::journal::FILE_NAME)]
             } else {
@@ -226,7 +210,7 @@ fn run(command: Command) -> Result<(), String> {
             let start = since.and_hms_opt(0, 0, 0).unwrap_or_default();
             entries.retain(|e| e.at >= start);
             entries.sort_by_key(|e| e.at);
-            let database = open_database(&settings).map_err(|e| e.to_string())?;
+            let database = open_database(&settings, &secret).map_err(|e| e.to_string())?;
             let mut conn = database.pool().get().map_err(|e| e.to_string())?;
             let report =
                 crate::erasure::replay::replay(&mut conn, &secret, &entries).map_err(|e| e.to_string())?;
@@ -238,7 +222,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;
-            open_database(&settings).map_err(|e| e.to_string())?;
+            open_database_unsealed(&settings).map_err(|e| e.to_string())?;
             println!("database is up to date");
             Ok(())
         }
@@ -261,7 +245,10 @@ fn run(command: Command) -> Result<(), String> {
             crate::password::check_new(&password, &[email.as_str(), name.as_str(), workspace.as_str()])
                 .map_err(|e| format!("password: {e}"))?;
             let hash = crate::password::hash(&password).map_err(|e| e.to_string())?;
-            let database = open_database(&settings).map_err(|e| e.to_string())?;
+            // The first entries of the audit log are appended here, sealed with the key
+            // the server will use: the configured one, or the data dir's (made now).
+            let secret = load_secret(&settings).map_err(|e| e.to_string())?;
+            let database = open_database(&settings, &secret).map_err(|e| e.to_string())?;
             let mut conn = database.pool().get().map_err(|e| e.to_string())?;
             let origin = RequestOrigin {
                 request_id: "cli".into(),
@@ -289,9 +276,8 @@ fn run(command: Command) -> Result<(), String> {
 fn create_api_key(db: &DatabaseArgs, slug: &str, name: &str) -> Result<(), String> {
     let settings = settings_without_server(db)?;
     let name = crate::domain::ApiKeyName::parse(name).map_err(|e| format!("--name: {e}"))?;
-    let secret = crate::secret::SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)
-        .map_err(|e| e.to_string())?;
-    let database = open_database(&settings).map_err(|e| e.to_string())?;
+    let secret = load_secret(&settings).map_err(|e| e.to_string())?;
+    let database = open_database(&settings, &secret).map_err(|e| e.to_string())?;
     let mut conn = database.pool().get().map_err(|e| e.to_string())?;
     let workspace = crate::store::workspaces::find_by_slug(&mut conn, slug)
         .map_err(|e| e.to_string())?

@@ -59,6 +59,33 @@ impl SecretKey {
         }
     }
 
+    /// The configured key or the one in `DATA_DIR/secret.key`, never making one: for
+    /// commands that check what a running server wrote, where a new key would only
+    /// mismatch everything.
+    pub fn load_existing(
+        configured: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Option<SecretKey>, SecretKeyError> {
+        if let Some(value) = configured {
+            return SecretKey::from_configured(value).map(Some);
+        }
+        let path = data_dir.join("secret.key");
+        match fs::read_to_string(&path) {
+            Ok(contents) => SecretKey::from_configured(&contents).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SecretKeyError::File {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// A key for one purpose only, derived from this one: code that holds it can make
+    /// and check that purpose's digests and nothing else.
+    pub fn derive(&self, purpose: &str) -> SecretKey {
+        SecretKey(self.digest(purpose, b"").into_bytes())
+    }
+
     /// HMAC-SHA256 of `message` under this key, with a purpose label so that a digest
     /// made for one use can never stand in for another.
     pub fn digest(&self, purpose: &str, message: &[u8]) -> String {
@@ -104,6 +131,31 @@ mod tests {
         let first = SecretKey::load_or_create(None, &dir).unwrap();
         let second = SecretKey::load_or_create(None, &dir).unwrap();
         assert_eq!(first.digest("p", b"m"), second.digest("p", b"m"));
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_derived_key_differs_from_its_parent_and_by_purpose() {
+        let key = SecretKey::from_configured(&"a".repeat(32)).unwrap();
+        assert_ne!(key.derive("x").digest("p", b"m"), key.digest("p", b"m"));
+        assert_ne!(
+            key.derive("x").digest("p", b"m"),
+            key.derive("y").digest("p", b"m")
+        );
+        assert_eq!(
+            key.derive("x").digest("p", b"m"),
+            key.derive("x").digest("p", b"m")
+        );
+    }
+
+    #[test]
+    fn loading_an_existing_key_never_makes_one() {
+        let dir = std::env::temp_dir().join(format!("erasure-key-existing-{}", std::process::id()));
+        assert!(SecretKey::load_existing(None, &dir).unwrap().is_none());
+        assert!(!dir.join("secret.key").exists());
+        let made = SecretKey::load_or_create(None, &dir).unwrap();
+        let loaded = SecretKey::load_existing(None, &dir).unwrap().unwrap();
+        assert_eq!(made.digest("p", b"m"), loaded.digest("p", b"m"));
         let _ = fs::remove_dir_all(dir);
     }
 

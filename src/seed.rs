@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::Settings;
 use crate::db::{write_transaction, DbConnection};
-use crate::startup::open_database;
+use crate::startup::open_database_unsealed;
 use crate::store::bulk_load::{self, CustomerRow, EventRow};
 use crate::store::{self, StoreError};
 
@@ -186,7 +186,7 @@ pub fn seed(
 /// `erasure seed`: opens the database (migrating it if needed), seeds, and prints a
 /// progress line every 100,000 customers and a summary with the rate.
 pub fn run_command(settings: &Settings, plan: &SeedPlan) -> Result<(), String> {
-    let database = open_database(settings).map_err(|e| e.to_string())?;
+    let database = open_database_unsealed(settings).map_err(|e| e.to_string())?;
     let mut conn = database.pool().get().map_err(|e| e.to_string())?;
     let mut reported = 0u64;
     let report = seed(&mut conn, plan, |done| {

@@ -16,6 +16,7 @@ use crate::db::{self, Backend, Database, DatabaseUrl, PoolSettings};
 use crate::erasure::runner::JobRunner;
 use crate::mail::{MailError, Mailer};
 use crate::secret::{SecretKey, SecretKeyError};
+use crate::store::audit::{self, AuditSeal, Rekeying};
 use crate::web::api::RateLimiter;
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
@@ -34,18 +35,43 @@ pub enum StartupError {
     Secret(#[from] SecretKeyError),
     #[error("mail is misconfigured: {0}")]
     Mail(#[from] MailError),
+    #[error("cannot check the audit log: {0}")]
+    Audit(String),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Opens the pool for the settings' database and brings its schema up to date.
-pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
-    let pool = db::build_pool(
+/// The server's secret key: the configured one, or `DATA_DIR/secret.key`, made on first
+/// start.
+pub fn load_secret(settings: &Settings) -> Result<SecretKey, StartupError> {
+    Ok(SecretKey::load_or_create(
+        settings.secret_key.as_deref(),
+        &settings.data_dir,
+    )?)
+}
+
+/// Opens the pool for the settings' database and brings its schema up to date. Every
+/// connection carries the audit chain's seal (a key derived from `secret`, and the head
+/// file in the data dir), so that whatever changes data can append audit entries.
+pub fn open_database(settings: &Settings, secret: &SecretKey) -> Result<Database, StartupError> {
+    open(settings, Some(AuditSeal::new(secret, &settings.data_dir)))
+}
+
+/// The same without the seal, for commands that append nothing to the audit log
+/// (`migrate`, `seed`): they need no key, and should not make one in a data dir that
+/// may not be the server's. An append on these connections fails.
+pub fn open_database_unsealed(settings: &Settings) -> Result<Database, StartupError> {
+    open(settings, None)
+}
+
+fn open(settings: &Settings, seal: Option<AuditSeal>) -> Result<Database, StartupError> {
+    let pool = db::build_pool_attaching(
         &settings.database_url,
         PoolSettings {
             max_size: settings.db_pool_size,
             connection_timeout: settings.db_pool_timeout,
         },
+        seal.map(|seal| seal.for_each_connection()),
     )?;
     let mut conn = pool.get()?;
     let applied = db::run_migrations(&mut conn).map_err(|e| StartupError::Migrate(e.to_string()))?;
@@ -58,6 +84,29 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
         DatabaseUrl::Postgres(_) => Backend::Postgres,
     };
     Ok(Database::new(pool, backend))
+}
+
+/// Seals once, with the key, an audit log written before entries were keyed; see
+/// `store::audit::rekey_legacy_chain` for when it does nothing.
+fn seal_legacy_audit_log(db: &Database) -> Result<(), StartupError> {
+    let mut conn = db.pool().get()?;
+    let outcome =
+        audit::rekey_legacy_chain(&mut conn, 1000).map_err(|e| StartupError::Audit(e.to_string()))?;
+    match outcome {
+        Rekeying::NotNeeded => {}
+        Rekeying::Rekeyed { entries } => {
+            tracing::info!(entries, "audit log sealed with the server's key")
+        }
+        Rekeying::LegacyBroken(report) => tracing::warn!(
+            ?report,
+            "the audit log's unkeyed chain is broken; it is left as it is: `erasure audit verify` says where"
+        ),
+        Rekeying::HeadRecorded => tracing::error!(
+            "the audit log's newest entry is unkeyed although this data dir recorded a keyed one: the log \
+             was rewritten without the key; it is left as it is: run `erasure audit verify`"
+        ),
+    }
+    Ok(())
 }
 
 pub struct Application {
@@ -76,8 +125,9 @@ impl Application {
         settings: Settings,
         listener: TcpListener,
     ) -> Result<Application, StartupError> {
-        let db = open_database(&settings)?;
-        let secret = SecretKey::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)?;
+        let secret = load_secret(&settings)?;
+        let db = open_database(&settings, &secret)?;
+        seal_legacy_audit_log(&db)?;
         let mailer = Mailer::new(
             settings.smtp_url.as_deref(),
             settings.data_dir.join("outbox"),

@@ -2,8 +2,10 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::attachment::{attach, Attachment};
 use super::{DatabaseUrl, DbConnection};
 
 pub type DbPool = r2d2::Pool<ConnectionManager>;
@@ -122,12 +124,39 @@ PRAGMA temp_store = FILE;";
 /// enlarges it for a job's batch and sets it back with this.
 pub const SQLITE_CACHE: &str = "PRAGMA cache_size = -4000";
 
-impl CustomizeConnection<PoolConnection, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = &mut conn.conn {
+impl SqlitePragmas {
+    fn apply(self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
             conn.batch_execute(SQLITE_PRAGMAS)
                 .and_then(|()| conn.batch_execute(SQLITE_CACHE))
                 .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes what each new pooled connection carries (see `attachment`).
+pub type AttachmentFactory = Arc<dyn Fn() -> Box<dyn Attachment> + Send + Sync>;
+
+/// What every new pooled connection gets: the SQLite settings, and an attachment when
+/// the pool was built with one.
+struct ConnectionSetup {
+    attachment: Option<AttachmentFactory>,
+}
+
+impl std::fmt::Debug for ConnectionSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSetup")
+            .field("attachment", &self.attachment.is_some())
+            .finish()
+    }
+}
+
+impl CustomizeConnection<PoolConnection, r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), r2d2::Error> {
+        SqlitePragmas.apply(&mut conn.conn)?;
+        if let Some(make) = &self.attachment {
+            attach(&mut conn.conn, make());
         }
         Ok(())
     }
@@ -140,6 +169,15 @@ pub struct PoolSettings {
 }
 
 pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> Result<DbPool, r2d2::PoolError> {
+    build_pool_attaching(url, settings, None)
+}
+
+/// A pool whose every connection carries what `attachment` makes.
+pub fn build_pool_attaching(
+    url: &DatabaseUrl,
+    settings: PoolSettings,
+    attachment: Option<AttachmentFactory>,
+) -> Result<DbPool, r2d2::PoolError> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // A missing folder would otherwise surface as an opaque "unable to open" error.
@@ -151,6 +189,6 @@ pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> Result<DbPool, r
         .max_size(settings.max_size)
         .min_idle(Some(1))
         .connection_timeout(settings.connection_timeout)
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(ConnectionSetup { attachment }))
         .build(manager)
 }

@@ -15,6 +15,10 @@ use super::DbConnection;
 ///
 /// Called inside another transaction, `work` simply joins it: it commits or rolls
 /// back with the outer one.
+///
+/// What the connection carries (`attachment`) is told when the outermost transaction
+/// begins and how it ended, after the commit and after the write lock is released: the
+/// audit chain records its newest entry outside the database only once it is committed.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -33,8 +37,11 @@ where
     if depth?.is_some() {
         return work(conn);
     }
+    if let Some(attachment) = super::attachment::slot(conn) {
+        attachment.beginning();
+    }
     // Held until the transaction has committed or rolled back.
-    let _turn = match conn {
+    let turn = match conn {
         DbConnection::Sqlite(_) => Some(super::write_gate::SQLITE_WRITERS.wait_for_turn()),
         DbConnection::Postgres(_) => None,
     };
@@ -44,7 +51,7 @@ where
         }
         DbConnection::Postgres(inner) => AnsiTransactionManager::begin_transaction(inner)?,
     }
-    match work(conn) {
+    let outcome = match work(conn) {
         Ok(value) => {
             let committed = match conn {
                 DbConnection::Sqlite(inner) => AnsiTransactionManager::commit_transaction(inner),
@@ -62,7 +69,15 @@ where
             rollback(conn);
             Err(err)
         }
+    };
+    drop(turn);
+    if let Some(attachment) = super::attachment::slot(conn) {
+        match &outcome {
+            Ok(_) => attachment.committed(),
+            Err(_) => attachment.rolled_back(),
+        }
     }
+    outcome
 }
 
 /// How many other writers wait for their turn on this connection's database: on SQLite

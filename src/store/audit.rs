@@ -1,9 +1,24 @@
 //! The append-only audit log. Each entry's hash covers its content and the previous
-//! entry's hash, so changing or removing an entry breaks the chain at that point.
+//! entry's hash, keyed with the server's secret, so changing or removing an entry
+//! breaks the chain at that point; the newest entry is also recorded outside the
+//! database, so deleting the newest entries shows too.
+
+mod chain_hash;
+mod head;
+mod rekey;
+mod seal;
+#[cfg(test)]
+mod tests;
+mod verify;
+
+pub use chain_hash::{legacy_hash, ChainKey, EntryFields, HashFormat, KEYED_PREFIX};
+pub use head::{Head, HeadError, HeadFile, FILE_NAME as HEAD_FILE_NAME};
+pub use rekey::{rekey_legacy_chain, Rekeying};
+pub use seal::{seal_of, AuditSeal};
+pub use verify::{verify_chain, ChainReport, HeadCheck};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::{now, StoreResult};
 use crate::db::schema::{audit_log, memberships};
@@ -121,107 +136,50 @@ impl<'a> NewEntry<'a> {
     }
 }
 
-/// The fields the hash covers, in a fixed order, each length-prefixed so that no two
-/// different entries can serialize alike.
-#[allow(clippy::too_many_arguments)]
-pub fn entry_hash(
-    id: i64,
-    created_at: NaiveDateTime,
-    workspace_id: Option<i64>,
-    actor_kind: &str,
-    actor_id: Option<i64>,
-    action: &str,
-    target: &str,
-    selection: &str,
-    affected: i64,
-    details: &str,
-    request_id: &str,
-    client_ip: &str,
-    prev_hash: &str,
-) -> String {
-    let mut hasher = Sha256::new();
-    let created = created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    let workspace = workspace_id.map(|w| w.to_string()).unwrap_or_default();
-    let actor = actor_id.map(|a| a.to_string()).unwrap_or_default();
-    let id = id.to_string();
-    let affected = affected.to_string();
-    for field in [
-        id.as_str(),
-        created.as_str(),
-        workspace.as_str(),
-        actor_kind,
-        actor.as_str(),
-        action,
-        target,
-        selection,
-        affected.as_str(),
-        details,
-        request_id,
-        client_ip,
-        prev_hash,
-    ] {
-        hasher.update((field.len() as u64).to_be_bytes());
-        hasher.update(field.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
 impl AuditEntry {
-    pub fn computed_hash(&self) -> String {
-        entry_hash(
-            self.id,
-            self.created_at,
-            self.workspace_id,
-            &self.actor_kind,
-            self.actor_id,
-            &self.action,
-            &self.target,
-            &self.selection,
-            self.affected,
-            &self.details,
-            &self.request_id,
-            &self.client_ip,
-            &self.prev_hash,
-        )
+    /// What its hash covers, as stored.
+    pub fn fields(&self) -> EntryFields<'_> {
+        EntryFields {
+            id: self.id,
+            created_at: self.created_at,
+            workspace_id: self.workspace_id,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id,
+            action: &self.action,
+            target: &self.target,
+            selection: &self.selection,
+            affected: self.affected,
+            details: &self.details,
+            request_id: &self.request_id,
+            client_ip: &self.client_ip,
+            prev_hash: &self.prev_hash,
+        }
     }
 }
 
-/// Appends one entry. Call it inside the transaction of the change it describes.
-///
-/// On PostgreSQL a transaction-scoped advisory lock makes appends take turns, so two
-/// transactions can never chain to the same predecessor; SQLite's write lock does the
-/// same by itself.
+/// Appends one entry, sealed with the key the connection carries. Call it inside the
+/// transaction of the change it describes; alone, it is its own transaction. Once that
+/// transaction commits, the entry is recorded as the newest in the head file.
 pub fn append(conn: &mut DbConnection, entry: NewEntry<'_>) -> StoreResult<AuditEntry> {
-    if let DbConnection::Postgres(_) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7261001)").execute(conn)?;
-    }
+    crate::db::write_transaction(conn, |conn| append_now(conn, entry))
+}
+
+fn append_now(conn: &mut DbConnection, entry: NewEntry<'_>) -> StoreResult<AuditEntry> {
+    let seal = seal::seal_of(conn)?;
+    lock_chain(conn)?;
     let last: Option<(i64, String)> = audit_log::table
         .order(audit_log::id.desc())
         .select((audit_log::id, audit_log::hash))
         .first(conn)
         .optional()?;
+    let head_holds = recorded_head_holds(conn, &seal, last.as_ref())?;
     let (id, prev_hash) = match last {
         Some((id, hash)) => (id + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
     let created_at = now();
     let details = entry.details.to_string();
-    let hash = entry_hash(
-        id,
-        created_at,
-        entry.workspace_id,
-        entry.actor.kind(),
-        entry.actor.id(),
-        entry.action.key(),
-        &entry.target,
-        &entry.selection,
-        entry.affected,
-        &details,
-        &entry.origin.request_id,
-        &entry.origin.client_ip,
-        &prev_hash,
-    );
-    let row = AuditEntry {
+    let mut row = AuditEntry {
         id,
         created_at,
         workspace_id: entry.workspace_id,
@@ -235,8 +193,9 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry<'_>) -> StoreResult<Audit
         request_id: entry.origin.request_id.clone(),
         client_ip: entry.origin.client_ip.clone(),
         prev_hash,
-        hash,
+        hash: String::new(),
     };
+    row.hash = seal.key.seal(&row.fields());
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::id.eq(row.id),
@@ -255,7 +214,60 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry<'_>) -> StoreResult<Audit
             audit_log::hash.eq(&row.hash),
         ))
         .execute(conn)?;
+    let newest = head_holds.then(|| Head {
+        id: row.id,
+        hash: row.hash.clone(),
+    });
+    seal::set_pending(conn, newest)?;
     Ok(row)
+}
+
+/// Makes appends take turns, so two transactions can never chain to the same
+/// predecessor: on PostgreSQL a transaction-scoped advisory lock, while SQLite's write
+/// lock does the same by itself.
+fn lock_chain(conn: &mut DbConnection) -> StoreResult<()> {
+    if let DbConnection::Postgres(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7261001)").execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether the entry the head file names is still in the log as recorded, `last` being
+/// the log's newest entry. When it is not, entries were deleted or replaced since it
+/// was recorded; the file is then kept as it is, as the evidence, rather than moved
+/// past it by the entries appended after the deletion.
+fn recorded_head_holds(
+    conn: &mut DbConnection,
+    seal: &AuditSeal,
+    last: Option<&(i64, String)>,
+) -> StoreResult<bool> {
+    let recorded = match seal.head.read() {
+        Ok(Some(head)) => head,
+        Ok(None) => return Ok(true),
+        Err(err) => {
+            tracing::error!(error = %err, "the audit head file is left as it is; run `erasure audit verify`");
+            return Ok(false);
+        }
+    };
+    let stored = match last {
+        Some((id, hash)) if *id == recorded.id => Some(hash.clone()),
+        Some((id, _)) if *id > recorded.id => audit_log::table
+            .find(recorded.id)
+            .select(audit_log::hash)
+            .first::<String>(conn)
+            .optional()?,
+        _ => None,
+    };
+    if stored.as_deref() == Some(recorded.hash.as_str()) {
+        return Ok(true);
+    }
+    tracing::error!(
+        recorded = recorded.id,
+        newest = last.map(|(id, _)| *id),
+        "the audit log no longer holds the newest entry recorded in the head file: entries were deleted \
+         or replaced; the file is kept as it is; run `erasure audit verify`"
+    );
+    Ok(false)
 }
 
 /// Entries with ids in `(after, after + limit]` order, for walking the chain in pages.
@@ -273,50 +285,6 @@ pub fn count_action(conn: &mut DbConnection, action: AuditAction) -> StoreResult
         .filter(audit_log::action.eq(action.key()))
         .count()
         .get_result(conn)?)
-}
-
-/// What walking the chain found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainReport {
-    /// Every entry's hash matches its content and links to the one before it.
-    Intact { entries: i64, last_hash: String },
-    /// This entry's content no longer matches its stored hash.
-    Altered { id: i64 },
-    /// An entry is missing before this one (ids skip, or the link is broken).
-    Missing { after_id: i64, before_id: i64 },
-}
-
-/// Walks the whole chain in pages of `page_size`, holding one page in memory at a time.
-pub fn verify_chain(conn: &mut DbConnection, page_size: i64) -> StoreResult<ChainReport> {
-    let mut previous_id = 0i64;
-    let mut previous_hash = GENESIS_HASH.to_owned();
-    let mut entries = 0i64;
-    loop {
-        let page = page_after(conn, previous_id, page_size)?;
-        if page.is_empty() {
-            return Ok(ChainReport::Intact {
-                entries,
-                last_hash: previous_hash,
-            });
-        }
-        for entry in page {
-            if entry.computed_hash() != entry.hash {
-                return Ok(ChainReport::Altered { id: entry.id });
-            }
-            if entry.id != previous_id + 1 || entry.prev_hash != previous_hash {
-                // A removed entry shows as a gap in the ids or as a link to a hash
-                // that is not the predecessor's; a rewritten link without a gap means
-                // the predecessor itself was replaced.
-                return Ok(ChainReport::Missing {
-                    after_id: previous_id,
-                    before_id: entry.id,
-                });
-            }
-            previous_id = entry.id;
-            previous_hash = entry.hash;
-            entries += 1;
-        }
-    }
 }
 
 /// Which of the entries that belong to no workspace (sign-ins, sessions, two-step and

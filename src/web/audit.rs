@@ -15,7 +15,7 @@ use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{AuditAction, Permission};
-use crate::store::audit::{self, AccountEntries, AuditEntry, AuditQuery, ChainReport};
+use crate::store::audit::{self, AccountEntries, AuditEntry, AuditQuery, ChainReport, HeadCheck};
 use crate::store::{self, StoreError};
 
 const PAGE_SIZE: i64 = 50;
@@ -244,23 +244,60 @@ async fn verify(
         .db
         .run(|conn| audit::verify_chain(conn, EXPORT_PAGE))
         .await?;
-    match report {
-        ChainReport::Intact { entries, last_hash } => session.flash(
-            FlashKind::Success,
-            format!(
+    let (kind, message) = match report {
+        ChainReport::Intact {
+            entries,
+            last_hash,
+            legacy_entries,
+            head,
+        } => {
+            let mut message = format!(
                 "The audit log is intact: {entries} entries, each matching its hash and linked to the one before. Latest hash {}.",
                 &last_hash[..16.min(last_hash.len())]
-            ),
-        ),
-        ChainReport::Altered { id } => session.flash(
+            );
+            if head == HeadCheck::NoFile && entries > 0 {
+                message.push_str(
+                    " This server's data dir has no record of the newest entry (DATA_DIR/audit.head), so nothing shows whether the newest entries were deleted; the next entry records one.",
+                );
+            }
+            if legacy_entries > 0 {
+                message.push_str(&format!(
+                    " The first {legacy_entries} entries are sealed with the old unkeyed rule, which anyone with access to the database could recompute."
+                ));
+            }
+            let kind = if head == HeadCheck::NoFile && entries > 0 || legacy_entries > 0 {
+                FlashKind::Info
+            } else {
+                FlashKind::Success
+            };
+            (kind, message)
+        }
+        ChainReport::Altered { id } => (
             FlashKind::Error,
             format!("Entry #{id} was altered: its content no longer matches its hash."),
         ),
-        ChainReport::Missing { after_id, before_id } => session.flash(
+        ChainReport::Missing { after_id, before_id } => (
             FlashKind::Error,
             format!("Entries are missing between #{after_id} and #{before_id}: the chain is broken there."),
         ),
-    }
+        ChainReport::NewestMissing { from_id, to_id } => (
+            FlashKind::Error,
+            if from_id == to_id {
+                format!("Entry #{to_id} is missing: the newest entry was deleted (this server recorded it), or the database was restored from an older backup.")
+            } else {
+                format!("Entries #{from_id} to #{to_id} are missing: the newest entries were deleted (this server recorded #{to_id}), or the database was restored from an older backup.")
+            },
+        ),
+        ChainReport::Replaced { id } => (
+            FlashKind::Error,
+            format!("Entry #{id} is not the one this server recorded as the newest: the log from #{id} on was replaced, or the database was restored from an older backup and written to since."),
+        ),
+        ChainReport::HeadInvalid { reason } => (
+            FlashKind::Error,
+            format!("The record of the newest entry (DATA_DIR/audit.head) cannot be trusted: {reason}."),
+        ),
+    };
+    session.flash(kind, message);
     Ok(see_other(format!("{}/audit", access.base())))
 }
 

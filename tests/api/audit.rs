@@ -1,5 +1,3 @@
-use std::process::Command;
-
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -62,22 +60,8 @@ fn listed_actions(html: &str) -> Vec<String> {
 }
 
 fn verify_cli(app: &TestApp) -> (bool, String) {
-    let url = match &app.state.settings.database_url {
-        erasure::db::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        erasure::db::DatabaseUrl::Postgres(url) => url.clone(),
-    };
-    let output = Command::new(env!("CARGO_BIN_EXE_erasure"))
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", url)
-        .env("DATA_DIR", &app.data_dir)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    let (ok, stdout, stderr) = app.run_cli(&["audit", "verify"]);
+    (ok, format!("{stdout}{stderr}"))
 }
 
 async fn verify_and_flash(app: &TestApp) -> String {

@@ -5,6 +5,7 @@ mod helpers;
 mod account_power;
 mod audit;
 mod audit_actions;
+mod audit_tamper;
 mod authorization;
 mod cli;
 mod customers;

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use erasure::db::schema::audit_log;
 use erasure::db::{DatabaseUrl, DbConnection};
 use erasure::domain::AuditAction;
-use erasure::store::audit::{entry_hash, AuditEntry, GENESIS_HASH};
+use erasure::store::audit::{AuditEntry, ChainKey, EntryFields, GENESIS_HASH, KEYED_PREFIX};
 use futures_util::StreamExt;
 
 use super::helpers::{Backend, TestDatabase, OWNER_EMAIL, OWNER_PASSWORD};
@@ -82,9 +82,11 @@ fn execute(conn: &mut DbConnection, sql: &str) {
 }
 
 /// Appends `count` entries chained to the log's last one, in one transaction: the
-/// hashes are the store's own (`entry_hash`), so the chain verifies, and the
-/// statements carry a thousand rows each, so that filling takes seconds.
+/// hashes are sealed as the store seals them, with the server's key, so the chain
+/// verifies, and the statements carry a thousand rows each, so that filling takes
+/// seconds.
 fn fill(database: &TestDatabase, workspace_id: i64, count: i64) {
+    let key = ChainKey::new(&erasure::secret::SecretKey::from_configured(super::server::SECRET).unwrap());
     let mut conn = connect(database);
     let begin = match conn {
         DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
@@ -117,21 +119,21 @@ fn fill(database: &TestDatabase, workspace_id: i64, count: i64) {
             );
             let request_id = format!("req{id:013}");
             let client_ip = "203.0.113.7";
-            let hash = entry_hash(
+            let hash = key.seal(&EntryFields {
                 id,
                 created_at,
-                Some(workspace_id),
-                "user",
-                Some(1),
+                workspace_id: Some(workspace_id),
+                actor_kind: "user",
+                actor_id: Some(1),
                 action,
-                &target,
-                &selection,
-                1,
-                &details,
-                &request_id,
+                target: &target,
+                selection: &selection,
+                affected: 1,
+                details: &details,
+                request_id: &request_id,
                 client_ip,
-                &prev_hash,
-            );
+                prev_hash: &prev_hash,
+            });
             values.push(format!(
                 "({id}, '{stamp}', {workspace_id}, 'user', 1, '{action}', '{target}', '{selection}', 1, \
                  '{details}', '{request_id}', '{client_ip}', '{prev_hash}', '{hash}')"
@@ -217,7 +219,11 @@ async fn stream_export(client: &reqwest::Client, url: &str, csv: bool) -> Stream
             } else {
                 serde_json::from_str::<serde_json::Value>(line)
                     .ok()
-                    .filter(|row| row["hash"].as_str().is_some_and(|h| h.len() == 64))
+                    .filter(|row| {
+                        row["hash"].as_str().is_some_and(|h| {
+                            h.starts_with(KEYED_PREFIX) && h.len() == KEYED_PREFIX.len() + 64
+                        })
+                    })
                     .and_then(|row| row["id"].as_i64())
             };
             let id = id.unwrap_or_else(|| panic!("{url}: not an entry: {line}"));

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
 /// Runs a command of the binary to completion and returns what it printed; panics with
 /// its output on failure.

@@ -353,6 +353,31 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
+    /// Runs a command of the binary against this app's database, data dir and key, as
+    /// an operator on the server's machine would; returns whether it succeeded, and
+    /// what it printed on standard output and on standard error.
+    pub fn run_cli(&self, args: &[&str]) -> (bool, String, String) {
+        let url = match &self.state.settings.database_url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_erasure"));
+        command
+            .args(args)
+            .env("DATABASE_URL", url)
+            .env("DATA_DIR", &self.data_dir)
+            .env("RUST_LOG", "warn");
+        if let Some(key) = &self.state.settings.secret_key {
+            command.env("SECRET_KEY", key);
+        }
+        let output = command.output().expect("the erasure binary runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         use diesel::sql_types::BigInt;
         use diesel::RunQueryDsl;
