@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{Account, AccountError, AccountResult};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::AuditAction;
+use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::login_throttles::Attempt;
 use crate::store::users::User;
@@ -18,17 +19,25 @@ fn unix_now() -> u64 {
 /// Whether `code` is a current authenticator code of the user (each time step is
 /// accepted once) or one of their unused recovery codes (used up here, with its own
 /// audit entry). Runs inside the caller's write transaction, which decides what the
-/// code unlocks.
-pub fn verify(conn: &mut DbConnection, user: &User, code: &str, origin: &RequestOrigin) -> StoreResult<bool> {
+/// code unlocks. `key` is the server's secret key, which keys the stored recovery codes.
+pub fn verify(
+    conn: &mut DbConnection,
+    user: &User,
+    code: &str,
+    key: &SecretKey,
+    origin: &RequestOrigin,
+) -> StoreResult<bool> {
     let Some(secret) = user.totp_secret.as_deref() else {
         return Ok(false);
     };
     if let Some(step) = totp::matching_step(secret, code, unix_now()) {
         return store::users::consume_totp_step(conn, user.id, step);
     }
-    let digest = totp::recovery_code_digest(code);
     let mut remaining: Vec<String> = serde_json::from_str(&user.recovery_codes).unwrap_or_default();
-    let Some(position) = remaining.iter().position(|d| *d == digest) else {
+    let Some(position) = remaining
+        .iter()
+        .position(|stored| totp::recovery_code_matches(key, stored, code))
+    else {
         return Ok(false);
     };
     remaining.remove(position);
@@ -95,6 +104,7 @@ pub fn disable(
     throttle_key: &str,
     password_ok: bool,
     code: &str,
+    key: &SecretKey,
 ) -> AccountResult<()> {
     enum Outcome {
         Done,
@@ -117,7 +127,7 @@ pub fn disable(
         }
         // The code is only tried after the password, so a wrong password never uses
         // up a code.
-        if !(password_ok && verify(conn, &user, code, &account.origin)?) {
+        if !(password_ok && verify(conn, &user, code, key, &account.origin)?) {
             return Ok(match locks_until {
                 Some(until) => Outcome::Throttled(until),
                 None => Outcome::Refused,

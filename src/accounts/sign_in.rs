@@ -11,6 +11,7 @@ use super::second_factor;
 use super::{Account, AccountError, AccountResult};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::AuditAction;
+use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::login_throttles::Attempt;
 use crate::store::users::User;
@@ -83,12 +84,14 @@ pub fn refuse_password(conn: &mut DbConnection, actor: Actor, origin: &RequestOr
 
 /// The authenticator step of a sign-in: an authenticator code (each time step once)
 /// or an unused recovery code, for the user who passed the password step. Failures
-/// count towards a lock of their own, as passwords do.
+/// count towards a lock of their own, as passwords do. `key` keys the stored recovery
+/// codes.
 pub fn second_step(
     conn: &mut DbConnection,
     account: &Account,
     throttle_key: &str,
     code: &str,
+    key: &SecretKey,
 ) -> AccountResult<()> {
     enum Outcome {
         Accepted,
@@ -105,7 +108,7 @@ pub fn second_step(
         let Some(user) = store::users::find(conn, account.user_id)?.filter(|u| !u.disabled) else {
             return Ok(Outcome::Refused);
         };
-        if second_factor::verify(conn, &user, code, &account.origin)? {
+        if second_factor::verify(conn, &user, code, key, &account.origin)? {
             store::login_throttles::clear(conn, throttle_key)?;
             audit::append(
                 conn,

@@ -368,9 +368,10 @@ async fn totp_submit(
     let code = form.into_inner().code;
     let throttle_key = state.secret.digest("totp", user_id.to_string().as_bytes());
     let account = Account::new(user_id, request_origin(&req));
+    let key = state.secret.clone();
     let outcome = state
         .db
-        .run(move |conn| sign_in::second_step(conn, &account, &throttle_key, &code))
+        .run(move |conn| sign_in::second_step(conn, &account, &throttle_key, &code, &key))
         .await;
     match outcome {
         Ok(()) => {

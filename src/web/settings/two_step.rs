@@ -134,7 +134,7 @@ async fn confirm(
         .await?;
         return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let (codes, digests) = totp::new_recovery_codes();
+    let (codes, digests) = totp::new_recovery_codes(&state.secret);
     let stored_codes = serde_json::to_string(&digests).map_err(WebError::internal)?;
     let user_id = user.user.id;
     let account = Account::new(user_id, request_origin(&req));
@@ -194,9 +194,10 @@ async fn disable(
         .secret
         .digest("totp-disable", user_id.to_string().as_bytes());
     let account = Account::new(user_id, request_origin(&req));
+    let key = state.secret.clone();
     let outcome = state
         .db
-        .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code))
+        .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code, &key))
         .await;
     match outcome {
         Ok(()) => {
