@@ -13,6 +13,7 @@ pub enum AuditAction {
     TotpEnabled,
     TotpDisabled,
     RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
     PermissionDenied,
     RoleCreated,
     RoleUpdated,
@@ -48,7 +49,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -58,6 +59,7 @@ impl AuditAction {
         AuditAction::TotpEnabled,
         AuditAction::TotpDisabled,
         AuditAction::RecoveryCodeUsed,
+        AuditAction::RecoveryCodesRegenerated,
         AuditAction::PermissionDenied,
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
@@ -104,6 +106,7 @@ impl AuditAction {
             TotpEnabled => "totp.enabled",
             TotpDisabled => "totp.disabled",
             RecoveryCodeUsed => "totp.recovery_code_used",
+            RecoveryCodesRegenerated => "totp.recovery_codes_regenerated",
             PermissionDenied => "permission.denied",
             RoleCreated => "role.created",
             RoleUpdated => "role.updated",

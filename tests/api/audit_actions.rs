@@ -69,9 +69,20 @@ fn scope(action: AuditAction) -> Scope {
         PermissionDenied => Scope::Workspace,
         // Sign-ins, sessions and two-step sign-in are a person's; disabling, account admins
         // and ownership span every workspace. Roles belong to one workspace each.
-        SignInSucceeded | SignInFailed | SignInThrottled | SignOut | SessionsRevoked | TotpEnabled
-        | TotpDisabled | RecoveryCodeUsed | MemberDisabled | MemberEnabled | AccountAdminGranted
-        | AccountAdminRevoked | OwnershipTransferred => Scope::Account,
+        SignInSucceeded
+        | SignInFailed
+        | SignInThrottled
+        | SignOut
+        | SessionsRevoked
+        | TotpEnabled
+        | TotpDisabled
+        | RecoveryCodeUsed
+        | RecoveryCodesRegenerated
+        | MemberDisabled
+        | MemberEnabled
+        | AccountAdminGranted
+        | AccountAdminRevoked
+        | OwnershipTransferred => Scope::Account,
     }
 }
 
@@ -929,13 +940,28 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     );
     audit.mark();
     // The next time step: the one used to enrol is spent.
-    see_other(
-        app.post_form(
-            "/settings/security/totp/disable",
+    let regenerated = app
+        .post_form(
+            "/settings/security/recovery-codes",
             &[
                 ("password", OWNER_PASSWORD),
                 ("code", &erasure::totp::code_at(&totp_secret, now() + 30).unwrap()),
             ],
+        )
+        .await;
+    assert_eq!(regenerated.status(), StatusCode::OK);
+    let recovery = select_texts(&regenerated.text().await.unwrap(), ".recovery-codes code");
+    assert_eq!(recovery.len(), 10);
+    audit.one(
+        AuditAction::RecoveryCodesRegenerated,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+    audit.mark();
+    // That step is spent too: a new recovery code instead.
+    see_other(
+        app.post_form(
+            "/settings/security/totp/disable",
+            &[("password", OWNER_PASSWORD), ("code", &recovery[0])],
         )
         .await,
         "turn two-step off",

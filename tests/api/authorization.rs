@@ -144,6 +144,9 @@ static WEB_ROUTES: &[Route] = &[
     get("/settings/security", [A, A, A, A, A, S]),
     post("/settings/security/sign-out-everywhere", [A, A, A, A, A, S], NO_FIELDS,
         Probe::Skip("ends the client's own sessions")),
+    // None of these users has two-step sign-in on: there are no codes to replace.
+    post("/settings/security/recovery-codes", [A, A, A, A, A, S],
+        &[("password", "a long enough password"), ("code", "000000")], SAME),
     get("/settings/security/totp", [A, A, A, A, A, S]),
     // Puts a fresh secret in the session only.
     post("/settings/security/totp/start", [A, A, A, A, A, S], NO_FIELDS, SAME),
@@ -688,6 +691,10 @@ const STATE: &[(&str, &str)] = &[
         "SELECT COUNT(accepted_at) AS v FROM invitations",
     ),
     ("one-time codes", "SELECT COUNT(*) AS v FROM otp_challenges"),
+    (
+        "recovery codes replaced",
+        "SELECT COUNT(*) AS v FROM audit_log WHERE action = 'totp.recovery_codes_regenerated'",
+    ),
 ];
 
 fn snapshot(app: &TestApp) -> BTreeMap<&'static str, i64> {
