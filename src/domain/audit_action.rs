@@ -14,6 +14,7 @@ pub enum AuditAction {
     TotpDisabled,
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
+    PasswordChanged,
     PermissionDenied,
     RoleCreated,
     RoleUpdated,
@@ -49,7 +50,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 43] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -60,6 +61,7 @@ impl AuditAction {
         AuditAction::TotpDisabled,
         AuditAction::RecoveryCodeUsed,
         AuditAction::RecoveryCodesRegenerated,
+        AuditAction::PasswordChanged,
         AuditAction::PermissionDenied,
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
@@ -107,6 +109,7 @@ impl AuditAction {
             TotpDisabled => "totp.disabled",
             RecoveryCodeUsed => "totp.recovery_code_used",
             RecoveryCodesRegenerated => "totp.recovery_codes_regenerated",
+            PasswordChanged => "password.changed",
             PermissionDenied => "permission.denied",
             RoleCreated => "role.created",
             RoleUpdated => "role.updated",

@@ -67,8 +67,9 @@ fn scope(action: AuditAction) -> Scope {
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
-        // Sign-ins, sessions and two-step sign-in are a person's; disabling, account admins
-        // and ownership span every workspace. Roles belong to one workspace each.
+        // Sign-ins, sessions, passwords and two-step sign-in are a person's; disabling,
+        // account admins and ownership span every workspace. Roles belong to one workspace
+        // each.
         SignInSucceeded
         | SignInFailed
         | SignInThrottled
@@ -78,6 +79,7 @@ fn scope(action: AuditAction) -> Scope {
         | TotpDisabled
         | RecoveryCodeUsed
         | RecoveryCodesRegenerated
+        | PasswordChanged
         | MemberDisabled
         | MemberEnabled
         | AccountAdminGranted
@@ -1175,6 +1177,38 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::SessionsRevoked,
         Want::new(Who::User(ivy_id), None, format!("user:{ivy_id}")).affected(1),
     );
+
+    // A member changes her password.
+    let pia_email = "pia.password@example.org";
+    let pia = add_user(&app, pia_email, "Pia Password", "member");
+    let pia_client = new_client();
+    see_other(
+        app.login_with(&pia_client, pia_email, PASSWORD).await,
+        "Pia signs in",
+    )
+    .await;
+    let changed_password = "pia's changed passphrase";
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &pia_client,
+            "/settings/security/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", changed_password),
+                ("new_password_confirm", changed_password),
+            ],
+        )
+        .await,
+        "change the password",
+    )
+    .await;
+    audit.one(
+        AuditAction::PasswordChanged,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    // None of it may reach the log: not her address, nor the password.
+    personal.extend([pia_email.to_owned(), changed_password.to_owned()]);
 
     // Another member: removed, then locked out by failed sign-ins.
     let vic = add_user(&app, "vic.member@example.org", "Vic Member", "member");

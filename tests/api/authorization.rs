@@ -144,6 +144,10 @@ static WEB_ROUTES: &[Route] = &[
     get("/settings/security", [A, A, A, A, A, S]),
     post("/settings/security/sign-out-everywhere", [A, A, A, A, A, S], NO_FIELDS,
         Probe::Skip("ends the client's own sessions")),
+    // An empty form is a 422 asking for the new password; the current one is never checked.
+    post("/settings/security/password", [A, A, A, A, A, S],
+        &[("current_password", "a long enough password"), ("new_password", "another long enough password"),
+          ("new_password_confirm", "another long enough password")], EMPTY),
     // None of these users has two-step sign-in on: there are no codes to replace.
     post("/settings/security/recovery-codes", [A, A, A, A, A, S],
         &[("password", "a long enough password"), ("code", "000000")], SAME),
@@ -692,8 +696,9 @@ const STATE: &[(&str, &str)] = &[
     ),
     ("one-time codes", "SELECT COUNT(*) AS v FROM otp_challenges"),
     (
-        "recovery codes replaced",
-        "SELECT COUNT(*) AS v FROM audit_log WHERE action = 'totp.recovery_codes_regenerated'",
+        "passwords and recovery codes changed",
+        "SELECT COUNT(*) AS v FROM audit_log WHERE action IN \
+         ('password.changed', 'totp.recovery_codes_regenerated')",
     ),
 ];
 

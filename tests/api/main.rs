@@ -21,6 +21,7 @@ mod list_counts;
 mod log_secrets;
 mod masking;
 mod owner_code;
+mod password;
 mod recovery_codes;
 mod request_safety;
 mod residue;
