@@ -15,6 +15,8 @@ pub enum AuditAction {
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
     PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
     PermissionDenied,
     RoleCreated,
     RoleUpdated,
@@ -50,7 +52,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 43] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -62,6 +64,8 @@ impl AuditAction {
         AuditAction::RecoveryCodeUsed,
         AuditAction::RecoveryCodesRegenerated,
         AuditAction::PasswordChanged,
+        AuditAction::PasswordResetRequested,
+        AuditAction::PasswordReset,
         AuditAction::PermissionDenied,
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
@@ -110,6 +114,8 @@ impl AuditAction {
             RecoveryCodeUsed => "totp.recovery_code_used",
             RecoveryCodesRegenerated => "totp.recovery_codes_regenerated",
             PasswordChanged => "password.changed",
+            PasswordResetRequested => "password.reset_requested",
+            PasswordReset => "password.reset",
             PermissionDenied => "permission.denied",
             RoleCreated => "role.created",
             RoleUpdated => "role.updated",

@@ -182,6 +182,12 @@ pub(super) async fn hash_password(password: String) -> Result<String, WebError> 
         .map_err(|err| WebError::Internal(err.to_string().into()))
 }
 
+/// The key failed sign-ins are counted under for an address (as typed or as stored):
+/// one per account name, whether or not an account uses it.
+pub(super) fn sign_in_throttle_key(secret: &crate::secret::SecretKey, email: &str) -> String {
+    secret.digest("login", crate::domain::email::normalize(email).as_bytes())
+}
+
 #[derive(Template)]
 #[template(path = "auth/login.html")]
 struct LoginPage {
@@ -239,7 +245,7 @@ async fn login_submit(
     let LoginForm { email, password } = form.into_inner();
     let typed_email = email.trim().to_owned();
     let normalized = crate::domain::email::normalize(&typed_email);
-    let throttle_key = state.secret.digest("login", normalized.as_bytes());
+    let throttle_key = sign_in_throttle_key(&state.secret, &normalized);
     let origin = request_origin(&req);
     let outcome = check_password(&state, normalized, password, throttle_key, origin).await?;
     match outcome {

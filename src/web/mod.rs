@@ -20,6 +20,7 @@ mod jobs;
 mod layout;
 mod middleware;
 mod owner_code;
+mod password;
 pub mod session;
 pub mod session_store;
 mod settings;
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     assets::routes(cfg);
     health::routes(cfg);
     auth::routes(cfg);
+    password::routes(cfg);
     settings::routes(cfg);
     delete_all::routes(cfg);
     erasures::routes(cfg);

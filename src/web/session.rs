@@ -128,9 +128,12 @@ impl TypedSession {
             .unwrap_or_default()
     }
 
-    /// Password accepted, second factor still to come.
+    /// Password accepted, second factor still to come. Whoever this browser was signed
+    /// in as before is signed out: a pending sign-in is no sign-in.
     pub fn set_pending_user(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
         self.0.renew();
+        self.0.remove(USER_ID_KEY);
+        self.0.remove(SIGNED_IN_AT_KEY);
         self.0.insert(PENDING_USER_KEY, user_id)?;
         self.0.insert(PENDING_AT_KEY, chrono::Utc::now().timestamp())
     }

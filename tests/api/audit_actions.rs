@@ -80,6 +80,8 @@ fn scope(action: AuditAction) -> Scope {
         | RecoveryCodeUsed
         | RecoveryCodesRegenerated
         | PasswordChanged
+        | PasswordResetRequested
+        | PasswordReset
         | MemberDisabled
         | MemberEnabled
         | AccountAdminGranted
@@ -1178,7 +1180,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         Want::new(Who::User(ivy_id), None, format!("user:{ivy_id}")).affected(1),
     );
 
-    // A member changes her password.
+    // A member changes her password, forgets it, and sets a new one with the mailed link.
     let pia_email = "pia.password@example.org";
     let pia = add_user(&app, pia_email, "Pia Password", "member");
     let pia_client = new_client();
@@ -1207,8 +1209,52 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::PasswordChanged,
         Want::new(Who::User(pia), None, format!("user:{pia}")),
     );
-    // None of it may reach the log: not her address, nor the password.
-    personal.extend([pia_email.to_owned(), changed_password.to_owned()]);
+    let forgetful = new_client();
+    audit.mark();
+    see_other(
+        app.post_form_with(&forgetful, "/password/forgot", &[("email", pia_email)])
+            .await,
+        "ask for a reset link",
+    )
+    .await;
+    // Recorded before it is mailed.
+    let mail = app
+        .mail
+        .wait_for(|m| m.is_to(pia_email) && m.body().contains("/password/reset/"))
+        .await;
+    audit.one(
+        AuditAction::PasswordResetRequested,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    let body = mail.body();
+    let at = body.find("/password/reset/").expect("a link") + "/password/reset/".len();
+    let reset_token: String = body[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let reset_password = "pia's passphrase set by link";
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &forgetful,
+            &format!("/password/reset/{reset_token}"),
+            &[("password", reset_password), ("password_confirm", reset_password)],
+        )
+        .await,
+        "set a new password",
+    )
+    .await;
+    audit.one(
+        AuditAction::PasswordReset,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    // None of it may reach the log: not her address, the passwords or the link.
+    personal.extend([
+        pia_email.to_owned(),
+        changed_password.to_owned(),
+        reset_password.to_owned(),
+        reset_token,
+    ]);
 
     // Another member: removed, then locked out by failed sign-ins.
     let vic = add_user(&app, "vic.member@example.org", "Vic Member", "member");

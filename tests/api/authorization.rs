@@ -139,6 +139,14 @@ static WEB_ROUTES: &[Route] = &[
     get("/invitations/{token}", [A, A, A, A, A, A]),
     // The invitation is for a new address, so an empty form is a 422 asking for a name and password.
     post("/invitations/{token}", [A, A, A, A, A, A], NO_FIELDS, SAME),
+    // A forgotten password: asking answers alike for any address (this one has no account,
+    // so nothing is sent); the made-up token is no reset link, so its page says so (410).
+    get("/password/forgot", [A, A, A, A, A, A]),
+    post("/password/forgot", [A, A, A, A, A, A], &[("email", "nobody@example.com")], SAME),
+    get("/password/forgot/sent", [A, A, A, A, A, A]),
+    get("/password/reset/{token}", [A, A, A, A, A, A]),
+    post("/password/reset/{token}", [A, A, A, A, A, A],
+        &[("password", "a long enough password"), ("password_confirm", "a long enough password")], SAME),
 
     // The user's own settings.
     get("/settings/security", [A, A, A, A, A, S]),
@@ -696,9 +704,13 @@ const STATE: &[(&str, &str)] = &[
     ),
     ("one-time codes", "SELECT COUNT(*) AS v FROM otp_challenges"),
     (
+        "password reset links",
+        "SELECT COUNT(*) AS v FROM password_resets",
+    ),
+    (
         "passwords and recovery codes changed",
         "SELECT COUNT(*) AS v FROM audit_log WHERE action IN \
-         ('password.changed', 'totp.recovery_codes_regenerated')",
+         ('password.changed', 'password.reset', 'totp.recovery_codes_regenerated')",
     ),
 ];
 
