@@ -4,6 +4,8 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use totp_rs::{Builder, Secret, Totp};
 
+use crate::secret::SecretKey;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TotpSetupError {
     #[error("the stored authenticator secret is unreadable")]
@@ -55,8 +57,12 @@ pub fn enrolment(secret_base32: &str, account: &str) -> Result<(String, String),
     Ok((qr, url))
 }
 
-/// Ten recovery codes like `4f7q-9x2m`, and their digests for storage.
-pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+/// How a keyed recovery-code digest is stored: the prefix marks the form, so that an
+/// entry is only ever compared in the form it was stored in.
+const KEYED_PREFIX: &str = "hmac-sha256:";
+
+/// Ten recovery codes like `4f7q-9x2m`, and their keyed digests for storage.
+pub fn new_recovery_codes(key: &SecretKey) -> (Vec<String>, Vec<String>) {
     const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
     let mut rng = rand::rngs::OsRng;
     let codes: Vec<String> = (0..10)
@@ -71,17 +77,53 @@ pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
             code
         })
         .collect();
-    let digests = codes.iter().map(|c| recovery_code_digest(c)).collect();
+    let digests = codes.iter().map(|c| recovery_code_digest(key, c)).collect();
     (codes, digests)
 }
 
-pub fn recovery_code_digest(code: &str) -> String {
-    let normalized: String = code
-        .chars()
+/// A recovery code as stored: HMAC-SHA256 under the server's secret key. A code has
+/// about 40 bits, few enough that a plain hash of it, in a copy of the database, could
+/// be searched through offline; without the key the keyed digest cannot.
+pub fn recovery_code_digest(key: &SecretKey, code: &str) -> String {
+    format!(
+        "{KEYED_PREFIX}{}",
+        key.digest("recovery-code", normalized_code(code).as_bytes())
+    )
+}
+
+/// Whether `code` is the recovery code behind the stored entry.
+///
+/// Entries stored before codes were keyed are a bare SHA-256 of the code. Those codes
+/// were never kept, so they cannot be re-keyed: they keep working until they are used
+/// or replaced (making new codes, or turning two-step sign-in off and on again,
+/// replaces them all). Only an entry in that old form, without the keyed prefix, is
+/// compared with a plain hash, and every code made now is stored keyed, so the old
+/// form can never stand in for a keyed entry; what stays weak is only what already
+/// was, and only until the person's old codes are gone.
+pub fn recovery_code_matches(key: &SecretKey, stored: &str, code: &str) -> bool {
+    let expected = match stored.strip_prefix(KEYED_PREFIX) {
+        Some(_) => recovery_code_digest(key, code),
+        None => legacy_recovery_code_digest(code),
+    };
+    constant_time_eq(stored.as_bytes(), expected.as_bytes())
+}
+
+/// The unkeyed form entries were stored in before; see [`recovery_code_matches`].
+fn legacy_recovery_code_digest(code: &str) -> String {
+    hex::encode(Sha256::digest(normalized_code(code).as_bytes()))
+}
+
+/// A code as typed, without its formatting: `4F7Q 9X2M` is `4f7q9x2m`.
+fn normalized_code(code: &str) -> String {
+    code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    hex::encode(Sha256::digest(normalized.as_bytes()))
+        .collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
@@ -100,15 +142,46 @@ mod tests {
         assert_eq!(matching_step(&secret, "abcdef", now), None);
     }
 
+    fn key() -> SecretKey {
+        SecretKey::from_configured(&"k".repeat(32)).unwrap()
+    }
+
     #[test]
     fn recovery_codes_are_distinct_and_digest_without_formatting() {
-        let (codes, digests) = new_recovery_codes();
+        let (codes, digests) = new_recovery_codes(&key());
         assert_eq!(codes.len(), 10);
         let unique: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(unique.len(), 10);
         assert_eq!(
-            recovery_code_digest(&codes[0].to_uppercase().replace('-', " ")),
+            recovery_code_digest(&key(), &codes[0].to_uppercase().replace('-', " ")),
             digests[0]
         );
+        assert!(recovery_code_matches(
+            &key(),
+            &digests[0],
+            &codes[0].to_uppercase()
+        ));
+        assert!(!recovery_code_matches(&key(), &digests[0], &codes[1]));
+    }
+
+    #[test]
+    fn recovery_codes_are_stored_keyed() {
+        let (codes, digests) = new_recovery_codes(&key());
+        let plain = legacy_recovery_code_digest(&codes[0]);
+        assert!(!digests[0].contains(&plain), "the stored form is no plain hash");
+        let other = SecretKey::from_configured(&"o".repeat(32)).unwrap();
+        assert_ne!(recovery_code_digest(&other, &codes[0]), digests[0]);
+        assert!(!recovery_code_matches(&other, &digests[0], &codes[0]));
+    }
+
+    #[test]
+    fn legacy_entries_match_only_as_plain_hashes() {
+        let code = "4f7q-9x2m";
+        let legacy = legacy_recovery_code_digest(code);
+        assert!(recovery_code_matches(&key(), &legacy, "4F7Q 9X2M"));
+        assert!(!recovery_code_matches(&key(), &legacy, "4f7q-9x2n"));
+        // A keyed entry is never compared with a plain hash, even one given the prefix.
+        let forged = format!("{KEYED_PREFIX}{legacy}");
+        assert!(!recovery_code_matches(&key(), &forged, code));
     }
 }

@@ -1,11 +1,13 @@
 //! The people who sign in: creating the account owner and workspaces (shared by the
 //! setup page and the command line, so both leave the database in the same state),
-//! signing in with the optional second factor, the signed-in person's own security
-//! settings, and the record of refused requests. Each change is one function here that
-//! owns its transaction and its audit entry.
+//! signing in with the optional second factor, passwords (changed, or reset with a
+//! mailed link), the signed-in person's own security settings, and the record of
+//! refused requests. Each change is one function here that owns its transaction and
+//! its audit entry.
 
 mod account;
 pub mod attempt_keys;
+pub mod password;
 mod refusal;
 pub mod second_factor;
 pub mod security;

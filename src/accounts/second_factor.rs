@@ -1,10 +1,12 @@
-//! The second factor: checking a code, and turning two-step sign-in on and off.
+//! The second factor: checking a code, turning two-step sign-in on and off, and
+//! making new recovery codes.
 
 use serde_json::json;
 
 use super::{Account, AccountError, AccountResult};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::AuditAction;
+use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::login_throttles::{Attempt, FIXED_LOCK};
 use crate::store::users::User;
@@ -18,17 +20,25 @@ fn unix_now() -> u64 {
 /// Whether `code` is a current authenticator code of the user (each time step is
 /// accepted once) or one of their unused recovery codes (used up here, with its own
 /// audit entry). Runs inside the caller's write transaction, which decides what the
-/// code unlocks.
-pub fn verify(conn: &mut DbConnection, user: &User, code: &str, origin: &RequestOrigin) -> StoreResult<bool> {
+/// code unlocks. `key` is the server's secret key, which keys the stored recovery codes.
+pub fn verify(
+    conn: &mut DbConnection,
+    user: &User,
+    code: &str,
+    key: &SecretKey,
+    origin: &RequestOrigin,
+) -> StoreResult<bool> {
     let Some(secret) = user.totp_secret.as_deref() else {
         return Ok(false);
     };
     if let Some(step) = totp::matching_step(secret, code, unix_now()) {
         return store::users::consume_totp_step(conn, user.id, step);
     }
-    let digest = totp::recovery_code_digest(code);
     let mut remaining: Vec<String> = serde_json::from_str(&user.recovery_codes).unwrap_or_default();
-    let Some(position) = remaining.iter().position(|d| *d == digest) else {
+    let Some(position) = remaining
+        .iter()
+        .position(|stored| totp::recovery_code_matches(key, stored, code))
+    else {
         return Ok(false);
     };
     remaining.remove(position);
@@ -95,6 +105,7 @@ pub fn disable(
     throttle_key: &str,
     password_ok: bool,
     code: &str,
+    key: &SecretKey,
 ) -> AccountResult<()> {
     enum Outcome {
         Done,
@@ -117,7 +128,7 @@ pub fn disable(
         }
         // The code is only tried after the password, so a wrong password never uses
         // up a code.
-        if !(password_ok && verify(conn, &user, code, &account.origin)?) {
+        if !(password_ok && verify(conn, &user, code, key, &account.origin)?) {
             return Ok(match locks_until {
                 Some(until) => Outcome::Throttled(until),
                 None => Outcome::Refused,
@@ -136,6 +147,93 @@ pub fn disable(
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Refused => Err(AccountError::Refused),
+        Outcome::Throttled(until) => Err(AccountError::Throttled(until)),
+    }
+}
+
+/// Replaces the person's recovery codes with new ones, given whether the password was
+/// right and a current authenticator code (not a recovery code: new codes are made
+/// because the old ones may be lost or seen), and ends every session of the person
+/// (the caller keeps its own under a new id). Failures count towards a lock, as at
+/// sign-in; with two-step sign-in off there is nothing to replace and the answer is
+/// [`AccountError::Refused`]. A code whose time step was used is
+/// [`AccountError::Replayed`].
+pub fn regenerate_recovery_codes(
+    conn: &mut DbConnection,
+    account: &Account,
+    throttle_key: &str,
+    password_ok: bool,
+    code: &str,
+    recovery_code_digests: &[String],
+) -> AccountResult<()> {
+    let stored_codes = serde_json::to_string(recovery_code_digests)
+        .map_err(|err| StoreError::Inconsistent(format!("recovery codes cannot be stored: {err}")))?;
+    enum Outcome {
+        Done,
+        Refused,
+        Replayed,
+        Throttled(chrono::NaiveDateTime),
+    }
+    let outcome = write_transaction(conn, |conn| -> Result<Outcome, StoreError> {
+        // Claimed before anything is checked, so parallel guesses get no more checks
+        // than the limit.
+        let locks_until = match store::login_throttles::begin_attempt(
+            conn,
+            throttle_key,
+            store::login_throttles::FIXED_LOCK,
+        )? {
+            Attempt::Waiting(until) => return Ok(Outcome::Throttled(until)),
+            Attempt::Allowed { waits_until, .. } => waits_until,
+        };
+        let refused = match locks_until {
+            Some(until) => Outcome::Throttled(until),
+            None => Outcome::Refused,
+        };
+        let Some(user) = store::users::find(conn, account.user_id)?.filter(|u| !u.disabled) else {
+            return Ok(Outcome::Refused);
+        };
+        let Some(secret) = user.totp_secret.as_deref() else {
+            return Ok(Outcome::Refused);
+        };
+        // The code is only tried after the password, so a wrong password never uses
+        // up a time step.
+        let step = if password_ok {
+            totp::matching_step(secret, code, unix_now())
+        } else {
+            None
+        };
+        let Some(step) = step else {
+            return Ok(refused);
+        };
+        if !store::users::consume_totp_step(conn, user.id, step)? {
+            return Ok(match locks_until {
+                Some(until) => Outcome::Throttled(until),
+                None => Outcome::Replayed,
+            });
+        }
+        store::login_throttles::clear(conn, throttle_key)?;
+        // Only if they are still the ones read: a recovery code used meanwhile must
+        // not be brought back, nor new codes made twice by a double submit.
+        if !store::users::swap_recovery_codes(conn, user.id, &user.recovery_codes, &stored_codes)? {
+            return Ok(Outcome::Replayed);
+        }
+        let ended = store::sessions::delete_for_user(conn, account.user_id)?;
+        audit::append(
+            conn,
+            NewEntry::new(
+                account.actor(),
+                AuditAction::RecoveryCodesRegenerated,
+                &account.origin,
+            )
+            .target(account.target())
+            .details(json!({ "codes": recovery_code_digests.len(), "sessions_ended": ended })),
+        )?;
+        Ok(Outcome::Done)
+    })?;
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::Refused => Err(AccountError::Refused),
+        Outcome::Replayed => Err(AccountError::Replayed),
         Outcome::Throttled(until) => Err(AccountError::Throttled(until)),
     }
 }

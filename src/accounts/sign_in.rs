@@ -18,6 +18,7 @@ use super::second_factor;
 use super::{Account, AccountError, AccountResult};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::AuditAction;
+use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
 use crate::store::login_throttles::{self, Attempt, Policy};
 use crate::store::users::User;
@@ -199,12 +200,14 @@ fn count_refusal(conn: &mut DbConnection, origin: &RequestOrigin) -> Result<(), 
 
 /// The authenticator step of a sign-in: an authenticator code (each time step once)
 /// or an unused recovery code, for the user who passed the password step. Failures
-/// are counted as passwords are, per address and (from new addresses) per account.
+/// are counted as passwords are, per address and (from new addresses) per account. `key` keys the stored
+/// recovery codes.
 pub fn second_step(
     conn: &mut DbConnection,
     account: &Account,
     keys: &AttemptKeys,
     code: &str,
+    key: &SecretKey,
 ) -> AccountResult<()> {
     enum Outcome {
         Accepted,
@@ -229,7 +232,7 @@ pub fn second_step(
         let Some(user) = store::users::find(conn, account.user_id)?.filter(|u| !u.disabled) else {
             return Ok(Outcome::Refused);
         };
-        if second_factor::verify(conn, &user, code, &account.origin)? {
+        if second_factor::verify(conn, &user, code, key, &account.origin)? {
             login_throttles::clear(conn, &keys.at_address)?;
             login_throttles::clear(conn, &keys.account)?;
             store::sign_in_addresses::remember(conn, account.user_id, &keys.address_digest)?;

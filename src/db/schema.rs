@@ -236,12 +236,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Mailed links that set a forgotten password; see the migration.
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_digest -> Text,
+        client_digest -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> roles (role_id));
 diesel::joinable!(customers -> workspaces (workspace_id));
 diesel::joinable!(events -> customers (customer_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
+diesel::joinable!(password_resets -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
@@ -262,6 +276,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_keys,
     invitations,
+    password_resets,
 );
 
 diesel::table! {

@@ -14,6 +14,10 @@ pub enum AuditAction {
     TotpEnabled,
     TotpDisabled,
     RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
     PermissionDenied,
     RoleCreated,
     RoleUpdated,
@@ -49,7 +53,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -60,6 +64,10 @@ impl AuditAction {
         AuditAction::TotpEnabled,
         AuditAction::TotpDisabled,
         AuditAction::RecoveryCodeUsed,
+        AuditAction::RecoveryCodesRegenerated,
+        AuditAction::PasswordChanged,
+        AuditAction::PasswordResetRequested,
+        AuditAction::PasswordReset,
         AuditAction::PermissionDenied,
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
@@ -107,6 +115,10 @@ impl AuditAction {
             TotpEnabled => "totp.enabled",
             TotpDisabled => "totp.disabled",
             RecoveryCodeUsed => "totp.recovery_code_used",
+            RecoveryCodesRegenerated => "totp.recovery_codes_regenerated",
+            PasswordChanged => "password.changed",
+            PasswordResetRequested => "password.reset_requested",
+            PasswordReset => "password.reset",
             PermissionDenied => "permission.denied",
             RoleCreated => "role.created",
             RoleUpdated => "role.updated",

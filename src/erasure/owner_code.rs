@@ -250,7 +250,7 @@ pub fn enter_code(
         let by_authenticator = !by_emailed_code
             && user.is_owner
             && user.has_totp()
-            && crate::accounts::second_factor::verify(conn, user, typed, &eraser.origin)?;
+            && crate::accounts::second_factor::verify(conn, user, typed, &eraser.secret, &eraser.origin)?;
         if !by_emailed_code && !by_authenticator {
             audit::append(
                 conn,

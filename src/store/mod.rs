@@ -18,6 +18,7 @@ pub mod login_throttles;
 pub mod maintenance;
 pub mod memberships;
 pub mod otp;
+pub mod password_resets;
 mod prepared_sql;
 pub mod roles;
 pub mod sessions;

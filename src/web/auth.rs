@@ -6,9 +6,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::{request_origin, CurrentUser};
+use super::hashing::{hash_password, password_matches};
 use super::invitations::home_for;
 use super::layout::{render, render_with_status, see_other, Layout};
-use super::passwords::{hash_password, password_matches};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
@@ -402,9 +402,10 @@ async fn totp_submit(
     let code = form.into_inner().code;
     let account = Account::new(user_id, request_origin(&req));
     let keys = AttemptKeys::for_second_step(&state.secret, user_id, &account.origin.client_ip);
+    let key = state.secret.clone();
     let outcome = state
         .db
-        .run(move |conn| sign_in::second_step(conn, &account, &keys, &code))
+        .run(move |conn| sign_in::second_step(conn, &account, &keys, &code, &key))
         .await;
     match outcome {
         Ok(()) => {

@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::request_origin;
+use super::hashing::hash_password;
 use super::layout::{render, render_with_status, see_other, Layout};
-use super::passwords::hash_password;
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;

@@ -59,18 +59,22 @@ pub async fn request_context(
 }
 
 /// The path for the log. API paths name a customer by their id or email address, and
-/// an invitation link carries the secret that accepts it: both stay out of the logs,
-/// the segment after `customers` or `suppressions` (API) or `invitations` replaced.
+/// invitation and password reset links carry the secret that uses them: all stay out
+/// of the logs, the segment after `customers` or `suppressions` (API), `invitations`
+/// or `password/reset` replaced.
 fn loggable_path(path: &str) -> String {
     let is_api = path.starts_with("/api/");
+    let mut before = "";
     let mut previous = "";
     path.split('/')
         .map(|segment| {
             let shown = match previous {
                 "customers" | "suppressions" if is_api && !segment.is_empty() => "{identifier}",
                 "invitations" if !is_api && !segment.is_empty() => "{token}",
+                "reset" if !is_api && before == "password" && !segment.is_empty() => "{token}",
                 _ => segment,
             };
+            before = previous;
             previous = segment;
             shown
         })
@@ -364,5 +368,20 @@ mod tests {
             "/invitations/{token}"
         );
         assert_eq!(loggable_path("/settings/workspaces"), "/settings/workspaces");
+    }
+
+    #[test]
+    fn password_reset_links_are_logged_without_their_token() {
+        assert_eq!(
+            loggable_path("/password/reset/Xq7w9ZbT4kLm2PvR8sN3dF6hJ1cY5gA0"),
+            "/password/reset/{token}"
+        );
+        assert_eq!(
+            loggable_path("/password/reset/Xq7w9ZbT4kLm2PvR8sN3dF6hJ1cY5gA0/extra"),
+            "/password/reset/{token}/extra"
+        );
+        assert_eq!(loggable_path("/password/forgot"), "/password/forgot");
+        assert_eq!(loggable_path("/password/forgot/sent"), "/password/forgot/sent");
+        assert_eq!(loggable_path("/password/reset/"), "/password/reset/");
     }
 }

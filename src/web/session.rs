@@ -154,9 +154,12 @@ impl TypedSession {
             .unwrap_or_default()
     }
 
-    /// Password accepted, second factor still to come.
+    /// Password accepted, second factor still to come. Whoever this browser was signed
+    /// in as before is signed out: a pending sign-in is no sign-in.
     pub fn set_pending_user(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
         self.session.renew();
+        self.session.remove(USER_ID_KEY);
+        self.session.remove(SIGNED_IN_AT_KEY);
         self.session.insert(PENDING_USER_KEY, user_id)?;
         self.session
             .insert(PENDING_AT_KEY, chrono::Utc::now().timestamp())

@@ -67,11 +67,27 @@ fn scope(action: AuditAction) -> Scope {
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
-        // Sign-ins, sessions and two-step sign-in are a person's; disabling, account admins
-        // and ownership span every workspace. Roles belong to one workspace each.
-        SignInSucceeded | SignInFailed | SignInThrottled | SignInFlood | SignOut | SessionsRevoked
-        | TotpEnabled | TotpDisabled | RecoveryCodeUsed | MemberDisabled | MemberEnabled
-        | AccountAdminGranted | AccountAdminRevoked | OwnershipTransferred => Scope::Account,
+        // Sign-ins, sessions, passwords and two-step sign-in are a person's; disabling,
+        // account admins and ownership span every workspace. Roles belong to one workspace
+        // each.
+        SignInSucceeded
+        | SignInFailed
+        | SignInThrottled
+        | SignInFlood
+        | SignOut
+        | SessionsRevoked
+        | TotpEnabled
+        | TotpDisabled
+        | RecoveryCodeUsed
+        | RecoveryCodesRegenerated
+        | PasswordChanged
+        | PasswordResetRequested
+        | PasswordReset
+        | MemberDisabled
+        | MemberEnabled
+        | AccountAdminGranted
+        | AccountAdminRevoked
+        | OwnershipTransferred => Scope::Account,
     }
 }
 
@@ -935,13 +951,28 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     );
     audit.mark();
     // The next time step: the one used to enrol is spent.
-    see_other(
-        app.post_form(
-            "/settings/security/totp/disable",
+    let regenerated = app
+        .post_form(
+            "/settings/security/recovery-codes",
             &[
                 ("password", OWNER_PASSWORD),
                 ("code", &erasure::totp::code_at(&totp_secret, now() + 30).unwrap()),
             ],
+        )
+        .await;
+    assert_eq!(regenerated.status(), StatusCode::OK);
+    let recovery = select_texts(&regenerated.text().await.unwrap(), ".recovery-codes code");
+    assert_eq!(recovery.len(), 10);
+    audit.one(
+        AuditAction::RecoveryCodesRegenerated,
+        Want::new(me, None, format!("user:{owner}")),
+    );
+    audit.mark();
+    // That step is spent too: a new recovery code instead.
+    see_other(
+        app.post_form(
+            "/settings/security/totp/disable",
+            &[("password", OWNER_PASSWORD), ("code", &recovery[0])],
         )
         .await,
         "turn two-step off",
@@ -1155,6 +1186,82 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::SessionsRevoked,
         Want::new(Who::User(ivy_id), None, format!("user:{ivy_id}")).affected(1),
     );
+
+    // A member changes her password, forgets it, and sets a new one with the mailed link.
+    let pia_email = "pia.password@example.org";
+    let pia = add_user(&app, pia_email, "Pia Password", "member");
+    let pia_client = new_client();
+    see_other(
+        app.login_with(&pia_client, pia_email, PASSWORD).await,
+        "Pia signs in",
+    )
+    .await;
+    let changed_password = "pia's changed passphrase";
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &pia_client,
+            "/settings/security/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", changed_password),
+                ("new_password_confirm", changed_password),
+            ],
+        )
+        .await,
+        "change the password",
+    )
+    .await;
+    audit.one(
+        AuditAction::PasswordChanged,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    let forgetful = new_client();
+    audit.mark();
+    see_other(
+        app.post_form_with(&forgetful, "/password/forgot", &[("email", pia_email)])
+            .await,
+        "ask for a reset link",
+    )
+    .await;
+    // Recorded before it is mailed.
+    let mail = app
+        .mail
+        .wait_for(|m| m.is_to(pia_email) && m.body().contains("/password/reset/"))
+        .await;
+    audit.one(
+        AuditAction::PasswordResetRequested,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    let body = mail.body();
+    let at = body.find("/password/reset/").expect("a link") + "/password/reset/".len();
+    let reset_token: String = body[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let reset_password = "pia's passphrase set by link";
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &forgetful,
+            &format!("/password/reset/{reset_token}"),
+            &[("password", reset_password), ("password_confirm", reset_password)],
+        )
+        .await,
+        "set a new password",
+    )
+    .await;
+    audit.one(
+        AuditAction::PasswordReset,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    // None of it may reach the log: not her address, the passwords or the link.
+    personal.extend([
+        pia_email.to_owned(),
+        changed_password.to_owned(),
+        reset_password.to_owned(),
+        reset_token,
+    ]);
 
     // Another member: removed, then locked out by failed sign-ins.
     let vic = add_user(&app, "vic.member@example.org", "Vic Member", "member");

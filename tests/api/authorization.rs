@@ -139,11 +139,26 @@ static WEB_ROUTES: &[Route] = &[
     get("/invitations/{token}", [A, A, A, A, A, A]),
     // The invitation is for a new address, so an empty form is a 422 asking for a name and password.
     post("/invitations/{token}", [A, A, A, A, A, A], NO_FIELDS, SAME),
+    // A forgotten password: asking answers alike for any address (this one has no account,
+    // so nothing is sent); the made-up token is no reset link, so its page says so (410).
+    get("/password/forgot", [A, A, A, A, A, A]),
+    post("/password/forgot", [A, A, A, A, A, A], &[("email", "nobody@example.com")], SAME),
+    get("/password/forgot/sent", [A, A, A, A, A, A]),
+    get("/password/reset/{token}", [A, A, A, A, A, A]),
+    post("/password/reset/{token}", [A, A, A, A, A, A],
+        &[("password", "a long enough password"), ("password_confirm", "a long enough password")], SAME),
 
     // The user's own settings.
     get("/settings/security", [A, A, A, A, A, S]),
     post("/settings/security/sign-out-everywhere", [A, A, A, A, A, S], NO_FIELDS,
         Probe::Skip("ends the client's own sessions")),
+    // An empty form is a 422 asking for the new password; the current one is never checked.
+    post("/settings/security/password", [A, A, A, A, A, S],
+        &[("current_password", "a long enough password"), ("new_password", "another long enough password"),
+          ("new_password_confirm", "another long enough password")], EMPTY),
+    // None of these users has two-step sign-in on: there are no codes to replace.
+    post("/settings/security/recovery-codes", [A, A, A, A, A, S],
+        &[("password", "a long enough password"), ("code", "000000")], SAME),
     get("/settings/security/totp", [A, A, A, A, A, S]),
     // Puts a fresh secret in the session only.
     post("/settings/security/totp/start", [A, A, A, A, A, S], NO_FIELDS, SAME),
@@ -688,6 +703,15 @@ const STATE: &[(&str, &str)] = &[
         "SELECT COUNT(accepted_at) AS v FROM invitations",
     ),
     ("one-time codes", "SELECT COUNT(*) AS v FROM otp_challenges"),
+    (
+        "password reset links",
+        "SELECT COUNT(*) AS v FROM password_resets",
+    ),
+    (
+        "passwords and recovery codes changed",
+        "SELECT COUNT(*) AS v FROM audit_log WHERE action IN \
+         ('password.changed', 'password.reset', 'totp.recovery_codes_regenerated')",
+    ),
 ];
 
 fn snapshot(app: &TestApp) -> BTreeMap<&'static str, i64> {

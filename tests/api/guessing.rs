@@ -125,20 +125,7 @@ fn unix_now() -> u64 {
 
 /// Turns on two-step sign-in for the owner; returns the secret and the recovery codes.
 fn enable_totp(app: &TestApp) -> (String, Vec<String>) {
-    let secret = erasure::totp::new_secret();
-    let (codes, digests) = erasure::totp::new_recovery_codes();
-    let mut conn = app.db();
-    let user = erasure::store::users::find_by_email(&mut conn, OWNER_EMAIL)
-        .unwrap()
-        .unwrap();
-    erasure::store::users::set_totp(
-        &mut conn,
-        user.id,
-        Some(&secret),
-        &serde_json::to_string(&digests).unwrap(),
-    )
-    .unwrap();
-    (secret, codes)
+    app.enable_totp(OWNER_EMAIL)
 }
 
 /// The n-th wrong guess: six digits that no authenticator step near now accepts, or,

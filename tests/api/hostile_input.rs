@@ -1189,6 +1189,9 @@ async fn unknown_routes_and_wrong_methods_get_clean_errors(backend: Backend) {
         // An invitation link that is not (or no longer) valid is "gone": 410.
         "/invitations/a%00b",
         "/invitations/%FF%FE",
+        // As is a password reset link.
+        "/password/reset/a%00b",
+        "/password/reset/%FF%FE",
         "/w/acme-shop/settings/roles/a%00b",
         "/w/acme-shop/settings/roles/99999999999999999999",
     ] {

@@ -134,7 +134,7 @@ fn the_server_hashes_passwords_only_in_its_bounded_pool() {
     .collect();
     assert!(
         hits.is_empty(),
-        "a request's password is hashed through state.passwords (src/web/passwords.rs), which bounds the work:\n{}",
+        "a request's password is hashed through state.passwords (src/web/hashing.rs), which bounds the work:\n{}",
         hits.join("\n")
     );
     assert!(

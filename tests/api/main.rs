@@ -22,6 +22,8 @@ mod list_counts;
 mod log_secrets;
 mod masking;
 mod owner_code;
+mod password;
+mod recovery_codes;
 mod request_safety;
 mod residue;
 mod role_migration;

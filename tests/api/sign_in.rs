@@ -225,20 +225,7 @@ async fn viewing_pages_does_not_write_the_session(backend: Backend) {
 }
 
 fn enable_totp(app: &TestApp) -> String {
-    let secret = erasure::totp::new_secret();
-    let (_, digests) = erasure::totp::new_recovery_codes();
-    let mut conn = app.db();
-    let user = erasure::store::users::find_by_email(&mut conn, OWNER_EMAIL)
-        .unwrap()
-        .unwrap();
-    erasure::store::users::set_totp(
-        &mut conn,
-        user.id,
-        Some(&secret),
-        &serde_json::to_string(&digests).unwrap(),
-    )
-    .unwrap();
-    secret
+    app.enable_totp(OWNER_EMAIL).0
 }
 
 fn now() -> u64 {
@@ -279,11 +266,8 @@ async fn an_authenticator_code_works_once(backend: Backend) {
 async fn a_recovery_code_works_once(backend: Backend) {
     let app = signed_up_app(backend).await;
     enable_totp(&app);
-    let (codes, digests) = erasure::totp::new_recovery_codes();
-    app.sql(&format!(
-        "UPDATE users SET recovery_codes = '{}'",
-        serde_json::to_string(&digests).unwrap()
-    ));
+    let (codes, stored) = app.new_recovery_codes();
+    app.sql(&format!("UPDATE users SET recovery_codes = '{stored}'"));
 
     app.login(OWNER_EMAIL, OWNER_PASSWORD).await;
     let accepted = app.post_form("/login/totp", &[("code", &codes[3])]).await;

@@ -3,6 +3,7 @@
 
 mod nav;
 mod owner_code;
+mod password;
 mod roles;
 mod security;
 mod team;
@@ -22,6 +23,7 @@ pub use nav::SettingsNav;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     security::routes(cfg);
+    password::routes(cfg);
     two_step::routes(cfg);
     workspaces::routes(cfg);
     team::routes(cfg);

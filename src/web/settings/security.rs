@@ -1,4 +1,4 @@
-//! Settings → Security: the signed-in user's two-step sign-in and sessions.
+//! Settings → Security: the signed-in user's password, two-step sign-in and sessions.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -22,12 +22,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Template)]
 #[template(path = "settings/security.html")]
-struct SecurityPage {
+pub(super) struct SecurityPage {
     layout: Layout,
     nav: SettingsNav,
     email: String,
     has_totp: bool,
     recovery_codes_left: usize,
+    password: PasswordErrors,
+}
+
+/// What the change-password form got wrong, field by field.
+#[derive(Debug, Default)]
+pub(super) struct PasswordErrors {
+    pub current: Option<String>,
+    pub new: Option<String>,
+    pub confirm: Option<String>,
+}
+
+impl PasswordErrors {
+    pub fn any(&self) -> bool {
+        self.current.is_some() || self.new.is_some() || self.confirm.is_some()
+    }
+}
+
+/// The Security page, with the change-password form's errors if it was just sent.
+pub(super) async fn security_page(
+    state: &AppState,
+    session: &TypedSession,
+    user: &CurrentUser,
+    password: PasswordErrors,
+) -> Result<SecurityPage, WebError> {
+    let nav = load_nav(state, user.user.id, "/settings/security".into()).await?;
+    let recovery_codes_left = serde_json::from_str::<Vec<String>>(&user.user.recovery_codes)
+        .map(|codes| codes.len())
+        .unwrap_or_default();
+    Ok(SecurityPage {
+        nav,
+        email: user.user.email.clone(),
+        has_totp: user.user.has_totp(),
+        recovery_codes_left,
+        password,
+        layout: Layout::signed_in("Security", session, user),
+    })
 }
 
 async fn security(
@@ -35,17 +71,7 @@ async fn security(
     session: TypedSession,
     user: CurrentUser,
 ) -> Result<HttpResponse, WebError> {
-    let nav = load_nav(&state, user.user.id, "/settings/security".into()).await?;
-    let recovery_codes_left = serde_json::from_str::<Vec<String>>(&user.user.recovery_codes)
-        .map(|codes| codes.len())
-        .unwrap_or_default();
-    render(&SecurityPage {
-        nav,
-        email: user.user.email.clone(),
-        has_totp: user.user.has_totp(),
-        recovery_codes_left,
-        layout: Layout::signed_in("Security", &session, &user),
-    })
+    render(&security_page(&state, &session, &user, PasswordErrors::default()).await?)
 }
 
 /// Ends every session of this user, this one included.

@@ -1,5 +1,5 @@
-//! Settings → Security → two-step sign-in: enrolling an authenticator app, and
-//! turning it off again.
+//! Settings → Security → two-step sign-in: enrolling an authenticator app, making
+//! new recovery codes, and turning it off again.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,8 +12,8 @@ use crate::accounts::{Account, AccountError};
 use crate::totp;
 use crate::web::auth::account_error;
 use crate::web::extractors::{request_origin, CurrentUser};
+use crate::web::hashing::password_matches;
 use crate::web::layout::{render, render_with_status, see_other, Layout};
-use crate::web::passwords::password_matches;
 use crate::web::session::{FlashKind, TypedSession};
 use crate::web::state::AppState;
 use crate::web::WebError;
@@ -25,7 +25,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(ENROL).route(web::get().to(enrol_page)))
         .service(web::resource("/settings/security/totp/start").route(web::post().to(start)))
         .service(web::resource("/settings/security/totp/confirm").route(web::post().to(confirm)))
-        .service(web::resource("/settings/security/totp/disable").route(web::post().to(disable)));
+        .service(web::resource("/settings/security/totp/disable").route(web::post().to(disable)))
+        .service(
+            web::resource("/settings/security/recovery-codes")
+                .route(web::post().to(regenerate_recovery_codes)),
+        );
 }
 
 #[derive(Template)]
@@ -54,7 +58,7 @@ struct CodeForm {
 }
 
 #[derive(Debug, Deserialize)]
-struct DisableForm {
+struct PasswordAndCodeForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -135,7 +139,7 @@ async fn confirm(
         .await?;
         return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let (codes, digests) = totp::new_recovery_codes();
+    let (codes, digests) = totp::new_recovery_codes(&state.secret);
     let stored_codes = serde_json::to_string(&digests).map_err(WebError::internal)?;
     let user_id = user.user.id;
     let account = Account::new(user_id, request_origin(&req));
@@ -186,18 +190,19 @@ async fn disable(
     req: HttpRequest,
     session: TypedSession,
     user: CurrentUser,
-    form: web::Form<DisableForm>,
+    form: web::Form<PasswordAndCodeForm>,
 ) -> Result<HttpResponse, WebError> {
-    let DisableForm { password, code } = form.into_inner();
+    let PasswordAndCodeForm { password, code } = form.into_inner();
     let password_ok = password_matches(&state, password, user.user.password_hash.clone()).await?;
     let user_id = user.user.id;
     let throttle_key = state
         .secret
         .digest("totp-disable", user_id.to_string().as_bytes());
     let account = Account::new(user_id, request_origin(&req));
+    let key = state.secret.clone();
     let outcome = state
         .db
-        .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code))
+        .run(move |conn| second_factor::disable(conn, &account, &throttle_key, password_ok, &code, &key))
         .await;
     match outcome {
         Ok(()) => {
@@ -218,4 +223,80 @@ async fn disable(
         Err(err) => return Err(account_error(err)),
     }
     Ok(see_other(SECURITY))
+}
+
+/// Replaces the recovery codes, given the password and a current authenticator code,
+/// and shows the new ones once. Like the enrolment's answer this is a page, not a
+/// redirect: the codes are shown here and nowhere else. Failures count towards a lock,
+/// as at sign-in.
+async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: TypedSession,
+    user: CurrentUser,
+    form: web::Form<PasswordAndCodeForm>,
+) -> Result<HttpResponse, WebError> {
+    if !user.user.has_totp() {
+        session.flash(
+            FlashKind::Info,
+            "Recovery codes come with two-step sign-in, which is off.",
+        );
+        return Ok(see_other(SECURITY));
+    }
+    let PasswordAndCodeForm { password, code } = form.into_inner();
+    let password_ok = password_matches(&state, password, user.user.password_hash.clone()).await?;
+    let user_id = user.user.id;
+    let throttle_key = state
+        .secret
+        .digest("recovery-codes", user_id.to_string().as_bytes());
+    let (codes, digests) = totp::new_recovery_codes(&state.secret);
+    let account = Account::new(user_id, request_origin(&req));
+    let outcome = state
+        .db
+        .run(move |conn| {
+            second_factor::regenerate_recovery_codes(
+                conn,
+                &account,
+                &throttle_key,
+                password_ok,
+                &code,
+                &digests,
+            )
+        })
+        .await;
+    match outcome {
+        Ok(()) => {}
+        Err(AccountError::Refused) => {
+            session.flash(
+                FlashKind::Error,
+                "Your recovery codes were not changed: the password or the authenticator code was not right.",
+            );
+            return Ok(see_other(SECURITY));
+        }
+        Err(AccountError::Replayed) => {
+            session.flash(
+                FlashKind::Error,
+                "Your recovery codes were not changed: that code was already used. Wait for the next one.",
+            );
+            return Ok(see_other(SECURITY));
+        }
+        Err(AccountError::Throttled(_)) => {
+            session.flash(
+                FlashKind::Error,
+                "Too many failed attempts. Wait a few minutes, then try again.",
+            );
+            return Ok(see_other(SECURITY));
+        }
+        Err(err) => return Err(account_error(err)),
+    }
+    session.keep_under_new_id();
+    session.flash(
+        FlashKind::Success,
+        "You have new recovery codes; the old ones no longer work. Every other session of yours was signed out.",
+    );
+    render(&RecoveryCodesPage {
+        nav: load_nav(&state, user_id, SECURITY.into()).await?,
+        layout: Layout::signed_in("Your new recovery codes", &session, &user),
+        codes,
+    })
 }

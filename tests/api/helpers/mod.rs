@@ -378,6 +378,26 @@ impl TestApp {
         )
     }
 
+    /// Ten recovery codes as this server stores them (keyed with its secret key): the
+    /// codes, and the JSON for `users.recovery_codes`.
+    pub fn new_recovery_codes(&self) -> (Vec<String>, String) {
+        let (codes, digests) = erasure::totp::new_recovery_codes(&self.state.secret);
+        (codes, serde_json::to_string(&digests).expect("digests as JSON"))
+    }
+
+    /// Turns two-step sign-in on for the account, as enrolling would leave it; returns
+    /// the authenticator secret and the recovery codes.
+    pub fn enable_totp(&self, email: &str) -> (String, Vec<String>) {
+        let secret = erasure::totp::new_secret();
+        let (codes, stored) = self.new_recovery_codes();
+        let mut conn = self.db();
+        let user = erasure::store::users::find_by_email(&mut conn, email)
+            .expect("a user lookup")
+            .expect("the user");
+        erasure::store::users::set_totp(&mut conn, user.id, Some(&secret), &stored).expect("two-step on");
+        (secret, codes)
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         use diesel::sql_types::BigInt;
         use diesel::RunQueryDsl;
