@@ -239,6 +239,8 @@ enum PasswordOutcome {
     Accepted(store::users::User),
     Refused,
     Throttled(chrono::NaiveDateTime),
+    /// The right password for an account that was turned off: who can turn it back on.
+    TurnedOff(Option<String>),
 }
 
 async fn login_submit(
@@ -276,6 +278,20 @@ async fn login_submit(
                 layout: Layout::public("Sign in", &session),
                 email: typed_email,
                 error: Some(throttle_message(until)),
+            },
+        ),
+        PasswordOutcome::TurnedOff(owner) => render_with_status(
+            StatusCode::FORBIDDEN,
+            &LoginPage {
+                layout: Layout::public("Sign in", &session),
+                email: typed_email,
+                error: Some(match owner {
+                    Some(owner) => format!(
+                        "Your access to this console was turned off. Ask {owner}, the account owner, to turn it back on."
+                    ),
+                    None => "Your access to this console was turned off. Ask the account owner to turn it back on."
+                        .to_owned(),
+                }),
             },
         ),
     }
@@ -341,11 +357,18 @@ async fn check_password(
             Ok(PasswordOutcome::Accepted(user))
         }
         user => {
+            // Only someone who knows the password learns that the account is turned
+            // off, and whom to ask: anyone else gets the answer an unknown address gets.
+            let turned_off = matches && user.as_ref().is_some_and(|u| u.disabled);
             state
                 .db
                 .run(move |conn| sign_in::refuse_password(conn, user.as_ref(), &origin))
                 .await
                 .map_err(account_error)?;
+            if turned_off {
+                let owner = state.db.run(store::users::find_owner).await?;
+                return Ok(PasswordOutcome::TurnedOff(owner.map(|o| o.name)));
+            }
             Ok(match waits_until {
                 Some(until) => PasswordOutcome::Throttled(until),
                 None => PasswordOutcome::Refused,

@@ -10,6 +10,7 @@ on_both_backends!(
     the_session_id_changes_at_sign_in,
     a_cookie_replayed_after_sign_out_is_dead,
     a_cookie_of_a_disabled_user_is_dead,
+    a_turned_off_person_with_the_right_password_is_told_whom_to_ask,
     signing_out_everywhere_ends_every_session,
     an_idle_session_expires,
     viewing_pages_does_not_write_the_session,
@@ -159,9 +160,10 @@ async fn a_cookie_of_a_disabled_user_is_dead(backend: Backend) {
     let again = app.login(OWNER_EMAIL, OWNER_PASSWORD).await;
     assert_eq!(
         again.status(),
-        StatusCode::UNAUTHORIZED,
-        "a disabled user cannot sign in"
+        StatusCode::FORBIDDEN,
+        "a disabled user cannot sign in, and is told so"
     );
+    assert_eq!(location(&app.get(&workspace).await), "/login");
 }
 
 async fn signing_out_everywhere_ends_every_session(backend: Backend) {
@@ -279,4 +281,27 @@ async fn a_recovery_code_works_once(backend: Backend) {
         .post_form_with(&other, "/login/totp", &[("code", &codes[3])])
         .await;
     assert_eq!(reused.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn a_turned_off_person_with_the_right_password_is_told_whom_to_ask(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_owner().await;
+    let member_password = "a member's own long password";
+    let member =
+        crate::helpers::arrange::add_user_with_role(&app, "mia@example.org", member_password, "member");
+    app.sql(&format!("UPDATE users SET disabled = TRUE WHERE id = {member}"));
+    app.logout().await;
+
+    let wrong = app.login("mia@example.org", "not her password at all").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong_page = wrong.text().await.unwrap();
+    assert!(wrong_page.contains("That email and password do not match an account."));
+    assert!(!wrong_page.contains("turned off"), "a guesser learns nothing");
+
+    let right = app.login("mia@example.org", member_password).await;
+    assert_eq!(right.status(), StatusCode::FORBIDDEN);
+    let page = right.text().await.unwrap();
+    assert!(page.contains("Your access to this console was turned off."));
+    assert!(page.contains(&format!("Ask {OWNER_NAME}, the account owner")));
+    assert_eq!(location(&app.get("/").await), "/login", "still signed out");
 }

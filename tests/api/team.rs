@@ -439,7 +439,8 @@ async fn disabling_a_member_ends_their_live_session(backend: Backend) {
         0
     );
     let refused = app.login_with(&new_client(), "mia@example.com", PASSWORD).await;
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("turned off"));
     assert!(app
         .get_html(&format!("{WS}/settings/team"))
         .await
