@@ -157,7 +157,7 @@ fn entries_after(app: &TestApp, after: i64) -> Vec<AuditEntry> {
 }
 
 fn last_id(app: &TestApp) -> i64 {
-    number(app, "SELECT COALESCE(MAX(id), 0) AS v FROM audit_log")
+    app.number("SELECT COALESCE(MAX(id), 0) AS v FROM audit_log")
 }
 
 /// Walks the log one step at a time: `mark` before an action, `one` after it for
@@ -269,45 +269,12 @@ impl<'a> Audit<'a> {
     }
 }
 
-fn number(app: &TestApp, sql: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
-
-fn texts(app: &TestApp, sql: &str) -> Vec<String> {
-    use diesel::sql_types::Text;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = Text)]
-        t: String,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(sql)
-        .load::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_iter()
-        .map(|r| r.t)
-        .collect()
-}
-
 /// Every column of every audit row as one line of text. The columns come from the
 /// database's catalog, so a column added later is searched too.
 fn audit_rows_as_text(app: &TestApp) -> Vec<String> {
     let columns = match app.state.db.backend() {
-        erasure::db::Backend::Sqlite => texts(app, "SELECT name AS t FROM pragma_table_info('audit_log')"),
-        erasure::db::Backend::Postgres => texts(
-            app,
+        erasure::db::Backend::Sqlite => app.texts("SELECT name AS t FROM pragma_table_info('audit_log')"),
+        erasure::db::Backend::Postgres => app.texts(
             "SELECT CAST(column_name AS TEXT) AS t FROM information_schema.columns \
              WHERE table_name = 'audit_log' AND table_schema = current_schema()",
         ),
@@ -318,7 +285,7 @@ fn audit_rows_as_text(app: &TestApp) -> Vec<String> {
         .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
         .collect::<Vec<_>>()
         .join(" || '|' || ");
-    texts(app, &format!("SELECT {joined} AS t FROM audit_log ORDER BY id"))
+    app.texts(&format!("SELECT {joined} AS t FROM audit_log ORDER BY id"))
 }
 
 /// The first personal value found in `text`, if any.
@@ -362,10 +329,9 @@ impl Canary {
 }
 
 fn customer_id(app: &TestApp, external_id: &str) -> i64 {
-    number(
-        app,
-        &format!("SELECT id AS v FROM customers WHERE external_id = '{external_id}'"),
-    )
+    app.number(&format!(
+        "SELECT id AS v FROM customers WHERE external_id = '{external_id}'"
+    ))
 }
 
 /// The number at the end of a path such as `/w/acme-shop/jobs/12`.
@@ -458,7 +424,7 @@ fn add_user(app: &TestApp, email: &str, name: &str, role_builtin: &str) -> i64 {
          SELECT u.id, w.id, r.id, '2026-01-01 00:00:00' FROM users u, workspaces w, roles r \
          WHERE u.email = '{email}' AND w.slug = 'acme-shop' AND r.builtin = '{role_builtin}';"
     ));
-    number(app, &format!("SELECT id AS v FROM users WHERE email = '{email}'"))
+    app.number(&format!("SELECT id AS v FROM users WHERE email = '{email}'"))
 }
 
 async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_data(backend: Backend) {
@@ -472,11 +438,10 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     app.setup_owner().await;
     // Bulk erasures below "everyone" run without the owner's code here (owner_code.rs tests it).
     app.sql("UPDATE workspaces SET owner_code_threshold = 1000000");
-    let owner = number(
-        &app,
-        &format!("SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"),
-    );
-    let ws = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
+    let owner = app.number(&format!(
+        "SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"
+    ));
+    let ws = app.number("SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
     let me = Who::User(owner);
     audit.one(
         AuditAction::SetupCompleted,
@@ -513,16 +478,14 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     assert_eq!(created.status(), StatusCode::OK);
     let key_secret = select_attr(&created.text().await.unwrap(), "input#new-key", "value")
         .expect("the new key, shown once");
-    let key = number(&app, "SELECT id AS v FROM api_keys WHERE name = 'Backend'");
+    let key = app.number("SELECT id AS v FROM api_keys WHERE name = 'Backend'");
     audit.one(
         AuditAction::ApiKeyCreated,
         Want::new(me, Some(ws), format!("api_key:{key}")),
     );
-    let site_id = texts(
-        &app,
-        "SELECT site_id AS t FROM workspaces WHERE slug = 'acme-shop'",
-    )
-    .remove(0);
+    let site_id = app
+        .texts("SELECT site_id AS t FROM workspaces WHERE slug = 'acme-shop'")
+        .remove(0);
     let credentials = Credentials {
         site_id,
         key: key_secret,
@@ -655,10 +618,9 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::IdentifierSuppressed,
         Want::new(me, Some(ws), format!("suppression:{}", &c3_digest[..12])).affected(2),
     );
-    let suppression = number(
-        &app,
-        &format!("SELECT id AS v FROM suppressions WHERE digest = '{c3_digest}'"),
-    );
+    let suppression = app.number(&format!(
+        "SELECT id AS v FROM suppressions WHERE digest = '{c3_digest}'"
+    ));
     audit.mark();
     see_other(
         app.post_form(&format!("{WS}/suppressions/{suppression}/unsuppress"), &[])
@@ -821,7 +783,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "send the code",
     )
     .await;
-    let challenge = number(&app, "SELECT MAX(id) AS v FROM otp_challenges");
+    let challenge = app.number("SELECT MAX(id) AS v FROM otp_challenges");
     audit.one(
         AuditAction::CodeSent,
         Want::new(me, Some(ws), format!("otp_challenge:{challenge}")),
@@ -845,7 +807,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     )
     .await;
     let job = trailing_id(&started);
-    let remaining = number(&app, &format!("SELECT total AS v FROM jobs WHERE id = {job}"));
+    let remaining = app.number(&format!("SELECT total AS v FROM jobs WHERE id = {job}"));
     assert!(remaining > 0, "customers were left to delete");
     audit.one(
         AuditAction::CodeAccepted,
@@ -985,7 +947,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
 
     // The team: an invitation accepted, a custom role, a refusal, member changes.
     let invitee_email = "ivy.invitee@example.org";
-    let member_role = number(&app, "SELECT id AS v FROM roles WHERE builtin = 'member'");
+    let member_role = app.number("SELECT id AS v FROM roles WHERE builtin = 'member'");
     audit.mark();
     see_other(
         app.post_form(
@@ -996,7 +958,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "invite",
     )
     .await;
-    let invitation = number(&app, "SELECT MAX(id) AS v FROM invitations");
+    let invitation = app.number("SELECT MAX(id) AS v FROM invitations");
     audit.one(
         AuditAction::MemberInvited,
         Want::new(me, Some(ws), format!("invitation:{invitation}")),
@@ -1014,7 +976,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "invite the wrong address",
     )
     .await;
-    let wrong = number(&app, "SELECT MAX(id) AS v FROM invitations");
+    let wrong = app.number("SELECT MAX(id) AS v FROM invitations");
     audit.mark();
     see_other(
         app.post_form(&format!("{WS}/settings/team/invitations/{wrong}/revoke"), &[])
@@ -1049,10 +1011,9 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "accept",
     )
     .await;
-    let ivy_id = number(
-        &app,
-        &format!("SELECT id AS v FROM users WHERE email = '{invitee_email}'"),
-    );
+    let ivy_id = app.number(&format!(
+        "SELECT id AS v FROM users WHERE email = '{invitee_email}'"
+    ));
     audit.one(
         AuditAction::MemberJoined,
         Want::new(Who::User(ivy_id), Some(ws), format!("user:{ivy_id}")),
@@ -1072,7 +1033,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "create a role",
     )
     .await;
-    let role = number(&app, "SELECT id AS v FROM roles WHERE name = 'Auditor'");
+    let role = app.number("SELECT id AS v FROM roles WHERE name = 'Auditor'");
     audit.one(
         AuditAction::RoleCreated,
         Want::new(me, Some(ws), format!("role:{role}")),
@@ -1345,7 +1306,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         "create a workspace",
     )
     .await;
-    let second = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'second-shop'");
+    let second = app.number("SELECT id AS v FROM workspaces WHERE slug = 'second-shop'");
     audit.one(
         AuditAction::WorkspaceCreated,
         Want::new(me, Some(second), format!("workspace:{second}")),
@@ -1392,9 +1353,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     // … nor in the exports, which hold every entry the old owner (now a workspace's
     // admin, without account-wide power) may read: the workspace's own, and the
     // account-level ones of its members about nobody or about its members.
-    let in_export = number(
-        &app,
-        &format!(
+    let in_export = app.number(&format!(
             "SELECT COUNT(*) AS v FROM audit_log WHERE workspace_id = {ws} OR (workspace_id IS NULL \
              AND actor_kind = 'user' AND actor_id IN (SELECT user_id FROM memberships WHERE workspace_id = {ws}) \
              AND (target NOT LIKE 'user:%' \
@@ -1416,7 +1375,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         }
     }
     // The search finds what is there: the newest entry's hash, in both.
-    let newest = texts(&app, "SELECT hash AS t FROM audit_log ORDER BY id DESC LIMIT 1");
+    let newest = app.texts("SELECT hash AS t FROM audit_log ORDER BY id DESC LIMIT 1");
     assert!(personal_value_in(&csv, &newest).is_some() && personal_value_in(&jsonl, &newest).is_some());
     assert!(audit_rows_as_text(&app)
         .iter()
@@ -1442,11 +1401,10 @@ struct Refusal {
 async fn refusals_inside_handlers_write_one_denial_naming_what_was_missing(backend: Backend) {
     let app = spawn_app(backend).await;
     app.setup_owner().await;
-    let owner = number(
-        &app,
-        &format!("SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"),
-    );
-    let ws = number(&app, "SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
+    let owner = app.number(&format!(
+        "SELECT id AS v FROM users WHERE email = '{OWNER_EMAIL}'"
+    ));
+    let ws = app.number("SELECT id AS v FROM workspaces WHERE slug = 'acme-shop'");
     let member = add_user(&app, "mia.member@example.org", "Mia Member", "member");
     let admin = add_user(&app, "ada.admin@example.org", "Ada Admin", "admin");
     let mia = new_client();
@@ -1476,7 +1434,9 @@ async fn refusals_inside_handlers_write_one_denial_naming_what_was_missing(backe
         "delete",
     )
     .await;
-    let receipt = texts(&app, "SELECT receipt_id AS t FROM jobs WHERE state = 'done'").remove(0);
+    let receipt = app
+        .texts("SELECT receipt_id AS t FROM jobs WHERE state = 'done'")
+        .remove(0);
     let preview = trailing_id(
         &see_other(
             app.post_form(

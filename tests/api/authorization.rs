@@ -603,22 +603,6 @@ struct World {
     revoked_key: Credentials,
 }
 
-fn number(app: &TestApp, sql: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
-    }
-    let mut conn = app.db();
-    // PostgreSQL sums bigints as numeric and measures text as integer: one type for both.
-    diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
-
 fn text(app: &TestApp, sql: &str) -> String {
     use diesel::sql_types::Text;
     use diesel::RunQueryDsl;
@@ -715,10 +699,7 @@ const STATE: &[(&str, &str)] = &[
 ];
 
 fn snapshot(app: &TestApp) -> BTreeMap<&'static str, i64> {
-    STATE
-        .iter()
-        .map(|(name, sql)| (*name, number(app, sql)))
-        .collect()
+    STATE.iter().map(|(name, sql)| (*name, app.number(sql))).collect()
 }
 
 fn assert_unchanged(app: &TestApp, before: &BTreeMap<&'static str, i64>, walk: &str) {
@@ -811,9 +792,9 @@ async fn arrange(backend: Backend) -> World {
         "r.builtin = 'owner'",
     ));
 
-    let customer = number(&app, "SELECT id AS v FROM customers WHERE external_id = 'c-main'");
-    let gone = number(&app, "SELECT id AS v FROM customers WHERE external_id = 'c-gone'");
-    let other_customer = number(&app, "SELECT id AS v FROM customers WHERE external_id = 'o-1'");
+    let customer = app.number("SELECT id AS v FROM customers WHERE external_id = 'c-main'");
+    let gone = app.number("SELECT id AS v FROM customers WHERE external_id = 'c-gone'");
+    let other_customer = app.number("SELECT id AS v FROM customers WHERE external_id = 'o-1'");
 
     // A finished job with a receipt: the owner deletes a customer.
     let deleted = app
@@ -872,7 +853,7 @@ async fn arrange(backend: Backend) -> World {
         "INSERT INTO suppressions (workspace_id, kind, digest, reason, created_at, created_by) \
          SELECT id, 'id', '{digest}', 'manual', '2026-01-01 00:00:00', 'user:1' FROM workspaces WHERE slug = '{WS}';"
     ));
-    let suppression = number(&app, "SELECT id AS v FROM suppressions");
+    let suppression = app.number("SELECT id AS v FROM suppressions");
 
     // API keys: one in use, one revoked.
     let (api_key, key) = issue_key(&app, "Backend");
@@ -920,16 +901,10 @@ async fn arrange(backend: Backend) -> World {
         import_job,
         suppression,
         api_key,
-        viewer_role: number(
-            &app,
-            "SELECT id AS v FROM roles WHERE name = 'Viewer' AND builtin IS NULL",
-        ),
-        member_role: number(&app, "SELECT id AS v FROM roles WHERE builtin = 'member'"),
-        admin_role: number(&app, "SELECT id AS v FROM roles WHERE builtin = 'admin'"),
-        member_user: number(
-            &app,
-            "SELECT id AS v FROM users WHERE email = 'member@example.com'",
-        ),
+        viewer_role: app.number("SELECT id AS v FROM roles WHERE name = 'Viewer' AND builtin IS NULL"),
+        member_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'member'"),
+        admin_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'admin'"),
+        member_user: app.number("SELECT id AS v FROM users WHERE email = 'member@example.com'"),
         key,
         revoked_key,
         clients,
@@ -1103,10 +1078,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
         }
     }
     assert_unchanged(app, &before, "walk of refused requests");
-    let denials = number(
-        app,
-        "SELECT COUNT(*) AS v FROM audit_log WHERE action = 'permission.denied'",
-    );
+    let denials = app.number("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'permission.denied'");
     assert!(denials > 0, "refusals by permission are written to the audit log");
 
     // 2. The owner, with another workspace's slug (and its customer): 404 everywhere.
@@ -1373,10 +1345,9 @@ async fn an_admin_of_another_workspace_reaches_nothing_of_this_one(backend: Back
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_unchanged(app, &before, "walk of another workspace's admin");
     assert_eq!(
-        number(
-            app,
-            &format!("SELECT COUNT(*) AS v FROM roles WHERE workspace_id IS NOT NULL AND id = {this_role}")
-        ),
+        app.number(&format!(
+            "SELECT COUNT(*) AS v FROM roles WHERE workspace_id IS NOT NULL AND id = {this_role}"
+        )),
         1
     );
     assert_eq!(
@@ -1400,10 +1371,9 @@ async fn an_admin_of_another_workspace_reaches_nothing_of_this_one(backend: Back
         .unwrap();
     assert_eq!(location(&removed), format!("{other}/settings/team"));
     assert_eq!(
-        number(
-            app,
-            &format!("SELECT COUNT(*) AS v FROM memberships WHERE user_id = {mia_user}")
-        ),
+        app.number(&format!(
+            "SELECT COUNT(*) AS v FROM memberships WHERE user_id = {mia_user}"
+        )),
         1,
         "Mia is still in this workspace"
     );

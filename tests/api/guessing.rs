@@ -99,24 +99,8 @@ fn count_where(app: &TestApp, table: &str, condition: &str) -> i64 {
         .n
 }
 
-/// Refusals counted in the hourly tallies.
 fn refusals_counted(app: &TestApp) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db();
-    diesel::sql_query("SELECT CAST(COALESCE(SUM(refused), 0) AS BIGINT) AS n FROM sign_in_tallies")
-        .get_result::<One>(&mut **conn)
-        .unwrap()
-        .n
-}
-
-fn audited(app: &TestApp, action: &str) -> i64 {
-    count_where(app, "audit_log", &format!("action = '{action}'"))
+    app.number("SELECT COALESCE(SUM(refused), 0) AS v FROM sign_in_tallies")
 }
 
 fn unix_now() -> u64 {
@@ -188,7 +172,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit(backend: Bac
     );
     let limit = i64::from(MAX_FAILURES);
     assert_eq!(
-        audited(&app, "sign_in.failed"),
+        app.audited("sign_in.failed"),
         limit,
         "exactly the limit of passwords were checked"
     );
@@ -198,7 +182,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit(backend: Bac
         "every other guess was refused unchecked, and counted rather than audited"
     );
     assert_eq!(
-        audited(&app, "sign_in.throttled"),
+        app.audited("sign_in.throttled"),
         0,
         "far from closing the account"
     );
@@ -258,7 +242,7 @@ async fn parallel_wrong_second_step_codes_get_no_more_checks_than_the_limit(back
         i64::from(MAX_FAILURES),
         "exactly the limit of codes were checked"
     );
-    assert_eq!(audited(&app, "sign_in.succeeded"), GUESSES as i64 / 5);
+    assert_eq!(app.audited("sign_in.succeeded"), GUESSES as i64 / 5);
 
     // The password still opens the second step, but no right code gets past it now:
     // neither the authenticator's current code nor an unused recovery code.
@@ -277,7 +261,7 @@ async fn parallel_wrong_second_step_codes_get_no_more_checks_than_the_limit(back
             "the pending sign-in is over"
         );
     }
-    assert_eq!(audited(&app, "totp.recovery_code_used"), 0);
+    assert_eq!(app.audited("totp.recovery_code_used"), 0);
 }
 
 fn add_customers(app: &TestApp, count: usize) {
@@ -350,7 +334,7 @@ async fn parallel_wrong_delete_all_codes_get_no_more_checks_than_the_limit(backe
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
     assert_eq!(
-        audited(&app, "code.failed"),
+        app.audited("code.failed"),
         i64::from(erasure::store::otp::MAX_ATTEMPTS),
         "exactly the limit of codes were checked"
     );
@@ -361,7 +345,7 @@ async fn parallel_wrong_delete_all_codes_get_no_more_checks_than_the_limit(backe
     assert!(right.text().await.unwrap().contains("no longer works"));
     assert_eq!(count_where(&app, "customers", "workspace_id = 1"), 20);
     assert_eq!(app.count("jobs"), 0, "no job was started");
-    assert_eq!(audited(&app, "code.accepted"), 0);
+    assert_eq!(app.audited("code.accepted"), 0);
 }
 
 /// The owner may type an authenticator code instead of the mailed one. That path
@@ -392,7 +376,7 @@ async fn after_the_limit_the_owner_s_authenticator_does_not_open_delete_all_eith
 
     assert_no_server_errors(&answers);
     assert_eq!(
-        audited(&app, "code.failed"),
+        app.audited("code.failed"),
         i64::from(erasure::store::otp::MAX_ATTEMPTS),
         "exactly the limit of codes were checked"
     );
@@ -410,7 +394,7 @@ async fn after_the_limit_the_owner_s_authenticator_does_not_open_delete_all_eith
     }
     assert_eq!(count_where(&app, "customers", "workspace_id = 1"), 20);
     assert_eq!(app.count("jobs"), 0, "no job was started");
-    assert_eq!(audited(&app, "totp.recovery_code_used"), 0);
+    assert_eq!(app.audited("totp.recovery_code_used"), 0);
 }
 
 async fn parallel_wrong_codes_to_turn_off_two_step_leave_it_on(backend: Backend) {
@@ -461,8 +445,8 @@ async fn parallel_wrong_codes_to_turn_off_two_step_leave_it_on(backend: Backend)
         .get_html("/settings/security")
         .await
         .contains("Too many failed attempts"));
-    assert_eq!(audited(&app, "totp.disabled"), 0);
-    assert_eq!(audited(&app, "totp.recovery_code_used"), 0);
+    assert_eq!(app.audited("totp.disabled"), 0);
+    assert_eq!(app.audited("totp.recovery_code_used"), 0);
 }
 
 /// The store's side of every limit above: attempts claimed in parallel transactions,

@@ -26,45 +26,6 @@ const NEW_PASSWORD: &str = "a brand new passphrase for olivia";
 const WORKSPACE: &str = "/w/acme-shop/customers";
 const RESET_SUBJECT: &str = "Set a new password for Erasure";
 
-fn number(app: &TestApp, sql: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
-
-fn texts(app: &TestApp, sql: &str) -> Vec<String> {
-    use diesel::sql_types::Text;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = Text)]
-        t: String,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(sql)
-        .load::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_iter()
-        .map(|r| r.t)
-        .collect()
-}
-
-fn audited(app: &TestApp, action: &str) -> i64 {
-    number(
-        app,
-        &format!("SELECT COUNT(*) AS v FROM audit_log WHERE action = '{action}'"),
-    )
-}
-
 fn now() -> u64 {
     chrono::Utc::now().timestamp() as u64
 }
@@ -195,7 +156,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
         .await
         .unwrap()
         .contains("choose a password other than your current one"));
-    assert_eq!(audited(&app, "password.changed"), 0);
+    assert_eq!(app.audited("password.changed"), 0);
     assert_eq!(app.get_with(&other, WORKSPACE).await.status(), StatusCode::OK);
 
     let changed = change_password(&app, OWNER_PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
@@ -217,7 +178,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
     let body = notice.body();
     assert!(body.contains("/password/forgot"), "{body}");
     assert!(!body.contains(NEW_PASSWORD) && !body.contains(OWNER_PASSWORD));
-    assert_eq!(audited(&app, "password.changed"), 1);
+    assert_eq!(app.audited("password.changed"), 1);
 
     // The new password signs in; the old one does not.
     app.logout().await;
@@ -251,7 +212,7 @@ async fn wrong_current_passwords_lock_the_change(backend: Backend) {
     assert_eq!(last, Some(StatusCode::TOO_MANY_REQUESTS));
     assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(right.text().await.unwrap().contains("too many failed attempts"));
-    assert_eq!(audited(&app, "password.changed"), 0);
+    assert_eq!(app.audited("password.changed"), 0);
     app.logout().await;
     assert_eq!(location(&app.login(OWNER_EMAIL, OWNER_PASSWORD).await), "/");
 }
@@ -300,7 +261,7 @@ async fn asking_for_a_link_answers_alike_for_every_address_and_mails_only_an_acc
         "only the account got mail"
     );
     assert_eq!(app.count("password_resets"), 1);
-    assert_eq!(audited(&app, "password.reset_requested"), 1);
+    assert_eq!(app.audited("password.reset_requested"), 1);
 
     // Not an address at all: said at the field, and nothing is sent.
     let malformed = ask_for_link(&app, &app.client, "not an address").await;
@@ -315,10 +276,7 @@ async fn a_reset_link_works_once_and_ends_every_session(backend: Backend) {
     let token = nth_reset_token(&app, OWNER_EMAIL, 1).await;
 
     // Only a keyed digest of the token is stored.
-    let stored = texts(
-        &app,
-        "SELECT token_digest || '|' || client_digest AS t FROM password_resets",
-    );
+    let stored = app.texts("SELECT token_digest || '|' || client_digest AS t FROM password_resets");
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].contains(&token), "the token itself is stored");
     assert!(!stored[0].contains("127.0.0.1"), "the client address is stored");
@@ -336,7 +294,7 @@ async fn a_reset_link_works_once_and_ends_every_session(backend: Backend) {
     assert_eq!(location(&app.get(WORKSPACE).await), "/login");
     assert_eq!(location(&app.get_with(&laptop, WORKSPACE).await), "/login");
     assert_eq!(location(&replay(&app, &laptop_cookie, WORKSPACE).await), "/login");
-    assert_eq!(audited(&app, "password.reset"), 1);
+    assert_eq!(app.audited("password.reset"), 1);
     // Once only, whoever tries it again; an unknown token answers alike.
     let stranger = new_client();
     assert_gone(app.get_with(&stranger, &format!("/password/reset/{token}")).await).await;
@@ -359,7 +317,7 @@ async fn a_reset_link_works_once_and_ends_every_session(backend: Backend) {
         .await,
     )
     .await;
-    assert_eq!(audited(&app, "password.reset"), 1);
+    assert_eq!(app.audited("password.reset"), 1);
     // The old password no longer works; the new one does.
     assert_eq!(
         app.login_with(&stranger, OWNER_EMAIL, OWNER_PASSWORD)
@@ -408,7 +366,7 @@ async fn a_reset_link_expires_after_thirty_minutes_and_a_newer_one_replaces_it(b
     );
     assert_gone(app.get_with(&browser, &format!("/password/reset/{second}")).await).await;
     assert_gone(set_password_with(&app, &browser, &second, NEW_PASSWORD, NEW_PASSWORD).await).await;
-    assert_eq!(audited(&app, "password.reset"), 0);
+    assert_eq!(app.audited("password.reset"), 0);
     app.logout().await;
     assert_eq!(location(&app.login(OWNER_EMAIL, OWNER_PASSWORD).await), "/");
 }

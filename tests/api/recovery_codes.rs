@@ -12,45 +12,6 @@ on_both_backends!(
 
 const WORKSPACE: &str = "/w/acme-shop/customers";
 
-fn number(app: &TestApp, sql: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
-        .get_result::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
-
-fn texts(app: &TestApp, sql: &str) -> Vec<String> {
-    use diesel::sql_types::Text;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = Text)]
-        t: String,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(sql)
-        .load::<One>(&mut **conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_iter()
-        .map(|r| r.t)
-        .collect()
-}
-
-fn audited(app: &TestApp, action: &str) -> i64 {
-    number(
-        app,
-        &format!("SELECT COUNT(*) AS v FROM audit_log WHERE action = '{action}'"),
-    )
-}
-
 fn select_texts(html: &str, selector: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
     let selector = scraper::Selector::parse(selector).unwrap();
@@ -97,11 +58,11 @@ async fn recovery_codes_are_stored_keyed_and_old_plain_ones_still_work_once(back
     let codes = select_texts(&enrolled.text().await.unwrap(), ".recovery-codes code");
     assert_eq!(codes.len(), 10);
 
-    let stored = texts(
-        &app,
-        &format!("SELECT recovery_codes AS t FROM users WHERE email = '{OWNER_EMAIL}'"),
-    )
-    .remove(0);
+    let stored = app
+        .texts(&format!(
+            "SELECT recovery_codes AS t FROM users WHERE email = '{OWNER_EMAIL}'"
+        ))
+        .remove(0);
     for code in &codes {
         let plain: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
         assert!(
@@ -149,7 +110,7 @@ async fn new_recovery_codes_replace_the_old_ones_and_end_other_sessions(backend:
         let page = app.get_html("/settings/security").await;
         assert!(page.contains("Your recovery codes were not changed"), "{page}");
     }
-    assert_eq!(audited(&app, "totp.recovery_codes_regenerated"), 0);
+    assert_eq!(app.audited("totp.recovery_codes_regenerated"), 0);
 
     let made = app
         .post_form(regenerate, &[("password", OWNER_PASSWORD), ("code", &current)])
@@ -159,7 +120,7 @@ async fn new_recovery_codes_replace_the_old_ones_and_end_other_sessions(backend:
     let new_codes = select_texts(&made.text().await.unwrap(), ".recovery-codes code");
     assert_eq!(new_codes.len(), 10, "ten new codes, shown once");
     assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
-    assert_eq!(audited(&app, "totp.recovery_codes_regenerated"), 1);
+    assert_eq!(app.audited("totp.recovery_codes_regenerated"), 1);
     // Other sessions are over; this one goes on.
     assert_eq!(location(&app.get_with(&other, WORKSPACE).await), "/login");
     assert_eq!(app.get(WORKSPACE).await.status(), StatusCode::OK);
@@ -172,7 +133,7 @@ async fn new_recovery_codes_replace_the_old_ones_and_end_other_sessions(backend:
         .post_form(regenerate, &[("password", OWNER_PASSWORD), ("code", &current)])
         .await;
     assert_eq!(location(&replayed), "/settings/security");
-    assert_eq!(audited(&app, "totp.recovery_codes_regenerated"), 1);
+    assert_eq!(app.audited("totp.recovery_codes_regenerated"), 1);
 
     // An old code no longer signs in; a new one does, once.
     let old = sign_in_with_code(&app, &new_client(), &old_codes[2]).await;

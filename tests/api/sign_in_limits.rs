@@ -17,18 +17,6 @@ on_both_backends!(
     the_sign_in_form_works_without_a_session_and_refuses_a_forged_token,
 );
 
-fn scalar(app: &TestApp, sql: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db();
-    diesel::sql_query(sql).get_result::<One>(&mut **conn).unwrap().n
-}
-
 /// Turns on two-step sign-in for the owner (without recovery codes); returns the
 /// authenticator's secret.
 fn enable_totp(app: &TestApp) -> String {
@@ -41,18 +29,8 @@ fn enable_totp(app: &TestApp) -> String {
     secret
 }
 
-fn audited(app: &TestApp, action: &str) -> i64 {
-    scalar(
-        app,
-        &format!("SELECT COUNT(*) AS n FROM audit_log WHERE action = '{action}'"),
-    )
-}
-
 fn refusals_counted(app: &TestApp) -> i64 {
-    scalar(
-        app,
-        "SELECT CAST(COALESCE(SUM(refused), 0) AS BIGINT) AS n FROM sign_in_tallies",
-    )
+    app.number("SELECT COALESCE(SUM(refused), 0) AS v FROM sign_in_tallies")
 }
 
 /// Signs in from `client` with the password, and the authenticator code when asked;
@@ -89,7 +67,7 @@ async fn fifty_wrong_passwords_from_one_address_leave_the_owner_in_from_another(
         .iter()
         .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
     assert_eq!(
-        audited(&app, "sign_in.failed"),
+        app.audited("sign_in.failed"),
         5,
         "five guesses were checked; the other 45 waited"
     );
@@ -157,15 +135,11 @@ async fn a_hundred_failures_close_the_account_to_new_addresses_but_not_to_known_
         }
     }
     assert_eq!(
-        audited(&app, "sign_in.failed"),
+        app.audited("sign_in.failed"),
         100,
         "the hundredth failure closes the account"
     );
-    assert_eq!(
-        audited(&app, "sign_in.throttled"),
-        1,
-        "closing it is audited once"
-    );
+    assert_eq!(app.audited("sign_in.throttled"), 1, "closing it is audited once");
 
     let stranger = client_from("127.0.3.1");
     let refused = app.login_with(&stranger, OWNER_EMAIL, OWNER_PASSWORD).await;
@@ -239,11 +213,8 @@ async fn failures_that_name_no_account_are_counted_not_audited(backend: Backend)
         app.login_with(&client, &format!("flood-{n}@example.com"), "some password")
             .await;
     }
-    assert_eq!(audited(&app, "sign_in.flood"), 1);
-    let details = scalar(
-        &app,
-        "SELECT affected AS n FROM audit_log WHERE action = 'sign_in.flood'",
-    );
+    assert_eq!(app.audited("sign_in.flood"), 1);
+    let details = app.number("SELECT affected AS v FROM audit_log WHERE action = 'sign_in.flood'");
     assert_eq!(details, 100);
 }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::Barrier;
 
-use super::helpers::{self, Backend, OWNER_EMAIL, OWNER_PASSWORD};
-use super::seeded;
+use super::helpers::{self, Backend};
 use super::server::Server;
+use super::{seeded, sign_in};
 
 crate::on_both_backends!(a_flood_of_sign_ins_is_bounded_and_the_owner_gets_in_right_after);
 
@@ -61,19 +61,7 @@ async fn a_flood_of_sign_ins_is_bounded_and_the_owner_gets_in_right_after(backen
     let before = memory(server.pid(), "VmRSS");
 
     // The owner's usual address, known from a first sign-in.
-    let owner = client_from("127.0.0.1");
-    let token = form_token(&server, &owner).await;
-    let first = owner
-        .post(server.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", OWNER_EMAIL),
-            ("password", OWNER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(helpers::location(&first), "/");
+    sign_in(&server, &client_from("127.0.0.1")).await;
 
     let mut requests = Vec::with_capacity(ATTEMPTS);
     for n in 0..ATTEMPTS {
@@ -140,17 +128,5 @@ async fn a_flood_of_sign_ins_is_bounded_and_the_owner_gets_in_right_after(backen
     assert!(refused > 0, "some attempts were checked");
 
     // Right after, the owner signs in at once from their usual address.
-    let owner = client_from("127.0.0.1");
-    let token = form_token(&server, &owner).await;
-    let signed_in = owner
-        .post(server.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", OWNER_EMAIL),
-            ("password", OWNER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(helpers::location(&signed_in), "/");
+    sign_in(&server, &client_from("127.0.0.1")).await;
 }

@@ -398,6 +398,48 @@ impl TestApp {
         (secret, codes)
     }
 
+    /// The one number a query selects, in a column named `v` (of any integer type on
+    /// either backend).
+    pub fn number(&self, sql: &str) -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct One {
+            #[diesel(sql_type = BigInt)]
+            v: i64,
+        }
+        let mut conn = self.db();
+        diesel::sql_query(format!("SELECT CAST(v AS BIGINT) AS v FROM ({sql}) AS q"))
+            .get_result::<One>(&mut **conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .v
+    }
+
+    /// The texts a query selects, in a column named `t`.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        use diesel::sql_types::Text;
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct One {
+            #[diesel(sql_type = Text)]
+            t: String,
+        }
+        let mut conn = self.db();
+        diesel::sql_query(sql)
+            .load::<One>(&mut **conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|r| r.t)
+            .collect()
+    }
+
+    /// How many audit entries record the action.
+    pub fn audited(&self, action: &str) -> i64 {
+        self.number(&format!(
+            "SELECT COUNT(*) AS v FROM audit_log WHERE action = '{action}'"
+        ))
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         use diesel::sql_types::BigInt;
         use diesel::RunQueryDsl;
