@@ -246,12 +246,16 @@ fn leaked<'a>(page: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The internal ids in the list's table, in order.
+/// The internal ids in the list's table, in order, from each row's link to its profile
+/// (a role without bulk actions has no checkboxes to read them from).
 fn listed_ids(html: &str) -> Vec<i64> {
     let doc = Html::parse_document(html);
-    let boxes = Selector::parse(r#"form#bulk table input[type="checkbox"][name="ids"]"#).unwrap();
-    doc.select(&boxes)
-        .map(|b| b.value().attr("value").unwrap().parse().unwrap())
+    let links = Selector::parse("table.data tbody th a").unwrap();
+    doc.select(&links)
+        .map(|a| {
+            let href = a.value().attr("href").unwrap();
+            href.rsplit('/').next().unwrap().parse().unwrap()
+        })
         .collect()
 }
 

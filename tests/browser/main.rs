@@ -230,6 +230,13 @@ async fn a_member_sees_no_delete_controls_and_names_show_as_text(backend: Backen
     for control in ["Delete selected", "Delete filtered", "Archive selected"] {
         assert!(!browser.has_button(control).await, "a member sees {control}");
     }
+    // Nothing to select either, when there is nothing to do with a selection.
+    for selector in ["input[name=ids]", "input[data-select-page]", "form#bulk"] {
+        assert!(
+            browser.driver.find(thirtyfour::By::Css(selector)).await.is_err(),
+            "a member sees {selector}"
+        );
+    }
     assert!(!browser.has_link("Delete all").await);
     let dora = id_of(&app, "gb-2");
     browser.open(&format!("/w/acme-shop/customers/{dora}")).await;
