@@ -22,7 +22,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
-    /// Connections in the pool (default: 8 on SQLite, 16 on PostgreSQL)
+    /// Connections in the pool (default: 16 on SQLite; on PostgreSQL two per core, at least 4)
     #[arg(long, env = "DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
 

@@ -301,6 +301,13 @@ async fn an_empty_workspace_says_how_customers_arrive(backend: Backend) {
     assert!(html.contains("PUT /api/v1/customers/{id}"));
     assert!(html.contains("CSV import"));
     assert!(listed_ids(&html).is_empty());
+    // The owner can act on both at once, and try the console with demo data.
+    assert!(html.contains(r#"<a href="/w/acme-shop/settings/api-keys">Create an API key</a>"#));
+    assert!(html.contains(r#"<a href="/w/acme-shop/customers/import">Import a CSV file</a>"#));
+    assert!(html.contains("erasure seed --workspace acme-shop --customers 1000"));
+    for link in ["/w/acme-shop/settings/api-keys", "/w/acme-shop/customers/import"] {
+        assert_eq!(app.get(link).await.status(), StatusCode::OK, "{link}");
+    }
 }
 
 async fn every_filter_alone_finds_exactly_its_customers(backend: Backend) {

@@ -37,6 +37,8 @@ struct ListPage {
     may_import: bool,
     /// The workspace's own pages (jobs) sit beside the customers.
     workspace_base: String,
+    /// For the demo-data command shown in an empty workspace.
+    workspace_slug: String,
 }
 
 struct Results {
@@ -207,6 +209,7 @@ pub async fn list(
                 may_delete_all: access.can(Permission::CustomersDeleteAll),
                 may_import: crate::web::imports::may_import(&access),
                 workspace_base: access.base(),
+                workspace_slug: access.workspace.slug.clone(),
             },
         )
     };
@@ -278,6 +281,7 @@ pub async fn list(
             may_delete_all: access.can(Permission::CustomersDeleteAll),
             may_import: crate::web::imports::may_import(&access),
             workspace_base: access.base(),
+            workspace_slug: access.workspace.slug.clone(),
         },
     )
 }
