@@ -34,6 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/w/{workspace}/customers/{id}/legal-hold").route(web::post().to(legal_hold)));
 }
 
+const NOTHING_SELECTED: &str =
+    "Nothing was selected: tick some customers, or use the filters to choose whom to erase.";
+
 impl From<ErasureError> for WebError {
     fn from(err: ErasureError) -> Self {
         match err {
@@ -42,10 +45,7 @@ impl From<ErasureError> for WebError {
             ErasureError::Held => {
                 WebError::BadRequest("This customer is under legal hold and cannot be erased.".into())
             }
-            ErasureError::EmptySelection => WebError::BadRequest(
-                "Nothing was selected: tick some customers, or use the filters to choose whom to erase."
-                    .into(),
-            ),
+            ErasureError::EmptySelection => WebError::BadRequest(NOTHING_SELECTED.into()),
             ErasureError::Ambiguous => WebError::BadRequest(
                 "More than one customer has that email address; erase them from their own pages.".into(),
             ),
@@ -183,11 +183,24 @@ async fn archive_one(
     erase(&state, &session, &access, path.1, JobKind::Archive, false).await
 }
 
-/// The list's bulk form: which action, on the ticked rows or on everyone matching.
-fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
+/// The list's filter fields as the bulk form carried them, as a query string: where a
+/// mistake in the form sends the person back to, with what they had chosen.
+fn list_query(pairs: &[(String, String)]) -> String {
+    let filter_pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"
+            )
+        })
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    serde_urlencoded::to_string(&filter_pairs).unwrap_or_default()
+}
+
+/// The list's bulk form: which action, on the ticked rows or on everyone matching.
+fn parse_bulk(pairs: &[(String, String)]) -> Result<(JobKind, Selection), WebError> {
     let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let (kind, scope) = match value("intent") {
         Some("delete_selected") => (JobKind::Delete, "selected"),
@@ -202,17 +215,7 @@ fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
     };
     let all_matching = value("all_matching") == Some("1");
     if scope == "filtered" || all_matching {
-        let filter_pairs: Vec<(&str, &str)> = pairs
-            .iter()
-            .filter(|(k, _)| {
-                matches!(
-                    k.as_str(),
-                    "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"
-                )
-            })
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let query = serde_urlencoded::to_string(&filter_pairs).unwrap_or_default();
+        let query = list_query(pairs);
         let filter = CustomerFilter::from_query_string(&query).map_err(|errors| {
             let message = errors
                 .iter()
@@ -251,10 +254,30 @@ fn parse_bulk(body: &str) -> Result<(JobKind, Selection), WebError> {
 async fn bulk_preview(
     state: web::Data<AppState>,
     req: HttpRequest,
+    session: TypedSession,
     access: Authorized<perm::CustomersView>,
     body: String,
 ) -> Result<HttpResponse, WebError> {
-    let (kind, selection) = parse_bulk(&body)?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    // A mistake in the form (nothing ticked, a filter that cannot be read) is told on
+    // the list it came from, filters kept: the list shows a bad filter beside its field.
+    let query = list_query(&pairs);
+    let back = if query.is_empty() {
+        format!("{}/customers", access.base())
+    } else {
+        format!("{}/customers?{query}", access.base())
+    };
+    let back_with = |message: String| {
+        session.flash(FlashKind::Error, message);
+        Ok(see_other(back.clone()))
+    };
+    let (kind, selection) = match parse_bulk(&pairs) {
+        Ok(parsed) => parsed,
+        Err(WebError::BadRequest(message)) => return back_with(message),
+        Err(err) => return Err(err),
+    };
     if !access.can(permission_for(kind)) {
         return Err(access.deny(&req, permission_for(kind).key()).await);
     }
@@ -270,10 +293,15 @@ async fn bulk_preview(
     };
     let workspace = access.workspace.clone();
     let user_id = access.user.user.id;
-    let job = state
+    let job = match state
         .db
         .run(move |conn| create_preview(conn, &workspace, user_id, kind, &selection))
-        .await?;
+        .await
+    {
+        Ok(job) => job,
+        Err(ErasureError::EmptySelection) => return back_with(NOTHING_SELECTED.to_owned()),
+        Err(err) => return Err(err.into()),
+    };
     // A set that turned out to be every customer is a delete-all, whatever the button
     // said: without that permission the preview is dropped before anyone sees it.
     if let Some(missing) = permissions_for(&job).into_iter().find(|p| !access.can(*p)) {

@@ -17,6 +17,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     an_empty_workspace_says_how_customers_arrive,
+    a_bulk_form_mistake_returns_to_the_list_with_its_filters_and_the_reason,
     every_filter_alone_finds_exactly_its_customers,
     filters_combine,
     the_count_says_how_many_match,
@@ -938,4 +939,51 @@ fn seeding_an_unknown_workspace_says_so() {
 
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no workspace has the slug \"nowhere\""));
+}
+
+async fn a_bulk_form_mistake_returns_to_the_list_with_its_filters_and_the_reason(backend: Backend) {
+    let app = owner_app(backend).await;
+    app.sql(
+        "INSERT INTO customers (workspace_id, external_id, country, attributes, created_at, last_seen_at) \
+         VALUES (1, 'de-1', 'DE', '{}', '2026-01-01 00:00:00', '2026-11-01 00:00:00')",
+    );
+    let bulk = format!("/w/{WORKSPACE_SLUG}/customers/bulk");
+
+    // "Delete selected" with nothing ticked.
+    let nothing = app
+        .post_form(&bulk, &[("intent", "delete_selected"), ("country", "DE")])
+        .await;
+    assert_eq!(nothing.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&nothing),
+        list_path("country=DE"),
+        "back to the same list"
+    );
+    let page = app.get_html(&list_path("country=DE")).await;
+    assert!(page.contains("Nothing was selected"), "the reason is told");
+    assert!(page.contains(r#"<nav"#), "a page with its navigation");
+
+    // "Delete filtered" with a date that is no date.
+    let bad_date = app
+        .post_form(
+            &bulk,
+            &[
+                ("intent", "delete_filtered"),
+                ("country", "DE"),
+                ("seen_from", "2026-13-45"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_date.status(), StatusCode::SEE_OTHER);
+    let back = location(&bad_date);
+    assert_eq!(back, list_path("country=DE&seen_from=2026-13-45"));
+    let response = app.get(&back).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="filter-seen_from-error""#),
+        "the error is beside its field"
+    );
+    assert!(html.contains(r#"value="2026-13-45""#), "what was typed is kept");
+    assert_eq!(app.count("jobs"), 0, "no preview was made");
 }
