@@ -1,5 +1,6 @@
 //! Plain types that parse at the edge and cannot hold an invalid value afterwards.
 
+mod anonymous_event;
 mod api_key_name;
 mod audit_action;
 mod customer_filter;
@@ -22,6 +23,7 @@ mod role_name;
 mod track_event;
 mod workspace_name;
 
+pub use anonymous_event::{AnonymousEvent, AnonymousEventError, AnonymousId, AnonymousIdError};
 pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{

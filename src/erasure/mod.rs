@@ -5,6 +5,7 @@
 //! the flush after it); the web layer only asks for them.
 
 pub mod anonymize;
+pub mod anonymous;
 pub mod batch;
 pub mod confirm;
 pub mod eraser;

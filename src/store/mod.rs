@@ -2,6 +2,7 @@
 //! connection; callers run them off the async threads.
 
 pub mod anonymized;
+pub mod anonymous_events;
 pub mod api_keys;
 pub mod audit;
 pub mod bulk_load;

@@ -340,6 +340,13 @@ static API_ROUTES: &[ApiRoute] = &[
         real: ("suppressed-1", None),
         probe: ("nobody-here", None),
     },
+    ApiRoute {
+        method: "POST",
+        pattern: "/events",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("", Some(r#"{"name":"viewed","anonymous_id":"device-1"}"#)),
+        probe: ("", Some(r#"{"name":"viewed"}"#)),
+    },
 ];
 
 const API_PREFIX: &str = "/api/v1";

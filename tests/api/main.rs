@@ -3,6 +3,7 @@
 mod helpers;
 
 mod account_power;
+mod anonymous_events;
 mod audit;
 mod audit_actions;
 mod audit_tamper;
