@@ -46,10 +46,11 @@ pub enum AuditAction {
     JobFinished,
     JobCancelled,
     ErasuresReplayed,
+    CustomersMerged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 43] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -92,6 +93,7 @@ impl AuditAction {
         AuditAction::JobFinished,
         AuditAction::JobCancelled,
         AuditAction::ErasuresReplayed,
+        AuditAction::CustomersMerged,
     ];
 
     pub fn key(self) -> &'static str {
@@ -139,6 +141,7 @@ impl AuditAction {
             JobFinished => "job.finished",
             JobCancelled => "job.cancelled",
             ErasuresReplayed => "erasures.replayed",
+            CustomersMerged => "customers.merged",
         }
     }
 

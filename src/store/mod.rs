@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod bulk_load;
 pub mod customer_batch;
+pub mod customer_merge;
 pub mod customer_writes;
 pub mod customers;
 pub mod erasures;

@@ -22,6 +22,7 @@ mod layering;
 mod list_counts;
 mod log_secrets;
 mod masking;
+mod merge_customers;
 mod owner_code;
 mod request_safety;
 mod residue;

@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::domain::{AnonymousEventError, EventError, IdentifierError, PatchError};
+use crate::domain::{AnonymousEventError, EventError, IdentifierError, MergeRequestError, PatchError};
 use crate::store::customer_writes::WriteError;
 use crate::store::StoreError;
 use crate::web::api_error::{api_error, api_error_for_status};
@@ -155,6 +155,12 @@ impl From<EventError> for ApiError {
 
 impl From<AnonymousEventError> for ApiError {
     fn from(err: AnonymousEventError) -> Self {
+        ApiError::invalid(err.code(), capitalized(&err.to_string()))
+    }
+}
+
+impl From<MergeRequestError> for ApiError {
+    fn from(err: MergeRequestError) -> Self {
         ApiError::invalid(err.code(), capitalized(&err.to_string()))
     }
 }
