@@ -158,6 +158,7 @@ impl Application {
         jobs.spawn();
         spawn_housekeeping(state.clone());
         spawn_import_preview_sweep(state.clone());
+        spawn_anonymous_event_purge(state.clone());
         // On PostgreSQL the customer tallies grow by appended deltas (see
         // `store::tallies`); folding them every few seconds keeps each count a sum
         // over a few rows per key.
@@ -271,6 +272,27 @@ fn spawn_import_preview_sweep(state: AppState) {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "abandoned import previews discarded"),
                 Err(err) => tracing::warn!(error = %err, "could not discard abandoned import previews"),
+            }
+        }
+    });
+}
+
+/// Once a day (and at start): anonymous events nobody claimed within 30 days are
+/// personal data kept for no one, so they go.
+fn spawn_anonymous_event_purge(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let purged = state
+                .db
+                .run(crate::erasure::anonymous::purge_unclaimed_anonymous_events)
+                .await;
+            match purged {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "unclaimed anonymous events purged"),
+                Err(err) => tracing::warn!(error = %err, "could not purge unclaimed anonymous events"),
             }
         }
     });

@@ -286,3 +286,18 @@ diesel::table! {
         customers -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Events of people not identified yet, by the keyed digest of their anonymous id.
+    anonymous_events (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        anonymous_digest -> Text,
+        name -> Text,
+        properties -> Text,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(anonymous_events, events);

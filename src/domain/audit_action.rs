@@ -50,10 +50,11 @@ pub enum AuditAction {
     JobFinished,
     JobCancelled,
     ErasuresReplayed,
+    CustomersMerged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -100,6 +101,7 @@ impl AuditAction {
         AuditAction::JobFinished,
         AuditAction::JobCancelled,
         AuditAction::ErasuresReplayed,
+        AuditAction::CustomersMerged,
     ];
 
     pub fn key(self) -> &'static str {
@@ -151,6 +153,7 @@ impl AuditAction {
             JobFinished => "job.finished",
             JobCancelled => "job.cancelled",
             ErasuresReplayed => "erasures.replayed",
+            CustomersMerged => "customers.merged",
         }
     }
 

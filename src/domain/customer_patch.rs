@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Map, Value};
 
-use super::{Email, EmailError};
+use super::{AnonymousId, AnonymousIdError, Email, EmailError};
 
 pub const MAX_STRING_CHARS: usize = 1000;
 /// The indexed columns are bounded tighter than attributes: every index entry must fit
@@ -38,6 +38,9 @@ pub struct CustomerPatch {
     pub country: Change<String>,
     pub city: Change<String>,
     pub created_at: Option<NaiveDateTime>,
+    /// The device id under which the customer's events were sent before they were
+    /// identified: those events become theirs. Not kept as an attribute (see `from_json`).
+    pub anonymous_id: Option<AnonymousId>,
     /// Attributes to set; a `null` value removes the key.
     attributes: Map<String, Value>,
 }
@@ -64,6 +67,8 @@ pub enum PatchError {
     TooManyAttributes,
     #[error("\"created_at\" must be a unix time in seconds, not in the future")]
     CreatedAt,
+    #[error(transparent)]
+    AnonymousId(#[from] AnonymousIdError),
 }
 
 impl PatchError {
@@ -73,6 +78,7 @@ impl PatchError {
             PatchError::NotAnObject => "invalid_body",
             PatchError::Email(_) => "invalid_email",
             PatchError::CreatedAt => "invalid_timestamp",
+            PatchError::AnonymousId(_) => "invalid_anonymous_id",
             _ => "invalid_attribute",
         }
     }
@@ -95,6 +101,7 @@ impl CustomerPatch {
             country: Change::Keep,
             city: Change::Keep,
             created_at: None,
+            anonymous_id: None,
             attributes: Map::new(),
         };
         for (key, value) in fields {
@@ -111,6 +118,10 @@ impl CustomerPatch {
                 "country" => patch.country = text_column(&key, value, MAX_COUNTRY_CHARS)?,
                 "city" => patch.city = text_column(&key, value, MAX_CITY_CHARS)?,
                 "created_at" => patch.created_at = created_at(&value, now)?,
+                // Customer.io uses it to hand the device's anonymous events to the
+                // customer. Kept as an attribute it would be one more copy of a device
+                // identifier for erasure to find, so it is used and dropped.
+                "anonymous_id" => patch.anonymous_id = AnonymousId::from_json(Some(value))?,
                 k if IDENTIFYING_KEYS.contains(&k) => {}
                 _ => {
                     check_attribute(&key, &value)?;
@@ -347,5 +358,18 @@ mod tests {
         assert_eq!(PatchError::Email(EmailError::Malformed).code(), "invalid_email");
         assert_eq!(PatchError::CreatedAt.code(), "invalid_timestamp");
         assert_eq!(PatchError::NotScalar("a".into()).code(), "invalid_attribute");
+    }
+
+    #[test]
+    fn an_anonymous_id_is_taken_aside_not_kept_as_an_attribute() {
+        let patch = parse(json!({ "anonymous_id": "device-9", "plan": "pro" })).unwrap();
+        assert_eq!(patch.anonymous_id.as_ref().map(|a| a.as_str()), Some("device-9"));
+        let attributes = patch.new_attributes().unwrap();
+        assert_eq!(Value::Object(attributes), json!({ "plan": "pro" }));
+        assert_eq!(
+            parse(json!({ "anonymous_id": ["x"] })).unwrap_err().code(),
+            "invalid_anonymous_id"
+        );
+        assert_eq!(parse(json!({ "anonymous_id": null })).unwrap().anonymous_id, None);
     }
 }

@@ -1,5 +1,6 @@
 //! Plain types that parse at the edge and cannot hold an invalid value afterwards.
 
+mod anonymous_event;
 mod api_key_name;
 mod audit_action;
 mod customer_filter;
@@ -12,6 +13,7 @@ mod import_row;
 mod job_kind;
 mod job_state;
 pub mod masking;
+mod merge_request;
 mod otp_code;
 mod permission;
 mod person_name;
@@ -22,6 +24,7 @@ mod role_name;
 mod track_event;
 mod workspace_name;
 
+pub use anonymous_event::{AnonymousEvent, AnonymousEventError, AnonymousId, AnonymousIdError};
 pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{
@@ -29,13 +32,14 @@ pub use customer_filter::{
     FilterField, QueryMap, Withheld, ACTIVE_WITHIN_DAYS,
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
-pub use customer_patch::{Change, CustomerPatch, PatchError};
+pub use customer_patch::{Change, CustomerPatch, PatchError, MAX_ATTRIBUTES};
 pub use email::{Email, EmailError};
 pub use identifier::{Identifier, IdentifierError, IdentifierMode, UnknownIdentifierMode};
 pub use identifier_kind::{IdentifierKind, UnknownIdentifierKind};
 pub use import_row::{ImportRow, RowCells, RowError};
 pub use job_kind::{JobKind, UnknownJobKind};
 pub use job_state::{JobState, UnknownJobState};
+pub use merge_request::{MergeRequest, MergeRequestError};
 pub use otp_code::OtpCode;
 pub use permission::{Permission, PermissionSet, UnknownPermission};
 pub use person_name::{PersonName, PersonNameError};

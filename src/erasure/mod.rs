@@ -5,6 +5,7 @@
 //! the flush after it); the web layer only asks for them.
 
 pub mod anonymize;
+pub mod anonymous;
 pub mod batch;
 pub mod confirm;
 pub mod eraser;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod import_report;
 pub mod journal;
 pub mod legal_hold;
+pub mod merge;
 pub mod owner_code;
 pub mod pending_imports;
 pub mod preview;

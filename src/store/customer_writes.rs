@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::suppressions::{self, Digest};
-use super::{events, now, StoreError};
+use super::{anonymous_events, events, now, StoreError};
 use crate::db::schema::customers;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::{Change, CustomerPatch, Identifier, PatchError, TrackEvent};
@@ -283,13 +283,51 @@ pub fn identify(
     patch: &CustomerPatch,
     suppression_digests: &[Digest],
 ) -> Result<i64, WriteError> {
+    identify_claiming(conn, workspace_id, identifier, patch, suppression_digests, None)
+}
+
+/// [`identify`], and in the same transaction the anonymous events sent under
+/// `anonymous_digest` (the keyed digest of the `anonymous_id` the identify carried)
+/// become the customer's events, moving their "last seen" forward as tracking them
+/// would have. Returns the customer's internal id.
+pub fn identify_claiming(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    identifier: &Identifier,
+    patch: &CustomerPatch,
+    suppression_digests: &[Digest],
+    anonymous_digest: Option<&str>,
+) -> Result<i64, WriteError> {
     write_transaction(conn, |conn| {
         ensure_not_suppressed(conn, workspace_id, suppression_digests)?;
         let target = find_or_create_locked(conn, workspace_id, identifier)?;
         ensure_not_archived(&target)?;
         apply(conn, &target, patch)?;
+        if let Some(digest) = anonymous_digest {
+            let claimed = anonymous_events::claim(conn, workspace_id, digest, target.id)?;
+            if let Some(latest) = claimed.latest {
+                move_last_seen_forward(conn, &target, latest)?;
+            }
+        }
         Ok(target.id)
     })
+}
+
+fn move_last_seen_forward(
+    conn: &mut DbConnection,
+    target: &Target,
+    at: NaiveDateTime,
+) -> Result<(), WriteError> {
+    if at > target.last_seen_at {
+        diesel::update(
+            customers::table
+                .find(target.id)
+                .filter(customers::last_seen_at.lt(at)),
+        )
+        .set(customers::last_seen_at.eq(at))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Stores an event for a customer, creating the customer first if needed (as

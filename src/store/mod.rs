@@ -2,10 +2,12 @@
 //! connection; callers run them off the async threads.
 
 pub mod anonymized;
+pub mod anonymous_events;
 pub mod api_keys;
 pub mod audit;
 pub mod bulk_load;
 pub mod customer_batch;
+pub mod customer_merge;
 pub mod customer_writes;
 pub mod customers;
 pub mod erasures;

@@ -63,7 +63,8 @@ fn scope(action: AuditAction) -> Scope {
         | JobStarted
         | JobFinished
         | JobCancelled
-        | ErasuresReplayed => Scope::Workspace,
+        | ErasuresReplayed
+        | CustomersMerged => Scope::Workspace,
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
@@ -598,6 +599,45 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
     audit.one(
         AuditAction::IdentifierUnsuppressed,
         Want::new(by_key, Some(ws), format!("suppression:{}", &c2_digest[..12])).affected(1),
+    );
+
+    // A duplicate merged into its primary by the API: the secondary is deleted.
+    let pair = [Canary::new(30), Canary::new(31)];
+    for c in &pair {
+        let body = json!({ "email": c.email, "name": c.name, "tier": c.tier, "ssn": c.ssn });
+        let path = format!("/customers/{}", c.external_id);
+        let response = call(&app, &credentials, Method::PUT, &path, Some(body)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    personal.extend(pair.iter().flat_map(Canary::values));
+    let (primary, secondary) = (
+        customer_id(&app, &pair[0].external_id),
+        customer_id(&app, &pair[1].external_id),
+    );
+    audit.mark();
+    let merged = call(
+        &app,
+        &credentials,
+        Method::POST,
+        "/merge_customers",
+        Some(json!({ "primary": { "email": pair[0].email }, "secondary": { "id": pair[1].external_id } })),
+    )
+    .await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    let entry = audit.one(
+        AuditAction::CustomersMerged,
+        Want::new(by_key, Some(ws), format!("customer:{primary}")).affected(1),
+    );
+    let details: Value = serde_json::from_str(&entry.details).unwrap();
+    assert_eq!(
+        (&details["primary"], &details["secondary"]),
+        (&json!(primary), &json!(secondary))
+    );
+    audit.one(
+        AuditAction::CustomerDeleted,
+        Want::new(by_key, Some(ws), format!("customer:{secondary}"))
+            .affected(1)
+            .selection(format!("customer #{secondary}")),
     );
 
     // The suppression list, by hand: an email address.

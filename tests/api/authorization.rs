@@ -355,6 +355,26 @@ static API_ROUTES: &[ApiRoute] = &[
         real: ("suppressed-1", None),
         probe: ("nobody-here", None),
     },
+    ApiRoute {
+        method: "POST",
+        pattern: "/events",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("", Some(r#"{"name":"viewed","anonymous_id":"device-1"}"#)),
+        probe: ("", Some(r#"{"name":"viewed"}"#)),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/merge_customers",
+        expect: [OK, NO, NO, NO, NO],
+        real: (
+            "",
+            Some(r#"{"primary":{"id":"c-main"},"secondary":{"id":"c-other"}}"#),
+        ),
+        probe: (
+            "",
+            Some(r#"{"primary":{"cio_id":"0"},"secondary":{"id":"c-main"}}"#),
+        ),
+    },
 ];
 
 const API_PREFIX: &str = "/api/v1";

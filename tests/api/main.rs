@@ -3,6 +3,7 @@
 mod helpers;
 
 mod account_power;
+mod anonymous_events;
 mod audit;
 mod audit_actions;
 mod audit_tamper;
@@ -21,6 +22,7 @@ mod layering;
 mod list_counts;
 mod log_secrets;
 mod masking;
+mod merge_customers;
 mod owner_code;
 mod password;
 mod recovery_codes;

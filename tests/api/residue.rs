@@ -24,6 +24,14 @@ on_both_backends!(
     suppressing_through_the_api_leaves_nothing,
     suppressing_on_the_suppression_page_leaves_nothing,
     replaying_the_journal_after_a_restore_leaves_nothing,
+    deleting_from_the_profile_takes_the_claimed_anonymous_events,
+    deleting_through_the_api_takes_the_claimed_anonymous_events,
+    deleting_selected_takes_the_claimed_anonymous_events,
+    archiving_from_the_profile_scrubs_the_claimed_anonymous_events,
+    deleting_a_merged_primary_from_the_profile_leaves_nothing_of_the_secondary,
+    deleting_a_merged_primary_through_the_api_leaves_nothing_of_the_secondary,
+    deleting_a_merged_primary_selected_leaves_nothing_of_the_secondary,
+    archiving_a_merged_primary_leaves_nothing_personal_of_the_secondary,
 );
 
 const WS: &str = "/w/acme-shop";
@@ -41,6 +49,16 @@ enum ErasurePath {
     ApiSuppress,
     SuppressionPage,
     Replay,
+}
+
+/// How the erased customer's data came to them, besides being planted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Planted,
+    /// An anonymous event naming them, claimed by an identify with its anonymous id.
+    ClaimedAnonymousEvent,
+    /// Everything was planted on another customer, merged into this one by the API.
+    MergedIn,
 }
 
 /// A customer whose every value carries `token`, with events whose data names them at
@@ -80,11 +98,24 @@ fn plant(app: &TestApp, token: &str) -> i64 {
 }
 
 async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
+    erased_values_are_nowhere_after(backend, path, Origin::Planted).await;
+}
+
+async fn erased_values_are_nowhere_after(backend: Backend, path: ErasurePath, origin: Origin) {
     let log = server_log();
     let app = spawn_app(backend).await;
     app.setup_owner().await;
-    let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();
-    let id = plant(&app, &token);
+    let token = format!("zq{}x{:?}{:?}", std::process::id() % 1000, path, origin).to_lowercase();
+    let mut id = plant(&app, &token);
+    let mut events = 2;
+    match origin {
+        Origin::Planted => {}
+        Origin::ClaimedAnonymousEvent => {
+            claim_anonymous_event_naming(&app, &token).await;
+            events += 1;
+        }
+        Origin::MergedIn => id = merge_into_a_new_primary(&app, id, &token).await,
+    }
     pending_import_naming(&app, &token).await;
 
     erase(&app, path, id, &token).await;
@@ -100,7 +131,7 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
         );
         assert_eq!(
             app.count(&format!("events WHERE customer_id = {id}")),
-            2,
+            events,
             "the activity is kept"
         );
     } else {
@@ -115,6 +146,50 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
         "only the row naming someone else is pending"
     );
     assert_nowhere(&app, &token, log);
+}
+
+/// An anonymous event whose data names the person, sent before they were identified and
+/// claimed by the identify that carries its anonymous id (itself made of the token).
+async fn claim_anonymous_event_naming(app: &TestApp, token: &str) {
+    let (_, key) = issue_key(app, "Device");
+    let event = json!({
+        "name": "viewed",
+        "anonymous_id": format!("{token}-device"),
+        "data": { "typed": format!("{token}.mail@example.com"), "said": format!("hi, {token} Person") },
+    });
+    let sent = call(app, &key, Method::POST, "/events", Some(event)).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(app.count("anonymous_events"), 1);
+    let identify = json!({ "anonymous_id": format!("{token}-device") });
+    let identified = call(
+        app,
+        &key,
+        Method::PUT,
+        &format!("/customers/{token}-id"),
+        Some(identify),
+    )
+    .await;
+    assert_eq!(identified.status(), StatusCode::OK);
+    assert_eq!(app.count("anonymous_events"), 0, "the event is claimed");
+}
+
+/// Moves the planted customer aside as the secondary, and merges it through the API
+/// into a new primary that takes over their id; returns the primary's internal id.
+async fn merge_into_a_new_primary(app: &TestApp, planted: i64, token: &str) -> i64 {
+    app.sql(&format!(
+        "UPDATE customers SET external_id = '{token}-secondary' WHERE id = {planted}"
+    ));
+    let primary = NewPerson::new(&format!("{token}-id")).insert(app);
+    let (_, key) = issue_key(app, "Merger");
+    let merge = json!({
+        "primary": { "cio_id": primary.to_string() },
+        "secondary": { "id": format!("{token}-secondary") },
+    });
+    let merged = call(app, &key, Method::POST, "/merge_customers", Some(merge)).await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    assert_eq!(app.count(&format!("customers WHERE id = {planted}")), 0);
+    assert_eq!(app.count(&format!("events WHERE customer_id = {primary}")), 2);
+    primary
 }
 
 /// An import preview, uploaded and not confirmed, that holds a row naming the person.
@@ -379,4 +454,41 @@ async fn suppressing_on_the_suppression_page_leaves_nothing(backend: Backend) {
 
 async fn replaying_the_journal_after_a_restore_leaves_nothing(backend: Backend) {
     erased_values_are_nowhere(backend, ErasurePath::Replay).await;
+}
+
+async fn deleting_from_the_profile_takes_the_claimed_anonymous_events(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::ProfileDelete, Origin::ClaimedAnonymousEvent).await;
+}
+
+async fn deleting_through_the_api_takes_the_claimed_anonymous_events(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::ApiDelete, Origin::ClaimedAnonymousEvent).await;
+}
+
+async fn deleting_selected_takes_the_claimed_anonymous_events(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::Selected, Origin::ClaimedAnonymousEvent).await;
+}
+
+async fn archiving_from_the_profile_scrubs_the_claimed_anonymous_events(backend: Backend) {
+    erased_values_are_nowhere_after(
+        backend,
+        ErasurePath::ProfileArchive,
+        Origin::ClaimedAnonymousEvent,
+    )
+    .await;
+}
+
+async fn deleting_a_merged_primary_from_the_profile_leaves_nothing_of_the_secondary(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::ProfileDelete, Origin::MergedIn).await;
+}
+
+async fn deleting_a_merged_primary_through_the_api_leaves_nothing_of_the_secondary(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::ApiDelete, Origin::MergedIn).await;
+}
+
+async fn deleting_a_merged_primary_selected_leaves_nothing_of_the_secondary(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::Selected, Origin::MergedIn).await;
+}
+
+async fn archiving_a_merged_primary_leaves_nothing_personal_of_the_secondary(backend: Backend) {
+    erased_values_are_nowhere_after(backend, ErasurePath::ProfileArchive, Origin::MergedIn).await;
 }

@@ -7,6 +7,7 @@ use super::accepted;
 use super::auth::ApiClient;
 use super::error::ApiError;
 use crate::domain::{Change, CustomerPatch, Identifier, JobKind};
+use crate::erasure::anonymous::anonymous_digest;
 use crate::erasure::single::{erase_customer, CustomerRef};
 use crate::erasure::suppress::digests_for_write;
 use crate::store::{self, customer_writes};
@@ -34,9 +35,22 @@ async fn identify(
         _ => None,
     };
     let digests = digests_for_write(&state.secret, &identifier, body_email);
+    let claim = patch
+        .anonymous_id
+        .as_ref()
+        .map(|id| anonymous_digest(&state.secret, id));
     state
         .db
-        .run(move |conn| customer_writes::identify(conn, workspace_id, &identifier, &patch, &digests))
+        .run(move |conn| {
+            customer_writes::identify_claiming(
+                conn,
+                workspace_id,
+                &identifier,
+                &patch,
+                &digests,
+                claim.as_deref(),
+            )
+        })
         .await?;
     Ok(accepted())
 }

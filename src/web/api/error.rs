@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::domain::{EventError, IdentifierError, PatchError};
+use crate::domain::{AnonymousEventError, EventError, IdentifierError, MergeRequestError, PatchError};
 use crate::store::customer_writes::WriteError;
 use crate::store::StoreError;
 use crate::web::api_error::{api_error, api_error_for_status};
@@ -149,6 +149,18 @@ impl From<PatchError> for ApiError {
 
 impl From<EventError> for ApiError {
     fn from(err: EventError) -> Self {
+        ApiError::invalid(err.code(), capitalized(&err.to_string()))
+    }
+}
+
+impl From<AnonymousEventError> for ApiError {
+    fn from(err: AnonymousEventError) -> Self {
+        ApiError::invalid(err.code(), capitalized(&err.to_string()))
+    }
+}
+
+impl From<MergeRequestError> for ApiError {
+    fn from(err: MergeRequestError) -> Self {
         ApiError::invalid(err.code(), capitalized(&err.to_string()))
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 mod customers;
 mod error;
 mod events;
+mod merge;
 mod rate_limit;
 mod suppressions;
 
@@ -26,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(auth::require_client))
             .configure(customers::routes)
             .configure(events::routes)
-            .configure(suppressions::routes),
+            .configure(suppressions::routes)
+            .configure(merge::routes),
     );
 }
 
