@@ -82,15 +82,19 @@ pub struct JobView {
     pub state: String,
     pub selection: String,
     pub total: i64,
-    pub total_text: String,
+    /// The preview's numbers as they are shown: `277,667`.
+    pub total_shown: String,
+    pub events_at_preview_shown: String,
+    pub held_at_preview_shown: String,
+    /// What confirming does, in words: "Delete 259 customers (1 on legal hold will be
+    /// skipped)".
+    pub action_text: String,
     pub processed: i64,
     pub done: i64,
     pub skipped_missing: i64,
     pub skipped_held: i64,
     pub skipped_other: i64,
     pub events_removed: i64,
-    pub events_at_preview: i64,
-    pub held_at_preview: i64,
     pub percent: i64,
     pub elapsed: String,
     pub estimate: String,
@@ -143,15 +147,16 @@ fn view(job: &Job, started_by: String) -> JobView {
         state: job.state.key().to_owned(),
         selection: job.selection.clone(),
         total: job.total,
-        total_text: plural(job.total, "customer", "customers"),
+        total_shown: thousands(job.total),
+        events_at_preview_shown: thousands(report_number(job, "events_at_preview")),
+        held_at_preview_shown: thousands(report_number(job, "held_at_preview")),
+        action_text: action_text(kind.label(), job.total, report_number(job, "held_at_preview")),
         processed,
         done: job.done,
         skipped_missing: job.skipped_missing,
         skipped_held: job.skipped_held,
         skipped_other: job.skipped_other,
         events_removed: job.events_removed,
-        events_at_preview: report_number(job, "events_at_preview"),
-        held_at_preview: report_number(job, "held_at_preview"),
         percent,
         elapsed: duration_words(elapsed_seconds),
         estimate,
@@ -168,6 +173,50 @@ fn view(job: &Job, started_by: String) -> JobView {
     }
 }
 
+/// "Delete 259 customers", and how many of them a legal hold keeps, when any does.
+fn action_text(kind_label: &str, total: i64, held: i64) -> String {
+    let action = format!("{kind_label} {}", plural(total, "customer", "customers"));
+    match held {
+        0 => action,
+        held => format!("{action} ({} on legal hold will be skipped)", thousands(held)),
+    }
+}
+
+/// The heading over the preview's sample: "The customer", "All 3", or "The first 10 of
+/// 277,667": never "the first 10" of fewer.
+fn sample_heading(shown: usize, total: i64) -> String {
+    let shown = i64::try_from(shown).unwrap_or(i64::MAX);
+    match (shown, total) {
+        (1, 1) => "The customer".to_owned(),
+        (shown, total) if shown >= total => format!("All {}", thousands(total)),
+        (shown, total) => format!("The first {} of {}", thousands(shown), thousands(total)),
+    }
+}
+
+/// Where "Cancel" on a preview returns to: the list the bulk form was sent from, with
+/// its filters, when the preview was reached from it (the browser's Referer, kept on
+/// this same site by the Referrer-Policy); only ever a path of this workspace's list.
+fn list_to_return_to(req: &HttpRequest, access: &WorkspaceAccess) -> String {
+    let list = format!("{}/customers", access.base());
+    req.headers()
+        .get(actix_web::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|referer| url::Url::parse(referer).ok())
+        .and_then(|url| list_path_with_query(&list, url.path(), url.query()))
+        .unwrap_or(list)
+}
+
+/// `path?query` when `path` is exactly the list's path, else nothing.
+fn list_path_with_query(list: &str, path: &str, query: Option<&str>) -> Option<String> {
+    if path != list {
+        return None;
+    }
+    Some(match query.filter(|q| !q.is_empty()) {
+        Some(query) => format!("{list}?{query}"),
+        None => list.to_owned(),
+    })
+}
+
 #[derive(Template)]
 #[template(path = "jobs/show.html")]
 struct JobPage {
@@ -175,6 +224,12 @@ struct JobPage {
     base: String,
     job: JobView,
     sample: Vec<SampleRow>,
+    sample_heading: String,
+    /// Whether the sample has an email, or a legal-hold note, to show: no empty columns.
+    sample_has_email: bool,
+    sample_has_held: bool,
+    /// The list (with its filters) that "Cancel" returns to.
+    back: String,
     may_act: bool,
     auto_refresh: bool,
 }
@@ -213,7 +268,7 @@ async fn show(
             Ok((sample, users::find(conn, created_by)?))
         })
         .await?;
-    let sample = sample
+    let sample: Vec<SampleRow> = sample
         .into_iter()
         .map(|t| {
             let anonymous = t.archived_at.is_some();
@@ -241,7 +296,14 @@ async fn show(
         .unwrap_or_else(|| format!("user #{created_by}"));
     let job_view = view(&job, started_by);
     let auto_refresh = job_view.is_active;
+    let sample_heading = sample_heading(sample.len(), job.total);
+    let sample_has_email = sample.iter().any(|r| !r.email.is_empty());
+    let sample_has_held = sample.iter().any(|r| r.held);
     render(&JobPage {
+        sample_heading,
+        sample_has_email,
+        sample_has_held,
+        back: list_to_return_to(&req, &access),
         layout: Layout::workspace(
             format!("{} job #{}", kind.label(), job.id),
             Section::Customers,
@@ -339,12 +401,20 @@ async fn confirm(
     Ok(see_other(format!("{}/jobs/{job_id}", access.base())))
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct DiscardForm {
+    /// The list to return to, as the preview page put it in its form.
+    #[serde(default)]
+    back: String,
+}
+
 async fn discard(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
+    form: web::Form<DiscardForm>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     require(&req, &access, &job).await?;
@@ -355,7 +425,15 @@ async fn discard(
         .run(move |conn| discard_job(conn, &eraser, job_id))
         .await?;
     session.flash(FlashKind::Info, "Nothing was changed.");
-    Ok(see_other(format!("{}/customers", access.base())))
+    // Only ever back to this workspace's list, whatever the form says.
+    let list = format!("{}/customers", access.base());
+    let (path, query) = match form.back.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (form.back.as_str(), None),
+    };
+    Ok(see_other(
+        list_path_with_query(&list, path, query).unwrap_or(list),
+    ))
 }
 
 async fn cancel(
@@ -575,6 +653,45 @@ async fn receipt_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_action_says_how_many_a_legal_hold_keeps() {
+        assert_eq!(action_text("Delete", 259, 0), "Delete 259 customers");
+        assert_eq!(
+            action_text("Delete", 277_667, 1),
+            "Delete 277,667 customers (1 on legal hold will be skipped)"
+        );
+        assert_eq!(action_text("Archive", 1, 0), "Archive 1 customer");
+    }
+
+    #[test]
+    fn the_sample_says_the_first_ten_only_of_more() {
+        assert_eq!(sample_heading(1, 1), "The customer");
+        assert_eq!(sample_heading(3, 3), "All 3");
+        assert_eq!(sample_heading(10, 10), "All 10");
+        assert_eq!(sample_heading(10, 277_667), "The first 10 of 277,667");
+    }
+
+    #[test]
+    fn cancel_returns_only_to_this_workspace_s_list() {
+        let list = "/w/acme/customers";
+        assert_eq!(
+            list_path_with_query(list, "/w/acme/customers", Some("country=DE&q=ada")),
+            Some("/w/acme/customers?country=DE&q=ada".to_owned())
+        );
+        assert_eq!(
+            list_path_with_query(list, "/w/acme/customers", Some("")),
+            Some(list.to_owned())
+        );
+        for elsewhere in [
+            "/w/other/customers",
+            "//evil.example/w/acme/customers",
+            "/w/acme/customers/1",
+            "",
+        ] {
+            assert_eq!(list_path_with_query(list, elsewhere, None), None, "{elsewhere}");
+        }
+    }
 
     #[test]
     fn numbers_get_thousands_separators() {

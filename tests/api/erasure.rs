@@ -16,6 +16,7 @@ on_both_backends!(
     customers_under_legal_hold_survive_and_are_reported_as_skipped,
     a_member_without_permission_gets_403_and_sees_no_erasure_controls,
     a_discarded_preview_changes_nothing,
+    a_preview_says_exactly_what_it_will_do_and_cancel_returns_to_the_same_list,
     cancelling_a_job_stops_it_after_the_batch_in_progress,
 );
 
@@ -601,4 +602,60 @@ async fn cancelling_a_job_stops_it_after_the_batch_in_progress(backend: Backend)
     );
     let mail = app.mail.wait_for(|m| m.subject().contains("was cancelled")).await;
     assert!(mail.body().contains("/receipts/"));
+}
+
+async fn a_preview_says_exactly_what_it_will_do_and_cancel_returns_to_the_same_list(backend: Backend) {
+    let app = owner_app(backend).await;
+    let ids = arrange(
+        &app,
+        &[
+            person("c-1", "a@example.com", "Ann", "GB"),
+            person("c-2", "b@example.com", "Ben", "GB"),
+            person("c-3", "c@example.com", "Cy", "GB"),
+            person("c-4", "d@example.com", "Dee", "FR"),
+        ],
+    );
+    app.sql(&format!("UPDATE customers SET legal_hold_reason = 'litigation', legal_hold_at = '2026-01-01 00:00:00' WHERE id = {}", ids[0]));
+    let list = format!("{WS}/customers?country=GB");
+
+    let job = preview(&app, &[("intent", "delete_filtered"), ("country", "GB")]).await;
+    // The browser comes to the preview from the list it sent the form from.
+    let page = app
+        .client
+        .get(app.url(&job))
+        .header("referer", app.url(&list))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        page.contains("Delete 3 customers (1 on legal hold will be skipped)?"),
+        "{page}"
+    );
+    assert!(page.contains("All 3"), "not \"the first 3\"");
+    assert!(!page.contains("The first"));
+    let back = scraper::Html::parse_document(&page)
+        .select(&scraper::Selector::parse(r#"input[name="back"]"#).unwrap())
+        .next()
+        .and_then(|i| i.value().attr("value").map(str::to_owned))
+        .expect("Cancel carries the list to return to");
+    assert_eq!(back, list);
+
+    let discarded = app
+        .post_form(&format!("{job}/discard"), &[("back", back.as_str())])
+        .await;
+    assert_eq!(location(&discarded), list, "back to the same list, filters kept");
+    // Anywhere else is not a place to send the person back to.
+    let again = preview(&app, &[("intent", "delete_filtered"), ("country", "GB")]).await;
+    let elsewhere = app
+        .post_form(
+            &format!("{again}/discard"),
+            &[("back", "https://evil.example/w/acme-shop/customers")],
+        )
+        .await;
+    assert_eq!(location(&elsewhere), format!("{WS}/customers"));
+    assert_eq!(app.count("customers"), 4);
 }
