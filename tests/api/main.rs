@@ -21,6 +21,7 @@ mod layering;
 mod list_counts;
 mod log_secrets;
 mod masking;
+mod nested_attributes;
 mod owner_code;
 mod request_safety;
 mod residue;

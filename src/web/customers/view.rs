@@ -128,20 +128,32 @@ impl Viewer {
             // Not JSON: shown whole under "value", so masked whole if it quotes anyone.
             Err(_) => self.text(json, identifying),
         };
+        // Keys at any depth may quote someone too (`{"ada@example.com": 1}`).
         json_entries(&masked)
             .into_iter()
             .map(|p| Property {
                 key: self.text(&p.key, identifying),
                 value: p.value,
+                tree: p
+                    .tree
+                    .into_iter()
+                    .map(|row| TreeRow {
+                        key: self.text(&row.key, identifying),
+                        ..row
+                    })
+                    .collect(),
             })
             .collect()
     }
 }
 
+/// One top-level entry of a JSON object: a scalar shown as `value`, or an object or
+/// array shown as the nested `tree` of its contents (`value` then holds its JSON).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Property {
     pub key: String,
     pub value: String,
+    pub tree: Vec<TreeRow>,
 }
 
 impl Property {
@@ -149,7 +161,77 @@ impl Property {
         Property {
             key: "value".to_owned(),
             value,
+            tree: Vec::new(),
         }
+    }
+}
+
+/// One line of a nested value, in document order, for a template to render as nested
+/// lists without recursion: a row with a `value` is a leaf; a row without one opens a
+/// list of the rows that follow, and `closes` says how many open lists end after this
+/// row. Everything in it is plain text, escaped by the template like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRow {
+    /// The key within its object; empty for an array's item.
+    pub key: String,
+    pub value: Option<String>,
+    /// For an opening row: `{…}` or `[n]`.
+    pub summary: String,
+    pub closes: Vec<()>,
+}
+
+/// The rows of an object's or array's contents (see [`TreeRow`]).
+fn tree_rows(value: &serde_json::Value) -> Vec<TreeRow> {
+    let mut rows = Vec::new();
+    push_children(value, &mut rows);
+    rows
+}
+
+fn push_children(value: &serde_json::Value, rows: &mut Vec<TreeRow>) {
+    use serde_json::Value;
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items.iter().map(|v| (String::new(), v)).collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        let nonempty = match child {
+            Value::Object(map) => !map.is_empty(),
+            Value::Array(items) => !items.is_empty(),
+            _ => false,
+        };
+        if nonempty {
+            let summary = match child {
+                Value::Array(items) => format!("[{}]", items.len()),
+                _ => "{…}".to_owned(),
+            };
+            rows.push(TreeRow {
+                key,
+                value: None,
+                summary,
+                closes: Vec::new(),
+            });
+            push_children(child, rows);
+            // The child had contents, so its last row closes its list.
+            if let Some(last) = rows.last_mut() {
+                last.closes.push(());
+            }
+        } else {
+            rows.push(TreeRow {
+                key,
+                value: Some(scalar_text(child)),
+                summary: String::new(),
+                closes: Vec::new(),
+            });
+        }
+    }
+}
+
+/// A scalar as shown: strings without their quotes, the rest as JSON.
+fn scalar_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -332,12 +414,10 @@ fn json_entries(json: &str) -> Vec<Property> {
     match serde_json::from_str::<serde_json::Value>(json) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
-            .map(|(key, value)| {
-                let shown = match value {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                Property { key, value: shown }
+            .map(|(key, value)| Property {
+                key,
+                tree: tree_rows(&value),
+                value: scalar_text(&value),
             })
             .collect(),
         Ok(serde_json::Value::Null) => Vec::new(),
@@ -354,6 +434,50 @@ pub use crate::format::thousands;
 mod tests {
     use super::*;
 
+    fn leaf(key: &str, value: &str, closes: usize) -> TreeRow {
+        TreeRow {
+            key: key.to_owned(),
+            value: Some(value.to_owned()),
+            summary: String::new(),
+            closes: vec![(); closes],
+        }
+    }
+
+    fn open(key: &str, summary: &str) -> TreeRow {
+        TreeRow {
+            key: key.to_owned(),
+            value: None,
+            summary: summary.to_owned(),
+            closes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nested_values_become_rows_that_open_and_close_lists() {
+        let tree = tree_rows(&serde_json::json!({
+            "a": {"b": [1, {"c": "x"}]},
+            "d": {},
+            "e": null
+        }));
+        assert_eq!(
+            tree,
+            [
+                open("a", "{…}"),
+                open("b", "[2]"),
+                leaf("", "1", 0),
+                open("", "{…}"),
+                // Closes the innermost object, the array and "a".
+                leaf("c", "x", 3),
+                leaf("d", "{}", 0),
+                leaf("e", "null", 0),
+            ]
+        );
+        let opened = tree.iter().filter(|r| r.value.is_none()).count();
+        let closed: usize = tree.iter().map(|r| r.closes.len()).sum();
+        assert_eq!(opened, closed);
+        assert!(tree_rows(&serde_json::json!("scalar")).is_empty());
+    }
+
     #[test]
     fn counts_are_grouped_by_thousands() {
         assert_eq!(thousands(0), "0");
@@ -369,15 +493,12 @@ mod tests {
         let entry = |key: &str, value: &str| Property {
             key: key.to_owned(),
             value: value.to_owned(),
+            tree: Vec::new(),
         };
-        assert_eq!(
-            json_entries(r#"{"plan":"pro","seats":3,"tags":["a"]}"#),
-            [
-                entry("plan", "pro"),
-                entry("seats", "3"),
-                entry("tags", r#"["a"]"#)
-            ]
-        );
+        let entries = json_entries(r#"{"plan":"pro","seats":3,"tags":["a"]}"#);
+        assert_eq!(entries[..2], [entry("plan", "pro"), entry("seats", "3")]);
+        assert_eq!(entries[2].key, "tags");
+        assert_eq!(entries[2].tree, [leaf("", "a", 0)]);
         assert!(json_entries("{}").is_empty());
         assert_eq!(json_entries("oops"), [entry("value", "oops")]);
     }
