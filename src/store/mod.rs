@@ -8,6 +8,7 @@ pub mod bulk_load;
 pub mod customer_batch;
 pub mod customer_writes;
 pub mod customers;
+pub mod devices;
 pub mod erasures;
 mod error;
 pub mod events;

@@ -58,9 +58,10 @@ pub async fn request_context(
     res
 }
 
-/// The path for the log. API paths name a customer by their id or email address, and
-/// an invitation link carries the secret that accepts it: both stay out of the logs,
-/// the segment after `customers` or `suppressions` (API) or `invitations` replaced.
+/// The path for the log. API paths name a customer by their id or email address and a
+/// device by its token, and an invitation link carries the secret that accepts it: all
+/// stay out of the logs, the segment after `customers`, `suppressions` or `devices`
+/// (API) or `invitations` replaced.
 fn loggable_path(path: &str) -> String {
     let is_api = path.starts_with("/api/");
     let mut previous = "";
@@ -68,10 +69,12 @@ fn loggable_path(path: &str) -> String {
         .map(|segment| {
             let shown = match previous {
                 "customers" | "suppressions" if is_api && !segment.is_empty() => "{identifier}",
+                "devices" if is_api && !segment.is_empty() => "{device_id}",
                 "invitations" if !is_api && !segment.is_empty() => "{token}",
                 _ => segment,
             };
-            previous = segment;
+            // What was shown: an identifier that happens to read "devices" is no keyword.
+            previous = shown;
             shown
         })
         .collect::<Vec<_>>()
@@ -330,6 +333,23 @@ mod tests {
             "/api/v1/customers/{identifier}"
         );
         assert_eq!(loggable_path("/w/acme/customers/42"), "/w/acme/customers/42");
+    }
+
+    #[test]
+    fn api_paths_are_logged_without_the_device_token() {
+        assert_eq!(
+            loggable_path("/api/v1/customers/42/devices/apns-token-123"),
+            "/api/v1/customers/{identifier}/devices/{device_id}"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/customers/42/devices"),
+            "/api/v1/customers/{identifier}/devices"
+        );
+        // A customer whose id is "devices" is still an identifier.
+        assert_eq!(
+            loggable_path("/api/v1/customers/devices/devices/tok"),
+            "/api/v1/customers/{identifier}/devices/{device_id}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod customers;
+mod devices;
 mod error;
 mod events;
 mod rate_limit;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .wrap(from_fn(auth::require_client))
             .configure(customers::routes)
+            .configure(devices::routes)
             .configure(events::routes)
             .configure(suppressions::routes),
     );
