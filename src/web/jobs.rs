@@ -66,6 +66,15 @@ fn report_text(job: &Job, key: &str) -> String {
 /// Thousands separators: 12408 → "12,408".
 pub use crate::format::{count as plural, thousands};
 
+/// " and 3 devices" after a count of events, or nothing when no device went.
+pub fn and_devices(devices: i64) -> String {
+    if devices > 0 {
+        format!(" and {}", plural(devices, "device", "devices"))
+    } else {
+        String::new()
+    }
+}
+
 pub struct SampleRow {
     pub id: i64,
     pub name: String,
@@ -90,6 +99,8 @@ pub struct JobView {
     pub skipped_other: i64,
     pub events_removed: i64,
     pub events_at_preview: i64,
+    pub devices_removed: i64,
+    pub devices_at_preview: i64,
     pub held_at_preview: i64,
     pub percent: i64,
     pub elapsed: String,
@@ -151,6 +162,8 @@ fn view(job: &Job, started_by: String) -> JobView {
         skipped_other: job.skipped_other,
         events_removed: job.events_removed,
         events_at_preview: report_number(job, "events_at_preview"),
+        devices_removed: job.devices_removed,
+        devices_at_preview: report_number(job, "devices_at_preview"),
         held_at_preview: report_number(job, "held_at_preview"),
         percent,
         elapsed: duration_words(elapsed_seconds),
@@ -277,6 +290,7 @@ async fn progress(
         "skipped_held": v.skipped_held,
         "skipped_other": v.skipped_other,
         "events_removed": v.events_removed,
+        "devices_removed": v.devices_removed,
         "percent": v.percent,
         "elapsed": v.elapsed,
         "estimate": v.estimate,
@@ -564,6 +578,7 @@ async fn receipt_json(
                 "already_anonymous": job.skipped_other,
             },
             "events_removed": job.events_removed,
+            "devices_removed": job.devices_removed,
         },
         "identifiers_suppressed": job.suppress,
         "started_at": timestamp(job.started_at),
