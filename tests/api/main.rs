@@ -32,4 +32,5 @@ mod suppression;
 mod suppression_modes;
 mod team;
 mod track_api;
+mod track_devices;
 mod unicode_emails;

@@ -14,6 +14,7 @@ use crate::domain::{
     CustomerFilter, CustomerStatus, Identifying, Permission, PersonalData, PiiKeys, Withheld,
 };
 use crate::store::customers::{Customer, TimelineEvent};
+use crate::store::devices::Device;
 use crate::web::extractors::WorkspaceAccess;
 
 /// Who is looking, and at what moment (for the active / inactive badge).
@@ -87,21 +88,29 @@ impl Viewer {
         !self.sees_pii || customer.is_anonymous()
     }
 
-    /// What this viewer must not see quoted anywhere about this customer; nothing for
-    /// a viewer who sees everything.
-    pub fn identifying(&self, customer: &Customer) -> Identifying {
+    /// What this viewer must not see quoted anywhere about this customer (their
+    /// devices' tokens included); nothing for a viewer who sees everything.
+    pub fn identifying(&self, customer: &Customer, devices: &[Device]) -> Identifying {
         if !self.hides_personal_values(customer) {
             return Identifying::default();
         }
-        self.rule.identifying_values(
-            &[
-                customer.external_id.as_deref(),
-                customer.email.as_deref(),
-                customer.phone.as_deref(),
-                customer.name.as_deref(),
-            ],
-            &customer.attributes,
-        )
+        let mut fields = vec![
+            customer.external_id.as_deref(),
+            customer.email.as_deref(),
+            customer.phone.as_deref(),
+            customer.name.as_deref(),
+        ];
+        fields.extend(devices.iter().map(|d| Some(d.token.as_str())));
+        self.rule.identifying_values(&fields, &customer.attributes)
+    }
+
+    /// A device token: personal data, masked like an external id.
+    fn device_token(&self, token: &str, customer: &Customer) -> String {
+        if self.hides_personal_values(customer) {
+            mask_other(token)
+        } else {
+            token.to_owned()
+        }
     }
 
     /// Free text about a customer (an event's name, a hold's reason), masked when it
@@ -335,7 +344,16 @@ pub struct Profile {
     pub created: Moment,
     pub last_seen: Moment,
     pub attributes: Vec<Property>,
+    pub devices: Vec<DeviceView>,
     pub legal_hold: Option<LegalHold>,
+}
+
+/// One of the customer's devices; its token masked unless the viewer sees personal data.
+pub struct DeviceView {
+    pub token: String,
+    pub platform: String,
+    pub last_used: Moment,
+    pub attributes: Vec<Property>,
 }
 
 pub struct LegalHold {
@@ -344,18 +362,24 @@ pub struct LegalHold {
 }
 
 impl Profile {
-    pub fn new(customer: &Customer, viewer: &Viewer) -> Profile {
+    pub fn new(customer: &Customer, devices: &[Device], viewer: &Viewer) -> Profile {
         let anonymous = customer.is_anonymous();
         // Once anonymous, identifiers are not shown even if some survived erasure.
         let identifier = |value: &Option<String>, show: &dyn Fn(&str) -> String| {
             value.as_deref().filter(|_| !anonymous).map(show)
         };
-        let identifying = viewer.identifying(customer);
-        let attributes = viewer.properties(
-            &customer.attributes,
-            viewer.hides_personal_values(customer),
-            &identifying,
-        );
+        let identifying = viewer.identifying(customer, devices);
+        let hide = viewer.hides_personal_values(customer);
+        let attributes = viewer.properties(&customer.attributes, hide, &identifying);
+        let devices = devices
+            .iter()
+            .map(|device| DeviceView {
+                token: viewer.device_token(&device.token, customer),
+                platform: device.platform.label().to_owned(),
+                last_used: device.last_used.into(),
+                attributes: viewer.properties(&device.attributes, hide, &identifying),
+            })
+            .collect();
         Profile {
             id: customer.id,
             heading: label(customer, viewer),
@@ -371,6 +395,7 @@ impl Profile {
             created: customer.created_at.into(),
             last_seen: customer.last_seen_at.into(),
             attributes,
+            devices,
             legal_hold: customer.legal_hold_at.map(|at| LegalHold {
                 reason: viewer.text(
                     customer.legal_hold_reason.as_deref().unwrap_or_default(),
