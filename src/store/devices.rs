@@ -101,7 +101,7 @@ pub fn add_device(
         customer_writes::ensure_not_archived(&target)?;
         let holder = holder_of(conn, workspace_id, &device.token)?;
         if holder != Some(target.id)
-            && count_for_customer(conn, target.id)? >= MAX_DEVICES_PER_CUSTOMER as i64
+            && count_for_customer(conn, workspace_id, target.id)? >= MAX_DEVICES_PER_CUSTOMER as i64
         {
             return Err(DeviceError::TooManyDevices.into());
         }
@@ -180,8 +180,9 @@ fn holder_of(conn: &mut DbConnection, workspace_id: i64, token: &DeviceToken) ->
         .optional()?)
 }
 
-fn count_for_customer(conn: &mut DbConnection, customer_id: i64) -> StoreResult<i64> {
+fn count_for_customer(conn: &mut DbConnection, workspace_id: i64, customer_id: i64) -> StoreResult<i64> {
     Ok(devices::table
+        .filter(devices::workspace_id.eq(workspace_id))
         .filter(devices::customer_id.eq(customer_id))
         .count()
         .get_result(conn)?)
