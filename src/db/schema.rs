@@ -143,6 +143,7 @@ diesel::table! {
         report -> Text,
         needs_owner_code -> Bool,
         whole_workspace -> Bool,
+        devices_removed -> BigInt,
     }
 }
 
@@ -301,3 +302,18 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(anonymous_events, events);
+
+diesel::table! {
+    /// A customer's devices; the token is personal data.
+    devices (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        customer_id -> BigInt,
+        token -> Text,
+        platform -> Text,
+        last_used -> Timestamp,
+        attributes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

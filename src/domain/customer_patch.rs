@@ -15,6 +15,11 @@ pub const MAX_CITY_CHARS: usize = 100;
 pub const MAX_PHONE_CHARS: usize = 64;
 pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 150;
 pub const MAX_ATTRIBUTES: usize = 300;
+/// How deep objects and arrays may nest inside one attribute's value (`{"a": {"b": 1}}`
+/// under a key is one level).
+pub const MAX_ATTRIBUTE_DEPTH: usize = 8;
+/// A customer's attributes, serialized, at most: what one profile may hold.
+pub const MAX_ATTRIBUTES_BYTES: usize = 100 * 1024;
 
 /// What to do with one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +66,12 @@ pub enum PatchError {
     EmptyKey,
     #[error("attribute names can be at most 150 characters ({0:?}…)")]
     KeyTooLong(String),
-    #[error("attribute {0:?} must be a string, number, boolean or null, not an object or array")]
-    NotScalar(String),
+    #[error("attribute {0:?} nests objects and arrays more than 8 levels deep")]
+    TooDeep(String),
     #[error("a customer can have at most 300 attributes")]
     TooManyAttributes,
+    #[error("a customer's attributes can take at most 100 KB, as JSON")]
+    AttributesTooLarge,
     #[error("\"created_at\" must be a unix time in seconds, not in the future")]
     CreatedAt,
     #[error(transparent)]
@@ -135,7 +142,9 @@ impl CustomerPatch {
         Ok(patch)
     }
 
-    /// Applies the attribute changes to a customer's stored attributes.
+    /// Applies the attribute changes to a customer's stored attributes. Refuses a
+    /// result past the count or size limit; `existing` is then left half merged, so
+    /// the caller writes nothing.
     pub fn merge_attributes(&self, existing: &mut Map<String, Value>) -> Result<(), PatchError> {
         for (key, value) in &self.attributes {
             if value.is_null() {
@@ -146,6 +155,9 @@ impl CustomerPatch {
         }
         if existing.len() > MAX_ATTRIBUTES {
             return Err(PatchError::TooManyAttributes);
+        }
+        if serialized_len(existing) > MAX_ATTRIBUTES_BYTES {
+            return Err(PatchError::AttributesTooLarge);
         }
         Ok(())
     }
@@ -186,19 +198,73 @@ fn text_column(key: &str, value: Value, max_chars: usize) -> Result<Change<Strin
 }
 
 fn check_attribute(key: &str, value: &Value) -> Result<(), PatchError> {
+    check_key(key)?;
+    if nesting_depth(value) > MAX_ATTRIBUTE_DEPTH {
+        return Err(PatchError::TooDeep(key.to_owned()));
+    }
+    check_nested(key, value)
+}
+
+fn check_key(key: &str) -> Result<(), PatchError> {
     if key.is_empty() {
         return Err(PatchError::EmptyKey);
     }
     if key.chars().count() > MAX_ATTRIBUTE_KEY_CHARS {
         return Err(PatchError::KeyTooLong(key.chars().take(40).collect()));
     }
+    Ok(())
+}
+
+/// The same bounds at every depth: keys of nested objects as attribute names, strings
+/// as attribute values. Errors name the top-level attribute, which the sender knows.
+/// The depth is checked first, so this recursion is bounded.
+fn check_nested(attribute: &str, value: &Value) -> Result<(), PatchError> {
     match value {
         Value::String(text) if text.chars().count() > MAX_STRING_CHARS => {
-            Err(PatchError::TooLong(key.to_owned(), MAX_STRING_CHARS))
+            Err(PatchError::TooLong(attribute.to_owned(), MAX_STRING_CHARS))
         }
-        Value::Object(_) | Value::Array(_) => Err(PatchError::NotScalar(key.to_owned())),
+        Value::Array(items) => items.iter().try_for_each(|item| check_nested(attribute, item)),
+        Value::Object(map) => map.iter().try_for_each(|(key, item)| {
+            check_key(key)?;
+            check_nested(attribute, item)
+        }),
         _ => Ok(()),
     }
+}
+
+/// How many objects and arrays nest in `value`: 0 for a scalar, 1 for `[1, 2]` or
+/// `{"a": 1}`, 2 for `{"a": [1]}`. Iterative, so no input can overflow the stack.
+pub fn nesting_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+/// The length of the attributes as stored (compact JSON), without building the text.
+fn serialized_len(attributes: &Map<String, Value>) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, attributes);
+    counter.0
 }
 
 fn created_at(value: &Value, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, PatchError> {
@@ -282,15 +348,78 @@ mod tests {
     }
 
     #[test]
-    fn nested_values_are_refused_naming_the_key() {
-        let err = parse(json!({ "address": { "street": "x" } })).unwrap_err();
-        assert_eq!(err, PatchError::NotScalar("address".into()));
-        assert!(err.to_string().contains("\"address\""));
-        assert!(parse(json!({ "tags": [1] })).is_err());
+    fn nested_objects_and_arrays_are_attributes_too() {
+        let patch = parse(json!({
+            "address": { "street": "x", "geo": { "lat": 1.5 } },
+            "tags": [1, "two", { "three": [3] }],
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(patch.new_attributes().unwrap()),
+            json!({ "address": { "street": "x", "geo": { "lat": 1.5 } }, "tags": [1, "two", { "three": [3] }] })
+        );
         assert_eq!(
             parse(json!({ "name": true })),
             Err(PatchError::NotText("name".into()))
         );
+    }
+
+    /// `levels` objects nested one in another, the innermost holding `1`.
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }))
+    }
+
+    #[test]
+    fn nesting_is_at_most_eight_levels_deep_naming_the_attribute() {
+        assert_eq!(nesting_depth(&json!(1)), 0);
+        assert_eq!(nesting_depth(&json!([])), 1);
+        assert_eq!(nesting_depth(&json!({ "a": [1, { "b": {} }] })), 4);
+        assert_eq!(nesting_depth(&nested(8)), 8);
+        assert!(parse(json!({ "deep": nested(8) })).is_ok());
+        let err = parse(json!({ "deep": nested(9) })).unwrap_err();
+        assert_eq!(err, PatchError::TooDeep("deep".into()));
+        assert!(err.to_string().contains("\"deep\"") && err.to_string().contains('8'));
+        assert_eq!(err.code(), "invalid_attribute");
+        let arrays = (0..9).fold(json!(1), |inner, _| json!([inner]));
+        assert_eq!(
+            parse(json!({ "a": arrays })),
+            Err(PatchError::TooDeep("a".into()))
+        );
+    }
+
+    #[test]
+    fn nested_keys_and_strings_have_the_top_level_bounds() {
+        assert_eq!(
+            parse(json!({ "a": { "b": "x".repeat(1001) } })),
+            Err(PatchError::TooLong("a".into(), 1000))
+        );
+        assert_eq!(parse(json!({ "a": [{ "": 1 }] })), Err(PatchError::EmptyKey));
+        assert!(matches!(
+            parse(json!({ "a": { "k".repeat(151): 1 } })),
+            Err(PatchError::KeyTooLong(_))
+        ));
+    }
+
+    #[test]
+    fn a_customers_attributes_take_at_most_100_kb() {
+        // 99 strings of 1,000 characters: under the limit, as one body.
+        let big: Map<String, Value> = (0..99)
+            .map(|i| (format!("a{i}"), json!("x".repeat(1000))))
+            .collect();
+        let patch = parse(Value::Object(big.clone())).unwrap();
+        assert!(patch.new_attributes().is_ok());
+        // Three more, merged into what is stored, cross it.
+        let mut stored = big;
+        let more =
+            parse(json!({ "b1": "y".repeat(1000), "b2": "y".repeat(1000), "b3": "y".repeat(1000) })).unwrap();
+        let err = more.merge_attributes(&mut stored).unwrap_err();
+        assert_eq!(err, PatchError::AttributesTooLarge);
+        assert!(err.to_string().contains("100 KB"));
+        assert_eq!(err.code(), "invalid_attribute");
+        // The same in one nested value.
+        let wide: Vec<Value> = (0..110).map(|_| json!("z".repeat(1000))).collect();
+        let patch = parse(json!({ "list": wide })).unwrap();
+        assert_eq!(patch.new_attributes(), Err(PatchError::AttributesTooLarge));
     }
 
     #[test]
@@ -357,7 +486,7 @@ mod tests {
         assert_eq!(PatchError::NotAnObject.code(), "invalid_body");
         assert_eq!(PatchError::Email(EmailError::Malformed).code(), "invalid_email");
         assert_eq!(PatchError::CreatedAt.code(), "invalid_timestamp");
-        assert_eq!(PatchError::NotScalar("a".into()).code(), "invalid_attribute");
+        assert_eq!(PatchError::TooDeep("a".into()).code(), "invalid_attribute");
     }
 
     #[test]

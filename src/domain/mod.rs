@@ -6,6 +6,7 @@ mod audit_action;
 mod customer_filter;
 mod customer_import;
 mod customer_patch;
+mod device;
 pub mod email;
 mod identifier;
 mod identifier_kind;
@@ -33,6 +34,9 @@ pub use customer_filter::{
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError, MAX_ATTRIBUTES};
+pub use device::{
+    DeviceError, DevicePlatform, DeviceToken, DeviceUpdate, MAX_DEVICES_PER_CUSTOMER, MAX_DEVICE_TOKEN_CHARS,
+};
 pub use email::{Email, EmailError};
 pub use identifier::{Identifier, IdentifierError, IdentifierMode, UnknownIdentifierMode};
 pub use identifier_kind::{IdentifierKind, UnknownIdentifierKind};

@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Map, Value};
 
-use super::customer_patch::unix_seconds;
+use super::customer_patch::{nesting_depth, unix_seconds, MAX_ATTRIBUTE_DEPTH};
 
 pub const MAX_EVENT_NAME_CHARS: usize = 255;
 /// The largest `data` object, serialized.
@@ -30,6 +30,8 @@ pub enum EventError {
     DataNotObject,
     #[error("\"data\" can be at most 64 KB")]
     DataTooLarge,
+    #[error("\"data\" can nest objects and arrays at most 8 levels deep under a key")]
+    DataTooDeep,
     #[error("\"timestamp\" must be a unix time in seconds, after 2000 and at most a day ahead")]
     Timestamp,
 }
@@ -40,7 +42,9 @@ impl EventError {
         match self {
             EventError::NotAnObject => "invalid_body",
             EventError::Name => "invalid_event_name",
-            EventError::DataNotObject | EventError::DataTooLarge => "invalid_event_data",
+            EventError::DataNotObject | EventError::DataTooLarge | EventError::DataTooDeep => {
+                "invalid_event_data"
+            }
             EventError::Timestamp => "invalid_timestamp",
         }
     }
@@ -67,6 +71,13 @@ impl TrackEvent {
             Some(Value::Object(data)) => data,
             Some(_) => return Err(EventError::DataNotObject),
         };
+        // The same bound as a customer's attributes: each value under a key.
+        if data
+            .values()
+            .any(|value| nesting_depth(value) > MAX_ATTRIBUTE_DEPTH)
+        {
+            return Err(EventError::DataTooDeep);
+        }
         let properties = Value::Object(data).to_string();
         if properties.len() > MAX_EVENT_DATA_BYTES {
             return Err(EventError::DataTooLarge);
@@ -152,6 +163,15 @@ mod tests {
             parse(json!({ "name": "a", "data": { "blob": "x".repeat(65 * 1024) } })),
             Err(EventError::DataTooLarge)
         );
+    }
+
+    #[test]
+    fn data_nests_at_most_eight_levels_under_a_key() {
+        let nested = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }));
+        assert!(parse(json!({ "name": "a", "data": { "order": nested(8) } })).is_ok());
+        let err = parse(json!({ "name": "a", "data": { "order": nested(9) } })).unwrap_err();
+        assert_eq!(err, EventError::DataTooDeep);
+        assert_eq!(err.code(), "invalid_event_data");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::erasure::{anonymize, suppress};
 use crate::secret::SecretKey;
 use crate::store::jobs::BatchCounts;
 use crate::store::workspaces::Workspace;
-use crate::store::{erasures, suppressions, StoreResult};
+use crate::store::{devices, erasures, suppressions, StoreResult};
 
 /// Who erases, in which workspace, with which key.
 pub struct ErasureScope<'a> {
@@ -79,7 +79,9 @@ pub fn erase_batch(
             }
         }
         let ids: Vec<i64> = acting.iter().map(|t| t.id).collect();
-        counts.events_removed = erasures::delete_customers(conn, scope.workspace.id, &ids)?;
+        let removed = erasures::delete_customers(conn, scope.workspace.id, &ids)?;
+        counts.events_removed = removed.events;
+        counts.devices_removed = removed.devices;
         counts.done = ids.len() as i64;
         journal.deleted = ids;
         scope.journal.record_before_commit(&journal)?;
@@ -87,16 +89,19 @@ pub fn erase_batch(
     }
     let rule = PersonalData::new(&scope.pii_keys());
     for target in acting {
-        let identifying = anonymize::identifying_values(
-            &rule,
-            &[
-                target.external_id.as_deref(),
-                target.email.as_deref(),
-                target.phone.as_deref(),
-                target.name.as_deref(),
-            ],
-            &target.attributes,
-        );
+        // Locked (PostgreSQL) so that a device being added now is either committed
+        // before and removed below, or refused afterwards as added to an anonymous
+        // profile. Their devices' tokens are looked for in free text too.
+        erasures::lock_customer(conn, scope.workspace.id, target.id)?;
+        let tokens = devices::tokens_for_customer(conn, scope.workspace.id, target.id)?;
+        let mut fields = vec![
+            target.external_id.as_deref(),
+            target.email.as_deref(),
+            target.phone.as_deref(),
+            target.name.as_deref(),
+        ];
+        fields.extend(tokens.iter().map(|t| Some(t.as_str())));
+        let identifying = anonymize::identifying_values(&rule, &fields, &target.attributes);
         let scrubbed_attributes = anonymize::scrub_json(&target.attributes, &rule, &identifying);
         let mut events_scrubbed = false;
         for (event_id, properties) in erasures::event_properties(conn, target.id)? {
@@ -105,11 +110,17 @@ pub fn erase_batch(
                 events_scrubbed = true;
             }
         }
+        // A device token reaches the person as surely as their email does.
+        let devices_removed = devices::delete_for_customers(conn, scope.workspace.id, &[target.id])?;
+        counts.devices_removed += devices_removed;
         // Archived again: scrubbed again, since the rule or the workspace's personal
         // keys may have grown since. It counts as done only when something was left to
         // remove; an already clean profile keeps its first archiving's time and author.
         if target.archived_at.is_some() {
-            let left_over = target.has_identifiers() || scrubbed_attributes.is_some() || events_scrubbed;
+            let left_over = target.has_identifiers()
+                || scrubbed_attributes.is_some()
+                || events_scrubbed
+                || devices_removed > 0;
             if !left_over {
                 counts.skipped_other += 1;
                 continue;

@@ -137,7 +137,7 @@ pub fn preview(
             })
             .collect();
         import_rows::insert(conn, &records)?;
-        jobs::set_preview_counts(conn, job.id, total, 0, 0)?;
+        jobs::set_preview_counts(conn, job.id, total, 0, 0, 0)?;
         jobs::set_report(conn, job.id, &report.to_json())?;
         Ok(jobs::get(conn, job.id)?)
     })

@@ -8,7 +8,7 @@ use crate::erasure::receipt::new_receipt_id;
 use crate::erasure::ErasureError;
 use crate::store::jobs::{self, state, Job, NewJob};
 use crate::store::workspaces::Workspace;
-use crate::store::{customers, erasures, now};
+use crate::store::{customers, devices, erasures, now};
 
 /// Which customers a bulk action is for.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub fn create_preview(
         if total == 0 {
             return Err(ErasureError::EmptySelection);
         }
-        jobs::set_preview_counts(conn, job.id, total, counts.held, counts.events)?;
+        jobs::set_preview_counts(conn, job.id, total, counts.held, counts.events, counts.devices)?;
         // The frozen set holds only customers of this workspace, so as many as it has
         // means all of them.
         let workspace_total = customers::count_all(conn, workspace_id)?;
@@ -134,6 +134,7 @@ struct PreviewCounts {
     customers: i64,
     held: i64,
     events: i64,
+    devices: i64,
 }
 
 /// Adds one chunk of ids to the frozen set and to the preview's counts.
@@ -151,6 +152,7 @@ fn freeze(
     counts.customers += ids.len() as i64;
     counts.held += erasures::count_held(conn, workspace_id, ids)?;
     counts.events += erasures::count_events(conn, workspace_id, ids)?;
+    counts.devices += devices::count_for_customers(conn, workspace_id, ids)?;
     Ok(())
 }
 

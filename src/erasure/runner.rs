@@ -239,6 +239,7 @@ impl JobRunner {
                     "skipped_legal_hold": job.skipped_held,
                     "skipped_already_anonymous": job.skipped_other,
                     "events_removed": job.events_removed,
+                    "devices_removed": job.devices_removed,
                     "suppressed": job.suppress,
                     "receipt": job.receipt_id,
                 })),
@@ -401,6 +402,7 @@ fn job_finished_mail(
              Skipped, under legal hold: {}\n\
              Skipped, already anonymous: {}\n\
              Events removed: {}\n\
+             Devices removed: {}\n\
              Identifiers suppressed: {}\n\
              {}\n\
              Receipt: {}\n",
@@ -414,6 +416,7 @@ fn job_finished_mail(
             job.skipped_held,
             job.skipped_other,
             job.events_removed,
+            job.devices_removed,
             if job.suppress { "yes" } else { "no" },
             times,
             receipt_url(public_url, slug, &job.receipt_id),

@@ -14,6 +14,7 @@ use crate::store::{customer_writes, erasures, now};
 pub struct SingleErasure {
     pub job: Job,
     pub events_removed: i64,
+    pub devices_removed: i64,
     pub audit_hash: String,
 }
 
@@ -126,6 +127,7 @@ pub(crate) fn erase_one(
                 .affected(counts.done)
                 .details(serde_json::json!({
                     "events_removed": counts.events_removed,
+                    "devices_removed": counts.devices_removed,
                     "suppressed": suppress && kind.deletes(),
                     "receipt": receipt_id,
                     "skipped_already_anonymous": counts.skipped_other,
@@ -135,6 +137,7 @@ pub(crate) fn erase_one(
         Ok(SingleErasure {
             job,
             events_removed: counts.events_removed,
+            devices_removed: counts.devices_removed,
             audit_hash: entry.hash,
         })
     })?;

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::StoreResult;
-use crate::db::schema::{customers, events};
+use crate::db::schema::{customers, devices, events};
 use crate::db::DbConnection;
 
 /// One side of a merge, as stored.
@@ -76,8 +76,8 @@ pub fn fill_in(conn: &mut DbConnection, primary_id: i64, filled: &FilledIn) -> S
     Ok(())
 }
 
-/// Hands every row the secondary owns to the primary; returns how many events moved.
-/// A table of customer rows added later (devices, say) is one more line here.
+/// Hands every row the secondary owns (events, devices) to the primary; returns how
+/// many events moved. A table of customer rows added later is one more statement here.
 pub fn move_owned_rows(conn: &mut DbConnection, workspace_id: i64, from: i64, to: i64) -> StoreResult<i64> {
     let events_moved = diesel::update(
         events::table
@@ -85,6 +85,15 @@ pub fn move_owned_rows(conn: &mut DbConnection, workspace_id: i64, from: i64, to
             .filter(events::customer_id.eq(from)),
     )
     .set(events::customer_id.eq(to))
+    .execute(conn)?;
+    // Devices go with their person: a token is unique in the workspace, so moving one
+    // cannot collide.
+    diesel::update(
+        devices::table
+            .filter(devices::workspace_id.eq(workspace_id))
+            .filter(devices::customer_id.eq(from)),
+    )
+    .set(devices::customer_id.eq(to))
     .execute(conn)?;
     Ok(events_moved as i64)
 }

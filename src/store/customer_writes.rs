@@ -179,7 +179,7 @@ fn find_or_create(
 /// waits for that deletion to commit, finds the row gone, and the lookup runs again and
 /// creates the customer anew, as it would for a call that came a moment later. SQLite's
 /// write transaction already makes them take turns.
-fn find_or_create_locked(
+pub(super) fn find_or_create_locked(
     conn: &mut DbConnection,
     workspace_id: i64,
     identifier: &Identifier,
@@ -252,7 +252,7 @@ pub(super) fn apply(
 /// Refuses the write when any of `digests` is suppressed, inside the write's own
 /// transaction and under the digests' locks, so a suppression racing this write can
 /// never leave a suppressed customer behind.
-fn ensure_not_suppressed(
+pub(super) fn ensure_not_suppressed(
     conn: &mut DbConnection,
     workspace_id: i64,
     digests: &[Digest],
@@ -267,7 +267,7 @@ fn ensure_not_suppressed(
 /// Refuses a write to an anonymized (archived) customer: archiving is irreversible, and
 /// an identify or an event would bring personal data back to a profile everyone may
 /// read as anonymous.
-fn ensure_not_archived(target: &Target) -> Result<(), WriteError> {
+pub(super) fn ensure_not_archived(target: &Target) -> Result<(), WriteError> {
     match target.archived_at {
         Some(_) => Err(WriteError::Archived),
         None => Ok(()),

@@ -99,16 +99,25 @@ pub fn count_events(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> 
     Ok(total)
 }
 
-/// Deletes the customers and all their events; returns the number of events removed.
-pub fn delete_customers(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
-    let mut events_removed = 0;
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        events_removed += delete_chunk(conn, workspace_id, chunk)?;
-    }
-    Ok(events_removed)
+/// What deleting customers removed with them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub events: i64,
+    pub devices: i64,
 }
 
-fn delete_chunk(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<i64> {
+/// Deletes the customers with all their events and devices.
+pub fn delete_customers(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Removed> {
+    let mut removed = Removed::default();
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let chunk_removed = delete_chunk(conn, workspace_id, chunk)?;
+        removed.events += chunk_removed.events;
+        removed.devices += chunk_removed.devices;
+    }
+    Ok(removed)
+}
+
+fn delete_chunk(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> StoreResult<Removed> {
     if let DbConnection::Postgres(pg) = conn {
         // Lock the customers first. A Track API call that has just added an event to
         // one of them holds its row until it commits; without this wait the events
@@ -128,13 +137,18 @@ fn delete_chunk(conn: &mut DbConnection, workspace_id: i64, ids: &[i64]) -> Stor
             .filter(events::customer_id.eq_any(ids)),
     )
     .execute(conn)?;
+    // Counted for the receipt; the foreign key's cascade would remove them unseen.
+    let devices_removed = super::devices::delete_for_customers(conn, workspace_id, ids)?;
     diesel::delete(
         customers::table
             .filter(customers::workspace_id.eq(workspace_id))
             .filter(customers::id.eq_any(ids)),
     )
     .execute(conn)?;
-    Ok(events_removed as i64)
+    Ok(Removed {
+        events: events_removed as i64,
+        devices: devices_removed,
+    })
 }
 
 /// Writes an anonymized profile: every identifier and personal attribute gone.

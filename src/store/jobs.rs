@@ -52,6 +52,7 @@ pub struct Job {
     pub needs_owner_code: bool,
     /// Its frozen set was every customer of the workspace when it was previewed.
     pub whole_workspace: bool,
+    pub devices_removed: i64,
 }
 
 impl Job {
@@ -152,8 +153,13 @@ pub fn set_preview_counts(
     total: i64,
     held: i64,
     events: i64,
+    devices: i64,
 ) -> StoreResult<()> {
-    let report = serde_json::json!({ "held_at_preview": held, "events_at_preview": events });
+    let report = serde_json::json!({
+        "held_at_preview": held,
+        "events_at_preview": events,
+        "devices_at_preview": devices,
+    });
     diesel::update(jobs::table.find(job_id))
         .set((jobs::total.eq(total), jobs::report.eq(report.to_string())))
         .execute(conn)?;
@@ -305,6 +311,7 @@ pub struct BatchCounts {
     pub skipped_held: i64,
     pub skipped_other: i64,
     pub events_removed: i64,
+    pub devices_removed: i64,
 }
 
 /// Adds a batch's counts and renews the lease, only while `owner` still holds it.
@@ -328,6 +335,7 @@ pub fn record_batch(
         jobs::skipped_held.eq(jobs::skipped_held + counts.skipped_held),
         jobs::skipped_other.eq(jobs::skipped_other + counts.skipped_other),
         jobs::events_removed.eq(jobs::events_removed + counts.events_removed),
+        jobs::devices_removed.eq(jobs::devices_removed + counts.devices_removed),
         jobs::lease_until.eq(Some(now() + lease)),
     ))
     .execute(conn)?;
@@ -394,6 +402,7 @@ pub fn complete_immediately(
             jobs::skipped_held.eq(counts.skipped_held),
             jobs::skipped_other.eq(counts.skipped_other),
             jobs::events_removed.eq(counts.events_removed),
+            jobs::devices_removed.eq(counts.devices_removed),
             jobs::report.eq(serde_json::json!({ "audit_hash": audit_hash }).to_string()),
         ))
         .execute(conn)?;

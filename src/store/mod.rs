@@ -10,6 +10,7 @@ pub mod customer_batch;
 pub mod customer_merge;
 pub mod customer_writes;
 pub mod customers;
+pub mod devices;
 pub mod erasures;
 mod error;
 pub mod events;

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extractors::{perm, Authorized, WorkspaceAccess};
-use super::jobs::plural;
+use super::jobs::{and_devices, plural};
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
@@ -147,8 +147,9 @@ async fn erase(
         session.flash(
             FlashKind::Success,
             format!(
-                "Customer #{id} was deleted forever with {}. {suppression} Receipt: {receipt}",
-                plural(outcome.events_removed, "event", "events")
+                "Customer #{id} was deleted forever with {}{}. {suppression} Receipt: {receipt}",
+                plural(outcome.events_removed, "event", "events"),
+                and_devices(outcome.devices_removed)
             ),
         );
         Ok(see_other(format!("{}/customers", access.base())))

@@ -66,6 +66,15 @@ fn report_text(job: &Job, key: &str) -> String {
 /// Thousands separators: 12408 → "12,408".
 pub use crate::format::{count as plural, thousands};
 
+/// " and 3 devices" after a count of events, or nothing when no device went.
+pub fn and_devices(devices: i64) -> String {
+    if devices > 0 {
+        format!(" and {}", plural(devices, "device", "devices"))
+    } else {
+        String::new()
+    }
+}
+
 pub struct SampleRow {
     pub id: i64,
     pub name: String,
@@ -86,6 +95,7 @@ pub struct JobView {
     pub total_shown: String,
     pub events_at_preview_shown: String,
     pub held_at_preview_shown: String,
+    pub devices_at_preview_shown: String,
     /// What confirming does, in words: "Delete 259 customers (1 on legal hold will be
     /// skipped)".
     pub action_text: String,
@@ -95,6 +105,7 @@ pub struct JobView {
     pub skipped_held: i64,
     pub skipped_other: i64,
     pub events_removed: i64,
+    pub devices_removed: i64,
     pub percent: i64,
     pub elapsed: String,
     pub estimate: String,
@@ -150,6 +161,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         total_shown: thousands(job.total),
         events_at_preview_shown: thousands(report_number(job, "events_at_preview")),
         held_at_preview_shown: thousands(report_number(job, "held_at_preview")),
+        devices_at_preview_shown: thousands(report_number(job, "devices_at_preview")),
         action_text: action_text(kind.label(), job.total, report_number(job, "held_at_preview")),
         processed,
         done: job.done,
@@ -157,6 +169,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         skipped_held: job.skipped_held,
         skipped_other: job.skipped_other,
         events_removed: job.events_removed,
+        devices_removed: job.devices_removed,
         percent,
         elapsed: duration_words(elapsed_seconds),
         estimate,
@@ -339,6 +352,7 @@ async fn progress(
         "skipped_held": v.skipped_held,
         "skipped_other": v.skipped_other,
         "events_removed": v.events_removed,
+        "devices_removed": v.devices_removed,
         "percent": v.percent,
         "elapsed": v.elapsed,
         "estimate": v.estimate,
@@ -642,6 +656,7 @@ async fn receipt_json(
                 "already_anonymous": job.skipped_other,
             },
             "events_removed": job.events_removed,
+            "devices_removed": job.devices_removed,
         },
         "identifiers_suppressed": job.suppress,
         "started_at": timestamp(job.started_at),

@@ -58,10 +58,10 @@ pub async fn request_context(
     res
 }
 
-/// The path for the log. API paths name a customer by their id or email address, and
-/// invitation and password reset links carry the secret that uses them: all stay out
-/// of the logs, the segment after `customers` or `suppressions` (API), `invitations`
-/// or `password/reset` replaced.
+/// The path for the log. API paths name a customer by their id or email address and a
+/// device by its token, and invitation and password reset links carry the secret that
+/// uses them: all stay out of the logs, the segment after `customers`, `suppressions`
+/// or `devices` (API), `invitations` or `password/reset` replaced.
 fn loggable_path(path: &str) -> String {
     let is_api = path.starts_with("/api/");
     let mut before = "";
@@ -70,12 +70,14 @@ fn loggable_path(path: &str) -> String {
         .map(|segment| {
             let shown = match previous {
                 "customers" | "suppressions" if is_api && !segment.is_empty() => "{identifier}",
+                "devices" if is_api && !segment.is_empty() => "{device_id}",
                 "invitations" if !is_api && !segment.is_empty() => "{token}",
                 "reset" if !is_api && before == "password" && !segment.is_empty() => "{token}",
                 _ => segment,
             };
+            // What was shown: an identifier that happens to read "devices" is no keyword.
             before = previous;
-            previous = segment;
+            previous = shown;
             shown
         })
         .collect::<Vec<_>>()
@@ -334,6 +336,23 @@ mod tests {
             "/api/v1/customers/{identifier}"
         );
         assert_eq!(loggable_path("/w/acme/customers/42"), "/w/acme/customers/42");
+    }
+
+    #[test]
+    fn api_paths_are_logged_without_the_device_token() {
+        assert_eq!(
+            loggable_path("/api/v1/customers/42/devices/apns-token-123"),
+            "/api/v1/customers/{identifier}/devices/{device_id}"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/customers/42/devices"),
+            "/api/v1/customers/{identifier}/devices"
+        );
+        // A customer whose id is "devices" is still an identifier.
+        assert_eq!(
+            loggable_path("/api/v1/customers/devices/devices/tok"),
+            "/api/v1/customers/{identifier}/devices/{device_id}"
+        );
     }
 
     #[test]

@@ -285,9 +285,10 @@ async fn add(
     };
     if let Some(deleted) = &done.deleted {
         message.push_str(&format!(
-            " Customer #{} who had it was deleted forever with {}. Receipt: {}/receipts/{}",
+            " Customer #{} who had it was deleted forever with {}{}. Receipt: {}/receipts/{}",
             deleted.job.selection.trim_start_matches("customer #"),
             super::jobs::plural(deleted.events_removed, "event", "events"),
+            super::jobs::and_devices(deleted.devices_removed),
             access.base(),
             deleted.job.receipt_id
         ));

@@ -342,6 +342,20 @@ static API_ROUTES: &[ApiRoute] = &[
         probe: ("cio_0", Some(r#"{"name":"purchase"}"#)),
     },
     ApiRoute {
+        method: "PUT",
+        pattern: "/customers/{identifier}/devices",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("c-main", Some(r#"{"device":{"id":"tok-1","platform":"ios"}}"#)),
+        probe: ("cio_0", Some(r#"{"device":{"id":"tok-1","platform":"ios"}}"#)),
+    },
+    ApiRoute {
+        method: "DELETE",
+        pattern: "/customers/{identifier}/devices/{device_id}",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("c-main", None),
+        probe: ("nobody-here", None),
+    },
+    ApiRoute {
         method: "POST",
         pattern: "/customers/{identifier}/suppress",
         expect: [OK, NO, NO, NO, NO],

@@ -155,8 +155,8 @@ async fn checked(response: Response, what: &str, allowed: &[u16]) -> (u16, Strin
 }
 
 /// customers, events, suppressions, jobs.
-fn counts(app: &TestApp) -> [i64; 4] {
-    ["customers", "events", "suppressions", "jobs"].map(|table| app.count(table))
+fn counts(app: &TestApp) -> [i64; 5] {
+    ["customers", "events", "suppressions", "jobs", "devices"].map(|table| app.count(table))
 }
 
 async fn owner_app(backend: Backend) -> (TestApp, String) {
@@ -938,7 +938,11 @@ async fn hostile_track_api_bodies_are_refused_or_stored_safely(backend: Backend)
         ("no type", "", br#"{"name":"a"}"#.to_vec()),
     ];
     for (label, content_type, body) in bodies {
-        for path in ["/customers/hostile-body", "/customers/hostile-body/events"] {
+        for path in [
+            "/customers/hostile-body",
+            "/customers/hostile-body/events",
+            "/customers/hostile-body/devices",
+        ] {
             let method = if path.ends_with("events") {
                 Method::POST
             } else {

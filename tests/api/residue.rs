@@ -1,5 +1,6 @@
 //! Nothing erased lingers anywhere: for every path that erases, plant unique values in
-//! a customer's fields, attributes and events (nested data included), erase through
+//! a customer's fields, attributes, events (nested data included) and devices (added
+//! through the Track API, so the request log is looked at too), erase through
 //! that path, then look for them in every file under the data folder, the database's
 //! folder and the server's log, and in every live row of every table.
 
@@ -117,6 +118,8 @@ async fn erased_values_are_nowhere_after(backend: Backend, path: ErasurePath, or
         Origin::MergedIn => id = merge_into_a_new_primary(&app, id, &token).await,
     }
     pending_import_naming(&app, &token).await;
+    add_device(&app, &token).await;
+    assert_eq!(app.count(&format!("devices WHERE customer_id = {id}")), 1);
 
     erase(&app, path, id, &token).await;
 
@@ -131,7 +134,7 @@ async fn erased_values_are_nowhere_after(backend: Backend, path: ErasurePath, or
         );
         assert_eq!(
             app.count(&format!("events WHERE customer_id = {id}")),
-            events,
+            events + 1, // and the push event naming the device
             "the activity is kept"
         );
     } else {
@@ -145,6 +148,7 @@ async fn erased_values_are_nowhere_after(backend: Backend, path: ErasurePath, or
         1,
         "only the row naming someone else is pending"
     );
+    assert_eq!(app.count("devices"), 0, "no device row is left");
     assert_nowhere(&app, &token, log);
 }
 
@@ -190,6 +194,30 @@ async fn merge_into_a_new_primary(app: &TestApp, planted: i64, token: &str) -> i
     assert_eq!(app.count(&format!("customers WHERE id = {planted}")), 0);
     assert_eq!(app.count(&format!("events WHERE customer_id = {primary}")), 2);
     primary
+}
+
+/// A device of the planted customer whose token and attributes carry `token`, added as
+/// an app would, and an event quoting the device's token under an innocent key.
+async fn add_device(app: &TestApp, token: &str) {
+    let (_, key) = issue_key(app, "Devices");
+    let body = json!({ "device": {
+        "id": format!("{token}-device-token"),
+        "platform": "ios",
+        "attributes": { "model": { "owner": format!("{token} Person's phone") } },
+    }});
+    let response = call(
+        app,
+        &key,
+        Method::PUT,
+        &format!("/customers/{token}-id/devices"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK, "the device is added");
+    let event = json!({ "name": "push_sent", "data": { "to": format!("{token}-device-token"), "ok": true } });
+    let path = format!("/customers/{token}-id/events");
+    let response = call(app, &key, Method::POST, &path, Some(event)).await;
+    assert_eq!(response.status(), StatusCode::OK, "the event is tracked");
 }
 
 /// An import preview, uploaded and not confirmed, that holds a row naming the person.

@@ -458,9 +458,13 @@ async fn unreadable_or_invalid_bodies_are_400s_that_name_the_problem(backend: Ba
         )
         .await;
     }
-    let nested = put(&app, &auth, "42", json!({ "address": { "city": "x" } })).await;
+    let too_deep = (0..9).fold(json!("x"), |inner, _| json!({ "k": inner }));
+    let nested = put(&app, &auth, "42", json!({ "address": too_deep })).await;
     let message = assert_error(nested, StatusCode::BAD_REQUEST, "invalid_attribute").await;
-    assert!(message.contains("\"address\""), "{message}");
+    assert!(
+        message.contains("\"address\"") && message.contains('8'),
+        "{message}"
+    );
     let bad_email = put(&app, &auth, "42", json!({ "email": "not-an-address" })).await;
     assert_error(bad_email, StatusCode::BAD_REQUEST, "invalid_email").await;
     let long = put(&app, &auth, "42", json!({ "bio": "x".repeat(1001) })).await;

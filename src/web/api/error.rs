@@ -4,8 +4,11 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::domain::{AnonymousEventError, EventError, IdentifierError, MergeRequestError, PatchError};
+use crate::domain::{
+    AnonymousEventError, DeviceError, EventError, IdentifierError, MergeRequestError, PatchError,
+};
 use crate::store::customer_writes::WriteError;
+use crate::store::devices::DeviceWriteError;
 use crate::store::StoreError;
 use crate::web::api_error::{api_error, api_error_for_status};
 use crate::web::error::log_cause_chain;
@@ -131,6 +134,21 @@ impl From<WriteError> for ApiError {
             },
             WriteError::Invalid(err) => err.into(),
             WriteError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(err: DeviceError) -> Self {
+        ApiError::invalid(err.code(), capitalized(&err.to_string()))
+    }
+}
+
+impl From<DeviceWriteError> for ApiError {
+    fn from(err: DeviceWriteError) -> Self {
+        match err {
+            DeviceWriteError::Write(err) => err.into(),
+            DeviceWriteError::Invalid(err) => err.into(),
         }
     }
 }

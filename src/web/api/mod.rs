@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod customers;
+mod devices;
 mod error;
 mod events;
 mod merge;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .wrap(from_fn(auth::require_client))
             .configure(customers::routes)
+            .configure(devices::routes)
             .configure(events::routes)
             .configure(suppressions::routes)
             .configure(merge::routes),

@@ -54,10 +54,11 @@ pub async fn profile(
             };
             let (events, older) =
                 store::customers::events_page(conn, workspace_id, customer.id, before, EVENTS_PER_PAGE)?;
-            Ok(Some((customer, events, older)))
+            let devices = store::devices::for_customer(conn, workspace_id, customer.id)?;
+            Ok(Some((customer, events, older, devices)))
         })
         .await?;
-    let (customer, events, older) = found.ok_or(WebError::NotFound)?;
+    let (customer, events, older, devices) = found.ok_or(WebError::NotFound)?;
 
     let viewer = Viewer::new(&access);
     let list_href = format!("{}/customers", access.base());
@@ -70,9 +71,9 @@ pub async fn profile(
             &session,
             &access,
         ),
-        profile: Profile::new(&customer, &viewer),
+        profile: Profile::new(&customer, &devices, &viewer),
         events: {
-            let identifying = viewer.identifying(&customer);
+            let identifying = viewer.identifying(&customer, &devices);
             events
                 .iter()
                 .map(|e| EventView::new(e, &customer, &viewer, &identifying))

@@ -14,6 +14,7 @@ use crate::domain::{
     CustomerFilter, CustomerStatus, Identifying, Permission, PersonalData, PiiKeys, Withheld,
 };
 use crate::store::customers::{Customer, TimelineEvent};
+use crate::store::devices::Device;
 use crate::web::extractors::WorkspaceAccess;
 
 /// Who is looking, and at what moment (for the active / inactive badge).
@@ -87,21 +88,29 @@ impl Viewer {
         !self.sees_pii || customer.is_anonymous()
     }
 
-    /// What this viewer must not see quoted anywhere about this customer; nothing for
-    /// a viewer who sees everything.
-    pub fn identifying(&self, customer: &Customer) -> Identifying {
+    /// What this viewer must not see quoted anywhere about this customer (their
+    /// devices' tokens included); nothing for a viewer who sees everything.
+    pub fn identifying(&self, customer: &Customer, devices: &[Device]) -> Identifying {
         if !self.hides_personal_values(customer) {
             return Identifying::default();
         }
-        self.rule.identifying_values(
-            &[
-                customer.external_id.as_deref(),
-                customer.email.as_deref(),
-                customer.phone.as_deref(),
-                customer.name.as_deref(),
-            ],
-            &customer.attributes,
-        )
+        let mut fields = vec![
+            customer.external_id.as_deref(),
+            customer.email.as_deref(),
+            customer.phone.as_deref(),
+            customer.name.as_deref(),
+        ];
+        fields.extend(devices.iter().map(|d| Some(d.token.as_str())));
+        self.rule.identifying_values(&fields, &customer.attributes)
+    }
+
+    /// A device token: personal data, masked like an external id.
+    fn device_token(&self, token: &str, customer: &Customer) -> String {
+        if self.hides_personal_values(customer) {
+            mask_other(token)
+        } else {
+            token.to_owned()
+        }
     }
 
     /// Free text about a customer (an event's name, a hold's reason), masked when it
@@ -128,20 +137,32 @@ impl Viewer {
             // Not JSON: shown whole under "value", so masked whole if it quotes anyone.
             Err(_) => self.text(json, identifying),
         };
+        // Keys at any depth may quote someone too (`{"ada@example.com": 1}`).
         json_entries(&masked)
             .into_iter()
             .map(|p| Property {
                 key: self.text(&p.key, identifying),
                 value: p.value,
+                tree: p
+                    .tree
+                    .into_iter()
+                    .map(|row| TreeRow {
+                        key: self.text(&row.key, identifying),
+                        ..row
+                    })
+                    .collect(),
             })
             .collect()
     }
 }
 
+/// One top-level entry of a JSON object: a scalar shown as `value`, or an object or
+/// array shown as the nested `tree` of its contents (`value` then holds its JSON).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Property {
     pub key: String,
     pub value: String,
+    pub tree: Vec<TreeRow>,
 }
 
 impl Property {
@@ -149,7 +170,77 @@ impl Property {
         Property {
             key: "value".to_owned(),
             value,
+            tree: Vec::new(),
         }
+    }
+}
+
+/// One line of a nested value, in document order, for a template to render as nested
+/// lists without recursion: a row with a `value` is a leaf; a row without one opens a
+/// list of the rows that follow, and `closes` says how many open lists end after this
+/// row. Everything in it is plain text, escaped by the template like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRow {
+    /// The key within its object; empty for an array's item.
+    pub key: String,
+    pub value: Option<String>,
+    /// For an opening row: `{…}` or `[n]`.
+    pub summary: String,
+    pub closes: Vec<()>,
+}
+
+/// The rows of an object's or array's contents (see [`TreeRow`]).
+fn tree_rows(value: &serde_json::Value) -> Vec<TreeRow> {
+    let mut rows = Vec::new();
+    push_children(value, &mut rows);
+    rows
+}
+
+fn push_children(value: &serde_json::Value, rows: &mut Vec<TreeRow>) {
+    use serde_json::Value;
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items.iter().map(|v| (String::new(), v)).collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        let nonempty = match child {
+            Value::Object(map) => !map.is_empty(),
+            Value::Array(items) => !items.is_empty(),
+            _ => false,
+        };
+        if nonempty {
+            let summary = match child {
+                Value::Array(items) => format!("[{}]", items.len()),
+                _ => "{…}".to_owned(),
+            };
+            rows.push(TreeRow {
+                key,
+                value: None,
+                summary,
+                closes: Vec::new(),
+            });
+            push_children(child, rows);
+            // The child had contents, so its last row closes its list.
+            if let Some(last) = rows.last_mut() {
+                last.closes.push(());
+            }
+        } else {
+            rows.push(TreeRow {
+                key,
+                value: Some(scalar_text(child)),
+                summary: String::new(),
+                closes: Vec::new(),
+            });
+        }
+    }
+}
+
+/// A scalar as shown: strings without their quotes, the rest as JSON.
+fn scalar_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -253,7 +344,16 @@ pub struct Profile {
     pub created: Moment,
     pub last_seen: Moment,
     pub attributes: Vec<Property>,
+    pub devices: Vec<DeviceView>,
     pub legal_hold: Option<LegalHold>,
+}
+
+/// One of the customer's devices; its token masked unless the viewer sees personal data.
+pub struct DeviceView {
+    pub token: String,
+    pub platform: String,
+    pub last_used: Moment,
+    pub attributes: Vec<Property>,
 }
 
 pub struct LegalHold {
@@ -262,18 +362,24 @@ pub struct LegalHold {
 }
 
 impl Profile {
-    pub fn new(customer: &Customer, viewer: &Viewer) -> Profile {
+    pub fn new(customer: &Customer, devices: &[Device], viewer: &Viewer) -> Profile {
         let anonymous = customer.is_anonymous();
         // Once anonymous, identifiers are not shown even if some survived erasure.
         let identifier = |value: &Option<String>, show: &dyn Fn(&str) -> String| {
             value.as_deref().filter(|_| !anonymous).map(show)
         };
-        let identifying = viewer.identifying(customer);
-        let attributes = viewer.properties(
-            &customer.attributes,
-            viewer.hides_personal_values(customer),
-            &identifying,
-        );
+        let identifying = viewer.identifying(customer, devices);
+        let hide = viewer.hides_personal_values(customer);
+        let attributes = viewer.properties(&customer.attributes, hide, &identifying);
+        let devices = devices
+            .iter()
+            .map(|device| DeviceView {
+                token: viewer.device_token(&device.token, customer),
+                platform: device.platform.label().to_owned(),
+                last_used: device.last_used.into(),
+                attributes: viewer.properties(&device.attributes, hide, &identifying),
+            })
+            .collect();
         Profile {
             id: customer.id,
             heading: label(customer, viewer),
@@ -289,6 +395,7 @@ impl Profile {
             created: customer.created_at.into(),
             last_seen: customer.last_seen_at.into(),
             attributes,
+            devices,
             legal_hold: customer.legal_hold_at.map(|at| LegalHold {
                 reason: viewer.text(
                     customer.legal_hold_reason.as_deref().unwrap_or_default(),
@@ -332,12 +439,10 @@ fn json_entries(json: &str) -> Vec<Property> {
     match serde_json::from_str::<serde_json::Value>(json) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
-            .map(|(key, value)| {
-                let shown = match value {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                Property { key, value: shown }
+            .map(|(key, value)| Property {
+                key,
+                tree: tree_rows(&value),
+                value: scalar_text(&value),
             })
             .collect(),
         Ok(serde_json::Value::Null) => Vec::new(),
@@ -354,6 +459,50 @@ pub use crate::format::thousands;
 mod tests {
     use super::*;
 
+    fn leaf(key: &str, value: &str, closes: usize) -> TreeRow {
+        TreeRow {
+            key: key.to_owned(),
+            value: Some(value.to_owned()),
+            summary: String::new(),
+            closes: vec![(); closes],
+        }
+    }
+
+    fn open(key: &str, summary: &str) -> TreeRow {
+        TreeRow {
+            key: key.to_owned(),
+            value: None,
+            summary: summary.to_owned(),
+            closes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nested_values_become_rows_that_open_and_close_lists() {
+        let tree = tree_rows(&serde_json::json!({
+            "a": {"b": [1, {"c": "x"}]},
+            "d": {},
+            "e": null
+        }));
+        assert_eq!(
+            tree,
+            [
+                open("a", "{…}"),
+                open("b", "[2]"),
+                leaf("", "1", 0),
+                open("", "{…}"),
+                // Closes the innermost object, the array and "a".
+                leaf("c", "x", 3),
+                leaf("d", "{}", 0),
+                leaf("e", "null", 0),
+            ]
+        );
+        let opened = tree.iter().filter(|r| r.value.is_none()).count();
+        let closed: usize = tree.iter().map(|r| r.closes.len()).sum();
+        assert_eq!(opened, closed);
+        assert!(tree_rows(&serde_json::json!("scalar")).is_empty());
+    }
+
     #[test]
     fn counts_are_grouped_by_thousands() {
         assert_eq!(thousands(0), "0");
@@ -369,15 +518,12 @@ mod tests {
         let entry = |key: &str, value: &str| Property {
             key: key.to_owned(),
             value: value.to_owned(),
+            tree: Vec::new(),
         };
-        assert_eq!(
-            json_entries(r#"{"plan":"pro","seats":3,"tags":["a"]}"#),
-            [
-                entry("plan", "pro"),
-                entry("seats", "3"),
-                entry("tags", r#"["a"]"#)
-            ]
-        );
+        let entries = json_entries(r#"{"plan":"pro","seats":3,"tags":["a"]}"#);
+        assert_eq!(entries[..2], [entry("plan", "pro"), entry("seats", "3")]);
+        assert_eq!(entries[2].key, "tags");
+        assert_eq!(entries[2].tree, [leaf("", "a", 0)]);
         assert!(json_entries("{}").is_empty());
         assert_eq!(json_entries("oops"), [entry("value", "oops")]);
     }

@@ -1,0 +1,2 @@
+ALTER TABLE jobs DROP COLUMN devices_removed;
+DROP TABLE devices;
