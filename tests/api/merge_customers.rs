@@ -105,6 +105,10 @@ async fn a_merge_fills_in_the_primary_moves_the_events_and_deletes_the_secondary
         "found before the merge"
     );
     assert_eq!(search(&app, "Zqduplicate").await.len(), 1);
+    app.sql(&format!(
+        "INSERT INTO devices (workspace_id, customer_id, token, platform, last_used, attributes, created_at, updated_at) \
+         VALUES (1, {secondary}, 'zq-dup-phone', 'ios', '2026-01-01 00:00:00', '{{}}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    ));
     let audit_mark = texts(
         &app,
         "SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) AS t FROM audit_log",
@@ -145,6 +149,11 @@ async fn a_merge_fills_in_the_primary_moves_the_events_and_deletes_the_secondary
     );
     assert_eq!(app.count(&format!("events WHERE customer_id = {primary}")), 3);
     assert_eq!(app.count("events"), 3);
+    assert_eq!(
+        app.count(&format!("devices WHERE customer_id = {primary}")),
+        1,
+        "the secondary's device is the primary's now"
+    );
     // The secondary's own id and name are in no live row, and the search finds the
     // address only on the primary, who now holds it.
     for value in ["ada-dup", "Zqduplicate"] {
