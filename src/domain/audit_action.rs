@@ -157,6 +157,60 @@ impl AuditAction {
         }
     }
 
+    /// The action in words, for people reading the log; the key stays what is stored.
+    pub fn label(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            SetupCompleted => "Console set up",
+            SignInSucceeded => "Signed in",
+            SignInFailed => "Sign-in failed",
+            SignInThrottled => "Sign-ins from new places stopped",
+            SignInFlood => "Many failed sign-ins",
+            SignOut => "Signed out",
+            SessionsRevoked => "Signed out everywhere",
+            TotpEnabled => "Two-step sign-in turned on",
+            TotpDisabled => "Two-step sign-in turned off",
+            RecoveryCodeUsed => "Recovery code used",
+            RecoveryCodesRegenerated => "New recovery codes",
+            PasswordChanged => "Password changed",
+            PasswordResetRequested => "Password reset asked for",
+            PasswordReset => "Password reset",
+            PermissionDenied => "Refused: no permission",
+            RoleCreated => "Role created",
+            RoleUpdated => "Role changed",
+            RoleDeleted => "Role deleted",
+            MemberInvited => "Person invited",
+            InvitationRevoked => "Invitation revoked",
+            MemberJoined => "Person joined",
+            MemberRoleChanged => "Person's role changed",
+            MemberDisabled => "Person turned off",
+            MemberEnabled => "Person turned back on",
+            MemberRemoved => "Person removed",
+            OwnershipTransferred => "Ownership handed over",
+            AccountAdminGranted => "Made account admin",
+            AccountAdminRevoked => "No longer account admin",
+            ApiKeyCreated => "API key created",
+            ApiKeyRevoked => "API key revoked",
+            WorkspaceCreated => "Workspace created",
+            WorkspaceUpdated => "Workspace settings changed",
+            CustomerArchived => "Customers archived",
+            CustomerDeleted => "Customers deleted",
+            CustomersImported => "Customers imported",
+            IdentifierSuppressed => "Identifier suppressed",
+            IdentifierUnsuppressed => "Identifier unsuppressed",
+            LegalHoldSet => "Legal hold set",
+            LegalHoldReleased => "Legal hold released",
+            CodeSent => "Owner's code sent",
+            CodeFailed => "Owner's code wrong",
+            CodeAccepted => "Owner's code accepted",
+            JobStarted => "Bulk job started",
+            JobFinished => "Bulk job finished",
+            JobCancelled => "Bulk job cancelled",
+            ErasuresReplayed => "Erasures replayed after a restore",
+            CustomersMerged => "Customers merged",
+        }
+    }
+
     pub fn parse(key: &str) -> Option<AuditAction> {
         AuditAction::ALL.into_iter().find(|a| a.key() == key)
     }
@@ -172,6 +226,17 @@ impl fmt::Display for AuditAction {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn labels_are_words_and_unique() {
+        let labels: HashSet<_> = AuditAction::ALL.iter().map(|a| a.label()).collect();
+        assert_eq!(labels.len(), AuditAction::ALL.len());
+        for action in AuditAction::ALL {
+            let label = action.label();
+            assert!(!label.contains('.') && !label.contains('_'), "{label}");
+            assert!(label.chars().next().is_some_and(char::is_uppercase), "{label}");
+        }
+    }
 
     #[test]
     fn keys_are_unique_and_parse_back() {

@@ -178,3 +178,19 @@ pub fn touch_last_used(conn: &mut DbConnection, key: &ApiKey) -> StoreResult<()>
     .execute(conn)?;
     Ok(())
 }
+
+/// The names of a workspace's keys (revoked ones included), for the audit log.
+pub fn names_by_id(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    ids: &[i64],
+) -> StoreResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .filter(api_keys::id.eq_any(ids))
+        .select((api_keys::id, api_keys::name))
+        .load(conn)?)
+}

@@ -111,8 +111,12 @@ pub struct EntryView {
     pub id: i64,
     pub when: String,
     pub actor: String,
+    /// The action in words, and its stored key (shown on hover, and in exports).
     pub action: String,
+    pub action_key: String,
+    /// What it was done to, in words, and where that is, when it has a page.
     pub target: String,
+    pub target_href: Option<String>,
     pub selection: String,
     pub affected: i64,
     pub request_id: String,
@@ -128,6 +132,7 @@ pub struct ActorOption {
 
 pub struct ActionOption {
     pub key: &'static str,
+    pub label: &'static str,
     pub selected: bool,
 }
 
@@ -145,22 +150,94 @@ struct AuditPage {
     is_later_page: bool,
 }
 
-fn actor_label(entry: &AuditEntry, names: &HashMap<i64, String>) -> String {
-    match (entry.actor_kind.as_str(), entry.actor_id) {
-        ("user", Some(id)) => names.get(&id).cloned().unwrap_or_else(|| format!("user #{id}")),
-        ("api_key", Some(id)) => format!("API key #{id}"),
-        ("system", _) => "Erasure".into(),
-        _ => "unknown (not signed in)".into(),
+/// The names the log's ids stand for: people, and this workspace's API keys.
+#[derive(Default)]
+struct Names {
+    people: HashMap<i64, String>,
+    keys: HashMap<i64, String>,
+}
+
+impl Names {
+    fn person(&self, id: i64) -> String {
+        self.people
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("person #{id}"))
+    }
+
+    fn key(&self, id: i64) -> String {
+        match self.keys.get(&id) {
+            Some(name) => format!("API key “{name}”"),
+            None => format!("API key #{id}"),
+        }
     }
 }
 
-fn view(entry: &AuditEntry, names: &HashMap<i64, String>) -> EntryView {
+fn actor_label(entry: &AuditEntry, names: &Names) -> String {
+    match (entry.actor_kind.as_str(), entry.actor_id) {
+        ("user", Some(id)) => names.person(id),
+        ("api_key", Some(id)) => names.key(id),
+        ("system", _) => "Erasure".into(),
+        _ => "someone not signed in".into(),
+    }
+}
+
+/// What an entry was done to, in words and, where it has a page, a link: the stored
+/// target is `kind:id`, or for a refusal the route as `METHOD /pattern`.
+fn describe_target(target: &str, base: &str, names: &Names) -> (String, Option<String>) {
+    if let Some((method, pattern)) = target.split_once(' ') {
+        return (describe_route(method, pattern), None);
+    }
+    let Some((kind, id)) = target.split_once(':') else {
+        return (target.to_owned(), None);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return (target.to_owned(), None);
+    };
+    match kind {
+        "user" => (names.person(id), None),
+        "api_key" => (names.key(id), Some(format!("{base}/settings/api-keys"))),
+        "job" => (format!("job #{id}"), Some(format!("{base}/jobs/{id}"))),
+        "customer" => (format!("customer #{id}"), Some(format!("{base}/customers/{id}"))),
+        "role" => (format!("role #{id}"), Some(format!("{base}/settings/roles/{id}"))),
+        "workspace" => (format!("workspace #{id}"), None),
+        "invitation" => (format!("invitation #{id}"), Some(format!("{base}/settings/team"))),
+        "suppression" => (format!("suppression #{id}"), Some(format!("{base}/suppressions"))),
+        "otp_challenge" => (format!("owner's code #{id}"), None),
+        _ => (target.to_owned(), None),
+    }
+}
+
+/// A refused route in words: `POST /w/{workspace}/customers/delete-all` is "a change
+/// to customers › delete all"; the placeholders (which workspace, which customer) go.
+fn describe_route(method: &str, pattern: &str) -> String {
+    let parts: Vec<String> = pattern
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{') && *s != "w" && *s != "api" && *s != "v1")
+        .map(|s| s.replace('-', " "))
+        .collect();
+    let place = if parts.is_empty() {
+        "the start page".to_owned()
+    } else {
+        parts.join(" › ")
+    };
+    match method {
+        "GET" | "HEAD" => format!("opening {place}"),
+        _ => format!("a change to {place}"),
+    }
+}
+
+fn view(entry: &AuditEntry, base: &str, names: &Names) -> EntryView {
+    let (target, target_href) = describe_target(&entry.target, base, names);
     EntryView {
         id: entry.id,
         when: crate::format::second(entry.created_at),
         actor: actor_label(entry, names),
-        action: entry.action.clone(),
-        target: entry.target.clone(),
+        action: AuditAction::parse(&entry.action)
+            .map_or_else(|| entry.action.clone(), |a| a.label().to_owned()),
+        action_key: entry.action.clone(),
+        target,
+        target_href,
         selection: entry.selection.clone(),
         affected: entry.affected,
         request_id: entry.request_id.clone(),
@@ -192,21 +269,42 @@ async fn list(
     let query = params.to_query(access.workspace.id, account_entries(&access))?;
     let before = params.before;
     let workspace_id = access.workspace.id;
-    let (entries, members) = state
+    let (entries, members, people, keys) = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
             let entries = audit::list(conn, &query, before, PAGE_SIZE + 1)?;
             let members = store::memberships::members_of(conn, workspace_id)?;
-            Ok((entries, members))
+            // Everyone the page names, members or not (someone removed since), and the
+            // workspace's keys.
+            let ids = |kind: &str| -> Vec<i64> {
+                entries
+                    .iter()
+                    .flat_map(|e| {
+                        let actor = (e.actor_kind == kind).then_some(e.actor_id).flatten();
+                        let target = e
+                            .target
+                            .strip_prefix(&format!("{kind}:"))
+                            .and_then(|id| id.parse::<i64>().ok());
+                        actor.into_iter().chain(target)
+                    })
+                    .collect()
+            };
+            let people = store::users::names_by_id(conn, &ids("user"))?;
+            let keys = store::api_keys::names_by_id(conn, workspace_id, &ids("api_key"))?;
+            Ok((entries, members, people, keys))
         })
         .await?;
-    let names: HashMap<i64, String> = members.iter().map(|(id, name)| (*id, name.clone())).collect();
+    let names = Names {
+        people: people.into_iter().collect(),
+        keys: keys.into_iter().collect(),
+    };
+    let base = access.base();
     let has_more = entries.len() as i64 > PAGE_SIZE;
     let shown: Vec<&AuditEntry> = entries.iter().take(PAGE_SIZE as usize).collect();
     let selected_actor = params.actor.trim().parse::<i64>().ok();
     let page = AuditPage {
         base: access.base(),
-        entries: shown.iter().map(|e| view(e, &names)).collect(),
+        entries: shown.iter().map(|e| view(e, &base, &names)).collect(),
         actors: members
             .into_iter()
             .map(|(id, name)| ActorOption {
@@ -219,6 +317,7 @@ async fn list(
             .iter()
             .map(|a| ActionOption {
                 key: a.key(),
+                label: a.label(),
                 selected: a.key() == params.action.trim(),
             })
             .collect(),
@@ -476,6 +575,40 @@ async fn export_jsonl(
 
 #[cfg(test)]
 mod tests {
+    use super::{describe_route, describe_target, Names};
+
+    #[test]
+    fn targets_are_words_and_links_never_route_templates() {
+        let mut names = Names::default();
+        names.people.insert(1, "Olivia Owner".into());
+        names.keys.insert(2, "Backend".into());
+        let base = "/w/acme";
+        assert_eq!(
+            describe_target("user:1", base, &names),
+            ("Olivia Owner".into(), None)
+        );
+        assert_eq!(describe_target("user:9", base, &names).0, "person #9");
+        assert_eq!(
+            describe_target("api_key:2", base, &names),
+            (
+                "API key “Backend”".into(),
+                Some("/w/acme/settings/api-keys".into())
+            )
+        );
+        assert_eq!(
+            describe_target("job:7", base, &names),
+            ("job #7".into(), Some("/w/acme/jobs/7".into()))
+        );
+        assert_eq!(
+            describe_target("customer:42", base, &names).1,
+            Some("/w/acme/customers/42".into())
+        );
+        let (refused, link) = describe_target("POST /w/{workspace}/customers/delete-all", base, &names);
+        assert_eq!(refused, "a change to customers › delete all");
+        assert!(link.is_none() && !refused.contains('{'));
+        assert_eq!(describe_route("GET", "/w/{workspace}/audit"), "opening audit");
+    }
+
     use super::csv_safe;
 
     #[test]

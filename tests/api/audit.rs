@@ -48,15 +48,25 @@ async fn sign_ins_and_refusals_are_in_the_audit_log(backend: Backend) {
     let only_failures = listed_actions(&app.get_html(&format!("{AUDIT}?action=sign_in.failed")).await);
     assert_eq!(only_failures, vec!["sign_in.failed".to_owned()]);
     assert!(!page.contains(OWNER_EMAIL), "no email address in the log");
+    // Read by people: actions in words, who did it and to whom by name, no raw ids.
+    for words in ["Sign-in failed", "Signed in", "Console set up", OWNER_NAME] {
+        assert!(page.contains(words), "{words} is shown");
+    }
+    for raw in ["user:1", "<code>sign_in.failed</code>"] {
+        assert!(!page.contains(raw), "{raw} is not shown");
+    }
     let bad_filter = app.get(&format!("{AUDIT}?from=yesterday")).await;
     assert_eq!(bad_filter.status(), StatusCode::BAD_REQUEST);
 }
 
-/// The action column of the audit table, top to bottom.
+/// The action column of the audit table, top to bottom, as the stored keys its cells
+/// carry (their text is the action in words).
 fn listed_actions(html: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
-    let cells = scraper::Selector::parse("table.data tbody td code").unwrap();
-    doc.select(&cells).map(|c| c.text().collect::<String>()).collect()
+    let cells = scraper::Selector::parse("table.data tbody td[title]").unwrap();
+    doc.select(&cells)
+        .filter_map(|c| c.value().attr("title").map(str::to_owned))
+        .collect()
 }
 
 fn verify_cli(app: &TestApp) -> (bool, String) {

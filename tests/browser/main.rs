@@ -269,7 +269,7 @@ async fn a_compliance_reviewer_reads_an_anonymized_profile_and_the_audit_log(bac
     assert!(!browser.text().await.contains("anke@example.de"));
     browser.follow("Audit").await;
     browser.heading("Audit log").await;
-    browser.wait_for_text("customer.archived").await;
+    browser.wait_for_text("Customers archived").await;
     browser.screenshot("audit").await;
     browser.press("Verify").await;
     browser.wait_for_text("The audit log is intact").await;
