@@ -306,6 +306,9 @@ async fn an_empty_workspace_says_how_customers_arrive(backend: Backend) {
     assert!(html.contains(r#"<a href="/w/acme-shop/settings/api-keys">Create an API key</a>"#));
     assert!(html.contains(r#"<a href="/w/acme-shop/customers/import">Import a CSV file</a>"#));
     assert!(html.contains("erasure seed --workspace acme-shop --customers 1000"));
+    // The status filter says what each status means.
+    assert!(html.contains(r#"<option value="active">Active: seen in the last 30 days</option>"#));
+    assert!(html.contains("Inactive: not seen for 30 days or more"));
     for link in ["/w/acme-shop/settings/api-keys", "/w/acme-shop/customers/import"] {
         assert_eq!(app.get(link).await.status(), StatusCode::OK, "{link}");
     }

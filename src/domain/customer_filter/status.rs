@@ -40,6 +40,17 @@ impl CustomerStatus {
         }
     }
 
+    /// The status with what it means, for the filter's choices: a person choosing
+    /// "Active" sees which customers that is.
+    pub fn meaning(self) -> &'static str {
+        // The days are ACTIVE_WITHIN_DAYS; a test keeps the two the same.
+        match self {
+            CustomerStatus::Active => "Active: seen in the last 30 days",
+            CustomerStatus::Inactive => "Inactive: not seen for 30 days or more",
+            CustomerStatus::Anonymous => "Anonymous: archived, personal data removed",
+        }
+    }
+
     /// The moment before which a customer last seen counts as inactive.
     pub fn active_since(now: NaiveDateTime) -> NaiveDateTime {
         now - Duration::days(ACTIVE_WITHIN_DAYS)
@@ -59,6 +70,19 @@ impl CustomerStatus {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_status_says_what_it_means_with_the_rule_s_own_days() {
+        let days = super::ACTIVE_WITHIN_DAYS.to_string();
+        for status in [super::CustomerStatus::Active, super::CustomerStatus::Inactive] {
+            assert!(
+                status.meaning().contains(&format!("{days} days")),
+                "{}",
+                status.meaning()
+            );
+            assert!(status.meaning().starts_with(status.label()));
+        }
+    }
+
     use super::*;
     use chrono::NaiveDate;
 

@@ -119,7 +119,7 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors, masked: bool) -> Vec<For
     })
     .chain(CustomerStatus::ALL.into_iter().map(|s| Choice {
         value: s.key(),
-        label: s.label(),
+        label: s.meaning(),
     }))
     .collect();
     let mut sort = field(FilterField::Sort, "Sort by", "", 0, "", "");
