@@ -105,10 +105,6 @@ impl HashingPool {
         self.in_hand.load(Ordering::Relaxed) < self.size.workers + self.size.queue
     }
 
-    pub fn size(&self) -> PoolSize {
-        self.size
-    }
-
     /// Hashes a new password.
     pub async fn hash(
         &self,

@@ -41,15 +41,6 @@ pub fn count_refusal(conn: &mut DbConnection) -> StoreResult<i64> {
     Ok(this_hour.select(sign_in_tallies::refused).first(conn)?)
 }
 
-/// The refusals counted per hour since `since`, newest first.
-pub fn since(conn: &mut DbConnection, since: NaiveDateTime) -> StoreResult<Vec<(NaiveDateTime, i64)>> {
-    Ok(sign_in_tallies::table
-        .filter(sign_in_tallies::hour.ge(hour_of(since)))
-        .order(sign_in_tallies::hour.desc())
-        .select((sign_in_tallies::hour, sign_in_tallies::refused))
-        .load(conn)?)
-}
-
 /// Deletes the tallies of hours before `before`.
 pub fn forget_older_than(conn: &mut DbConnection, before: NaiveDateTime) -> StoreResult<usize> {
     Ok(diesel::delete(sign_in_tallies::table.filter(sign_in_tallies::hour.lt(before))).execute(conn)?)
