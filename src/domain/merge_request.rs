@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Email, Identifier, IdentifierMode};
+use super::identifiers_object::{parse_identifiers, IdentifiersError};
+use super::{Identifier, IdentifierMode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeRequest {
@@ -51,46 +52,17 @@ fn side(
     which: &'static str,
     mode: IdentifierMode,
 ) -> Result<Identifier, MergeRequestError> {
-    let Some(Value::Object(side)) = fields.remove(which) else {
-        return Err(MergeRequestError::Side(which));
-    };
-    let mut keys = side.into_iter();
-    let (Some((key, value)), None) = (keys.next(), keys.next()) else {
-        return Err(MergeRequestError::Side(which));
-    };
-    let invalid = |message: String| MergeRequestError::Value(which, message);
-    let text = match value {
-        Value::String(text) => text,
-        // Customer.io's libraries send numeric ids as numbers.
-        Value::Number(number) if key != "email" => number.to_string(),
-        _ => return Err(invalid(format!("{key} must be a string"))),
-    };
-    match key.as_str() {
-        // An id is an id even when it looks like an address.
-        "id" => Identifier::parse(&text, IdentifierMode::Id).map_err(|e| invalid(e.to_string())),
-        "email" => {
-            if mode != IdentifierMode::IdOrEmail {
-                return Err(MergeRequestError::EmailNotAnIdentifier(which));
-            }
-            Email::parse(&text)
-                .map(Identifier::Email)
-                .map_err(|e| invalid(e.to_string()))
-        }
-        // Erasure's internal id, which the paths of the API spell `cio_{id}`.
-        "cio_id" => {
-            let number = text.strip_prefix("cio_").unwrap_or(&text);
-            match Identifier::parse(&format!("cio_{number}"), IdentifierMode::Id) {
-                Ok(id @ Identifier::InternalId(_)) => Ok(id),
-                _ => Err(invalid("cio_id must be a customer's internal id, e.g. 42".into())),
-            }
-        }
-        _ => Err(MergeRequestError::Side(which)),
-    }
+    parse_identifiers(fields.remove(which), mode).map_err(|err| match err {
+        IdentifiersError::Shape => MergeRequestError::Side(which),
+        IdentifiersError::Value(message) => MergeRequestError::Value(which, message),
+        IdentifiersError::EmailNotAnIdentifier => MergeRequestError::EmailNotAnIdentifier(which),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Email;
     use serde_json::json;
     use IdentifierMode::*;
 

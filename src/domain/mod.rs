@@ -10,6 +10,7 @@ mod device;
 pub mod email;
 mod identifier;
 mod identifier_kind;
+mod identifiers_object;
 mod import_row;
 mod job_kind;
 mod job_state;
@@ -22,7 +23,9 @@ mod personal_data;
 mod pii_keys;
 mod role;
 mod role_name;
+mod strict_json;
 mod track_event;
+mod track_operation;
 mod workspace_name;
 
 pub use anonymous_event::{AnonymousEvent, AnonymousEventError, AnonymousId, AnonymousIdError};
@@ -40,6 +43,7 @@ pub use device::{
 pub use email::{Email, EmailError};
 pub use identifier::{Identifier, IdentifierError, IdentifierMode, UnknownIdentifierMode};
 pub use identifier_kind::{IdentifierKind, UnknownIdentifierKind};
+pub use identifiers_object::{parse_identifiers, IdentifiersError};
 pub use import_row::{ImportRow, RowCells, RowError};
 pub use job_kind::{JobKind, UnknownJobKind};
 pub use job_state::{JobState, UnknownJobState};
@@ -51,5 +55,7 @@ pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUF
 pub use pii_keys::{PiiKeys, PiiKeysError};
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};
+pub use strict_json::parse_strict;
 pub use track_event::{EventError, TrackEvent};
+pub use track_operation::{OperationError, TrackOperation, MAX_BATCH_OPERATIONS};
 pub use workspace_name::{slugify, WorkspaceName, WorkspaceNameError};

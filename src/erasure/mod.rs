@@ -24,6 +24,7 @@ pub mod runner;
 pub mod single;
 pub mod suppress;
 pub mod suppression;
+pub mod track_batch;
 
 pub use eraser::Eraser;
 pub use error::ErasureError;

@@ -15,7 +15,13 @@ pub fn api_error(status: StatusCode, code: &str, message: &str) -> HttpResponse 
 }
 
 pub fn api_error_for_status(status: StatusCode) -> HttpResponse {
-    let (code, message) = match status.as_u16() {
+    let (code, message) = code_and_message_for_status(status);
+    api_error(status, code, message)
+}
+
+/// The code and message every error of this status answers with, unless it says more.
+pub fn code_and_message_for_status(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
         400 => ("invalid_request", "The request could not be understood."),
         401 => (
             "unauthorized",
@@ -38,6 +44,5 @@ pub fn api_error_for_status(status: StatusCode) -> HttpResponse {
             "The database cannot be reached right now; retry shortly.",
         ),
         _ => ("internal", "Something went wrong; the error has been logged."),
-    };
-    api_error(status, code, message)
+    }
 }

@@ -33,7 +33,7 @@ pub async fn form_key(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
-    if path.starts_with("/api/") || path.starts_with("/static/") || path == "/healthz" {
+    if crate::web::api::is_api_path(path) || path.starts_with("/static/") || path == "/healthz" {
         return next.call(req).await;
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {

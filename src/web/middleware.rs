@@ -63,7 +63,7 @@ pub async fn request_context(
 /// uses them: all stay out of the logs, the segment after `customers`, `suppressions`
 /// or `devices` (API), `invitations` or `password/reset` replaced.
 fn loggable_path(path: &str) -> String {
-    let is_api = path.starts_with("/api/");
+    let is_api = crate::web::api::is_api_path(path);
     let mut before = "";
     let mut previous = "";
     path.split('/')
@@ -141,7 +141,7 @@ pub async fn error_pages(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let is_api = req.path().starts_with("/api/");
+    let is_api = crate::web::api::is_api_path(req.path());
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         Err(err) => return Err(error_raised_by_middleware(err, is_api)),
@@ -212,7 +212,7 @@ pub async fn csrf_protection(
     if is_cross_site(&req) {
         return Ok(reject(req));
     }
-    if req.path().starts_with("/api/") {
+    if crate::web::api::is_api_path(req.path()) {
         // The API authenticates every request with its key, never with a cookie.
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
@@ -256,7 +256,7 @@ pub async fn csrf_protection(
 }
 
 fn reject(req: ServiceRequest) -> ServiceResponse<BoxBody> {
-    let response: HttpResponse = if req.path().starts_with("/api/") {
+    let response: HttpResponse = if crate::web::api::is_api_path(req.path()) {
         crate::web::api_error::api_error(
             StatusCode::FORBIDDEN,
             "cross_site",

@@ -57,7 +57,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Unknown routes: the 404 page (or a JSON error under /api).
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with("/api/") {
+    if let Some(answer) = api::not_supported(&req) {
+        answer
+    } else if crate::web::api::is_api_path(req.path()) {
         api_error::api_error_for_status(actix_web::http::StatusCode::NOT_FOUND)
     } else {
         error::error_page(actix_web::http::StatusCode::NOT_FOUND, None)

@@ -308,7 +308,7 @@ type Call = (&'static str, Option<&'static str>);
 
 struct ApiRoute {
     method: &'static str,
-    /// Relative to `/api/v1`, as registered in its scope.
+    /// The whole path, with the version's prefix.
     pattern: &'static str,
     /// Valid key, no credentials, wrong secret, revoked key, owner's session only.
     expect: [ApiExpect; 5],
@@ -322,63 +322,63 @@ struct ApiRoute {
 static API_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: "PUT",
-        pattern: "/customers/{identifier}",
+        pattern: "/api/v1/customers/{identifier}",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-new", Some(r#"{"email":"new@example.com"}"#)),
         probe: ("cio_0", Some(r#"{"email":"new@example.com"}"#)),
     },
     ApiRoute {
         method: "DELETE",
-        pattern: "/customers/{identifier}",
+        pattern: "/api/v1/customers/{identifier}",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-main", None),
         probe: ("nobody-here", None),
     },
     ApiRoute {
         method: "POST",
-        pattern: "/customers/{identifier}/events",
+        pattern: "/api/v1/customers/{identifier}/events",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-main", Some(r#"{"name":"purchase"}"#)),
         probe: ("cio_0", Some(r#"{"name":"purchase"}"#)),
     },
     ApiRoute {
         method: "PUT",
-        pattern: "/customers/{identifier}/devices",
+        pattern: "/api/v1/customers/{identifier}/devices",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-main", Some(r#"{"device":{"id":"tok-1","platform":"ios"}}"#)),
         probe: ("cio_0", Some(r#"{"device":{"id":"tok-1","platform":"ios"}}"#)),
     },
     ApiRoute {
         method: "DELETE",
-        pattern: "/customers/{identifier}/devices/{device_id}",
+        pattern: "/api/v1/customers/{identifier}/devices/{device_id}",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-main", None),
         probe: ("nobody-here", None),
     },
     ApiRoute {
         method: "POST",
-        pattern: "/customers/{identifier}/suppress",
+        pattern: "/api/v1/customers/{identifier}/suppress",
         expect: [OK, NO, NO, NO, NO],
         real: ("c-main", None),
         probe: ("cio_0", None),
     },
     ApiRoute {
         method: "POST",
-        pattern: "/customers/{identifier}/unsuppress",
+        pattern: "/api/v1/customers/{identifier}/unsuppress",
         expect: [OK, NO, NO, NO, NO],
         real: ("suppressed-1", None),
         probe: ("nobody-here", None),
     },
     ApiRoute {
         method: "POST",
-        pattern: "/events",
+        pattern: "/api/v1/events",
         expect: [OK, NO, NO, NO, NO],
         real: ("", Some(r#"{"name":"viewed","anonymous_id":"device-1"}"#)),
         probe: ("", Some(r#"{"name":"viewed"}"#)),
     },
     ApiRoute {
         method: "POST",
-        pattern: "/merge_customers",
+        pattern: "/api/v1/merge_customers",
         expect: [OK, NO, NO, NO, NO],
         real: (
             "",
@@ -389,9 +389,80 @@ static API_ROUTES: &[ApiRoute] = &[
             Some(r#"{"primary":{"cio_id":"0"},"secondary":{"id":"c-main"}}"#),
         ),
     },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v1/segments/{segment}/add_customers",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("1", Some(r#"{"ids":["c-main"]}"#)),
+        probe: ("1", Some(r#"{"ids":["c-main"]}"#)),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v1/segments/{segment}/remove_customers",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("1", Some(r#"{"ids":["c-main"]}"#)),
+        probe: ("1", Some(r#"{"ids":["c-main"]}"#)),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v1/forms/{form}/submit",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("signup", Some(r#"{"data":{"email":"new@example.com"}}"#)),
+        probe: ("signup", Some(r#"{"data":{"email":"new@example.com"}}"#)),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v1/push/events",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("", Some(r#"{"delivery_id":"d1","event":"opened"}"#)),
+        probe: ("", Some(r#"{"delivery_id":"d1","event":"opened"}"#)),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v1/metrics",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("", Some(r#"{"delivery_id":"d1","metric":"opened"}"#)),
+        probe: ("", Some(r#"{"delivery_id":"d1","metric":"opened"}"#)),
+    },
+    ApiRoute {
+        method: "GET",
+        pattern: "/api/v1/accounts/region",
+        expect: [OK, NO, NO, NO, NO],
+        real: ("", None),
+        probe: ("", None),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v2/entity",
+        expect: [OK, NO, NO, NO, NO],
+        real: (
+            "",
+            Some(r#"{"type":"person","action":"delete","identifiers":{"id":"c-main"}}"#),
+        ),
+        probe: (
+            "",
+            Some(r#"{"type":"person","action":"delete","identifiers":{"id":"nobody-here"}}"#),
+        ),
+    },
+    ApiRoute {
+        method: "POST",
+        pattern: "/api/v2/batch",
+        expect: [OK, NO, NO, NO, NO],
+        real: (
+            "",
+            Some(r#"{"batch":[{"type":"person","action":"delete","identifiers":{"id":"c-main"}}]}"#),
+        ),
+        probe: (
+            "",
+            Some(r#"{"batch":[{"type":"person","action":"delete","identifiers":{"id":"nobody-here"}}]}"#),
+        ),
+    },
 ];
 
+/// The Track API's scopes, and the files whose resources each holds.
 const API_PREFIX: &str = "/api/v1";
+const API_V2_PREFIX: &str = "/api/v2";
+const API_V2_FILE: &str = "api/batch.rs";
 
 // ---------------------------------------------------------------------------------
 // Completeness: the table against the source.
@@ -448,7 +519,8 @@ fn identifier_at(text: &str) -> &str {
 
 /// Every (METHOD, pattern) the files under `src/web` register: each
 /// `web::resource(PATTERN)` and the `.route(web::METHOD()` calls that follow it up to
-/// the next resource. Resources of files under `src/web/api` are inside `/api/v1`.
+/// the next resource. Resources of files under `src/web/api` are inside `/api/v1`, but
+/// those of `API_V2_FILE`, inside `/api/v2`.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
     let mut files = Vec::new();
@@ -469,7 +541,9 @@ fn registered_routes() -> BTreeSet<(String, String)> {
             .collect::<Vec<_>>()
             .join("\n");
         let constants = string_constants(&source);
-        let prefix = if relative.starts_with("api/") {
+        let prefix = if relative == API_V2_FILE {
+            API_V2_PREFIX
+        } else if relative.starts_with("api/") {
             API_PREFIX
         } else {
             ""
@@ -479,7 +553,10 @@ fn registered_routes() -> BTreeSet<(String, String)> {
         for (at, _) in source.match_indices("web::scope(") {
             let argument = skip_whitespace(&source[at + "web::scope(".len()..]);
             assert!(
-                relative == "api/mod.rs" && argument.starts_with(&format!("\"{API_PREFIX}\"")),
+                relative == "api/mod.rs"
+                    && [API_PREFIX, API_V2_PREFIX]
+                        .iter()
+                        .any(|prefix| argument.starts_with(&format!("\"{prefix}\""))),
                 "src/web/{relative} opens a web::scope the matrix's parser does not know: \
                  teach registered_routes() its prefix"
             );
@@ -532,7 +609,7 @@ fn table_routes() -> BTreeSet<(String, String)> {
         .chain(
             API_ROUTES
                 .iter()
-                .map(|r| (r.method.to_owned(), format!("{API_PREFIX}{}", r.pattern))),
+                .map(|r| (r.method.to_owned(), r.pattern.to_owned())),
         );
     for row in rows {
         assert!(
@@ -1034,10 +1111,12 @@ impl World {
 
     async fn call_api(&self, credential: Credential, method: &str, pattern: &str, call: Call) -> Response {
         let (identifier, body) = call;
-        let url = self.app.url(&format!(
-            "{API_PREFIX}{}",
-            pattern.replace("{identifier}", identifier)
-        ));
+        // Every path parameter takes the call's value (`{identifier}`, `{segment}`, …).
+        let mut path = pattern.to_owned();
+        while let (Some(open), Some(close)) = (path.find('{'), path.find('}')) {
+            path.replace_range(open..=close, identifier);
+        }
+        let url = self.app.url(&path);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let plain = reqwest::Client::new();
         let site = &self.key.site_id;
@@ -1177,7 +1256,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
             };
             if !ok {
                 failures.push(format!(
-                    "{credential:?} {} {API_PREFIX}{} ({}): expected {expect:?}, got {status}{}",
+                    "{credential:?} {} {} ({}): expected {expect:?}, got {status}{}",
                     route.method,
                     route.pattern,
                     call.0,

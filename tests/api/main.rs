@@ -37,4 +37,5 @@ mod suppression_modes;
 mod team;
 mod track_api;
 mod track_devices;
+mod track_v2;
 mod unicode_emails;

@@ -9,7 +9,7 @@ use std::path::Path;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::api::{call, issue_key};
+use crate::helpers::api::{call, call_v2, issue_key};
 use crate::helpers::arrange::NewPerson;
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -23,16 +23,10 @@ on_both_backends!(
     deleting_all_leaves_nothing,
     deleting_through_the_api_leaves_nothing,
     suppressing_through_the_api_leaves_nothing,
+    deleting_in_an_api_batch_leaves_nothing,
+    suppressing_through_the_v2_entity_call_leaves_nothing,
     suppressing_on_the_suppression_page_leaves_nothing,
     replaying_the_journal_after_a_restore_leaves_nothing,
-    deleting_from_the_profile_takes_the_claimed_anonymous_events,
-    deleting_through_the_api_takes_the_claimed_anonymous_events,
-    deleting_selected_takes_the_claimed_anonymous_events,
-    archiving_from_the_profile_scrubs_the_claimed_anonymous_events,
-    deleting_a_merged_primary_from_the_profile_leaves_nothing_of_the_secondary,
-    deleting_a_merged_primary_through_the_api_leaves_nothing_of_the_secondary,
-    deleting_a_merged_primary_selected_leaves_nothing_of_the_secondary,
-    archiving_a_merged_primary_leaves_nothing_personal_of_the_secondary,
 );
 
 const WS: &str = "/w/acme-shop";
@@ -48,18 +42,12 @@ enum ErasurePath {
     All,
     ApiDelete,
     ApiSuppress,
+    /// A `delete` operation among others in `POST /api/v2/batch`.
+    ApiBatchDelete,
+    /// `POST /api/v2/entity` with a `suppress` operation naming the email.
+    ApiEntitySuppress,
     SuppressionPage,
     Replay,
-}
-
-/// How the erased customer's data came to them, besides being planted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    Planted,
-    /// An anonymous event naming them, claimed by an identify with its anonymous id.
-    ClaimedAnonymousEvent,
-    /// Everything was planted on another customer, merged into this one by the API.
-    MergedIn,
 }
 
 /// A customer whose every value carries `token`, with events whose data names them at
@@ -98,25 +86,19 @@ fn plant(app: &TestApp, token: &str) -> i64 {
         .insert(app)
 }
 
+/// The erased customer holds everything the Track API can store about a person:
+/// nested attributes and event data (planted), an anonymous event claimed by an
+/// identify, a secondary merged in (the planted customer, whose values the new primary
+/// takes over), a device, and a pending import row naming them.
 async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
-    erased_values_are_nowhere_after(backend, path, Origin::Planted).await;
-}
-
-async fn erased_values_are_nowhere_after(backend: Backend, path: ErasurePath, origin: Origin) {
     let log = server_log();
     let app = spawn_app(backend).await;
     app.setup_owner().await;
-    let token = format!("zq{}x{:?}{:?}", std::process::id() % 1000, path, origin).to_lowercase();
-    let mut id = plant(&app, &token);
-    let mut events = 2;
-    match origin {
-        Origin::Planted => {}
-        Origin::ClaimedAnonymousEvent => {
-            claim_anonymous_event_naming(&app, &token).await;
-            events += 1;
-        }
-        Origin::MergedIn => id = merge_into_a_new_primary(&app, id, &token).await,
-    }
+    let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();
+    let planted = plant(&app, &token);
+    claim_anonymous_event_naming(&app, &token).await;
+    let events = 3;
+    let id = merge_into_a_new_primary(&app, planted, &token, events).await;
     pending_import_naming(&app, &token).await;
     add_device(&app, &token).await;
     assert_eq!(app.count(&format!("devices WHERE customer_id = {id}")), 1);
@@ -179,7 +161,7 @@ async fn claim_anonymous_event_naming(app: &TestApp, token: &str) {
 
 /// Moves the planted customer aside as the secondary, and merges it through the API
 /// into a new primary that takes over their id; returns the primary's internal id.
-async fn merge_into_a_new_primary(app: &TestApp, planted: i64, token: &str) -> i64 {
+async fn merge_into_a_new_primary(app: &TestApp, planted: i64, token: &str, events: i64) -> i64 {
     app.sql(&format!(
         "UPDATE customers SET external_id = '{token}-secondary' WHERE id = {planted}"
     ));
@@ -192,7 +174,10 @@ async fn merge_into_a_new_primary(app: &TestApp, planted: i64, token: &str) -> i
     let merged = call(app, &key, Method::POST, "/merge_customers", Some(merge)).await;
     assert_eq!(merged.status(), StatusCode::OK);
     assert_eq!(app.count(&format!("customers WHERE id = {planted}")), 0);
-    assert_eq!(app.count(&format!("events WHERE customer_id = {primary}")), 2);
+    assert_eq!(
+        app.count(&format!("events WHERE customer_id = {primary}")),
+        events
+    );
     primary
 }
 
@@ -299,6 +284,30 @@ async fn erase(app: &TestApp, path: ErasurePath, id: i64, token: &str) {
             let (_, key) = issue_key(app, "Backend");
             let email = format!("/customers/{token}.mail@example.com/suppress");
             let response = call(app, &key, Method::POST, &email, None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        ErasurePath::ApiBatchDelete => {
+            let (_, key) = issue_key(app, "Backend");
+            let person = |action: &str, id: String| json!({ "type": "person", "action": action, "identifiers": { "id": id } });
+            let batch = json!({ "batch": [
+                person("identify", "bystander-0".into()),
+                person("delete", format!("{token}-id")),
+                person("event", "bystander-1".into()),
+            ]});
+            let response = call_v2(app, &key, "/batch", &batch).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::MULTI_STATUS,
+                "the event without a name is refused alone"
+            );
+        }
+        ErasurePath::ApiEntitySuppress => {
+            let (_, key) = issue_key(app, "Backend");
+            let operation = json!({
+                "type": "person", "action": "suppress",
+                "identifiers": { "email": format!("{token}.mail@example.com") },
+            });
+            let response = call_v2(app, &key, "/entity", &operation).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
         ErasurePath::SuppressionPage => {
@@ -480,43 +489,14 @@ async fn suppressing_on_the_suppression_page_leaves_nothing(backend: Backend) {
     erased_values_are_nowhere(backend, ErasurePath::SuppressionPage).await;
 }
 
+async fn deleting_in_an_api_batch_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ApiBatchDelete).await;
+}
+
+async fn suppressing_through_the_v2_entity_call_leaves_nothing(backend: Backend) {
+    erased_values_are_nowhere(backend, ErasurePath::ApiEntitySuppress).await;
+}
+
 async fn replaying_the_journal_after_a_restore_leaves_nothing(backend: Backend) {
     erased_values_are_nowhere(backend, ErasurePath::Replay).await;
-}
-
-async fn deleting_from_the_profile_takes_the_claimed_anonymous_events(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::ProfileDelete, Origin::ClaimedAnonymousEvent).await;
-}
-
-async fn deleting_through_the_api_takes_the_claimed_anonymous_events(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::ApiDelete, Origin::ClaimedAnonymousEvent).await;
-}
-
-async fn deleting_selected_takes_the_claimed_anonymous_events(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::Selected, Origin::ClaimedAnonymousEvent).await;
-}
-
-async fn archiving_from_the_profile_scrubs_the_claimed_anonymous_events(backend: Backend) {
-    erased_values_are_nowhere_after(
-        backend,
-        ErasurePath::ProfileArchive,
-        Origin::ClaimedAnonymousEvent,
-    )
-    .await;
-}
-
-async fn deleting_a_merged_primary_from_the_profile_leaves_nothing_of_the_secondary(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::ProfileDelete, Origin::MergedIn).await;
-}
-
-async fn deleting_a_merged_primary_through_the_api_leaves_nothing_of_the_secondary(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::ApiDelete, Origin::MergedIn).await;
-}
-
-async fn deleting_a_merged_primary_selected_leaves_nothing_of_the_secondary(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::Selected, Origin::MergedIn).await;
-}
-
-async fn archiving_a_merged_primary_leaves_nothing_personal_of_the_secondary(backend: Backend) {
-    erased_values_are_nowhere_after(backend, ErasurePath::ProfileArchive, Origin::MergedIn).await;
 }

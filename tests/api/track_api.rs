@@ -539,11 +539,14 @@ async fn unknown_api_routes_and_methods_answer_json(backend: Backend) {
     let (app, auth) = api_app(backend).await;
 
     let unknown = call(&app, &auth, reqwest::Method::GET, "/nothing-here", None).await;
-    let outside = app.get("/api/v2/customers/42").await;
+    let outside = app.get("/api/v3/customers/42").await;
+    // Inside a version's scope, credentials come first, as for every call there.
+    let unauthenticated = app.get("/api/v2/customers/42").await;
     let wrong_method = call(&app, &auth, reqwest::Method::GET, "/customers/42", None).await;
 
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
     assert_error(outside, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(unauthenticated, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 

@@ -1,10 +1,10 @@
 //! Identify (create or update) and delete customers.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
 use super::accepted;
 use super::auth::ApiClient;
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::domain::{Change, CustomerPatch, Identifier, JobKind};
 use crate::erasure::anonymous::anonymous_digest;
@@ -25,7 +25,7 @@ async fn identify(
     state: web::Data<AppState>,
     client: ApiClient,
     identifier: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
     let patch = CustomerPatch::from_json(body.into_inner(), store::now())?;

@@ -1,10 +1,10 @@
 //! Add, update and remove a customer's devices (Customer.io's `/devices` calls).
 
 use actix_web::{web, HttpResponse};
-use serde_json::Value;
 
 use super::accepted;
 use super::auth::ApiClient;
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::domain::{DeviceToken, DeviceUpdate, Identifier};
 use crate::erasure::suppress::digests_for_write;
@@ -24,7 +24,7 @@ async fn add(
     state: web::Data<AppState>,
     client: ApiClient,
     identifier: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
     let device = DeviceUpdate::from_json(body.into_inner(), store::now())?;

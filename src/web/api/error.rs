@@ -1,16 +1,20 @@
 //! The API's one error type: each variant is a status and a stable `code`, with a
 //! message for people; causes are logged, never sent.
 
+use std::borrow::Cow;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::domain::{
-    AnonymousEventError, DeviceError, EventError, IdentifierError, MergeRequestError, PatchError,
+    AnonymousEventError, DeviceError, EventError, IdentifierError, MergeRequestError, OperationError,
+    PatchError,
 };
+use crate::erasure::track_batch::OperationFailure;
 use crate::store::customer_writes::WriteError;
 use crate::store::devices::DeviceWriteError;
 use crate::store::StoreError;
-use crate::web::api_error::{api_error, api_error_for_status};
+use crate::web::api_error::{api_error, code_and_message_for_status};
 use crate::web::error::log_cause_chain;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,25 @@ pub enum ApiError {
 const REALM: &str = "Basic realm=\"Erasure Track API\"";
 
 impl ApiError {
+    /// The stable code and the sentence the client is told; never the cause.
+    pub fn code_and_message(&self) -> (&'static str, Cow<'static, str>) {
+        match self {
+            ApiError::NotFound(message) => ("not_found", Cow::Borrowed(*message)),
+            ApiError::Invalid { code, message } => (code, Cow::Owned(message.clone())),
+            ApiError::Conflict { code, message } => (code, Cow::Borrowed(*message)),
+            ApiError::Suppressed => (
+                "suppressed",
+                Cow::Borrowed(
+                    "This identifier is suppressed: it was deleted and may not be added again. Nothing was created or changed.",
+                ),
+            ),
+            _ => {
+                let (code, message) = code_and_message_for_status(self.status_code());
+                (code, Cow::Borrowed(message))
+            }
+        }
+    }
+
     pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::Invalid {
             code,
@@ -70,21 +93,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let mut response = match self {
-            ApiError::NotFound(message) => api_error(status, "not_found", message),
-            ApiError::Invalid { code, message } => api_error(status, code, message),
-            ApiError::Conflict { code, message } => api_error(status, code, message),
-            ApiError::Suppressed => api_error(
-                status,
-                "suppressed",
-                "This identifier is suppressed: it was deleted and may not be added again. Nothing was created or changed.",
-            ),
-            ApiError::Unavailable(_) | ApiError::Internal(_) => {
-                log_cause_chain(self);
-                api_error_for_status(status)
-            }
-            _ => api_error_for_status(status),
-        };
+        if matches!(self, ApiError::Unavailable(_) | ApiError::Internal(_)) {
+            log_cause_chain(self);
+        }
+        let (code, message) = self.code_and_message();
+        let mut response = api_error(status, code, &message);
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized => {
@@ -189,5 +202,22 @@ fn capitalized(message: &str) -> String {
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
         None => String::new(),
+    }
+}
+
+impl From<OperationError> for ApiError {
+    fn from(err: OperationError) -> Self {
+        ApiError::invalid(err.code(), capitalized(&err.to_string()))
+    }
+}
+
+impl From<OperationFailure> for ApiError {
+    fn from(err: OperationFailure) -> Self {
+        match err {
+            OperationFailure::Write(err) => err.into(),
+            OperationFailure::Device(err) => err.into(),
+            OperationFailure::Merge(err) => err.into(),
+            OperationFailure::Erasure(err) => err.into(),
+        }
     }
 }

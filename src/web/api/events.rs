@@ -1,10 +1,10 @@
 //! Track a customer's events, and anonymous events of people not identified yet.
 
 use actix_web::{web, HttpResponse};
-use serde_json::Value;
 
 use super::accepted;
 use super::auth::ApiClient;
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::domain::{AnonymousEvent, Identifier, TrackEvent};
 use crate::erasure::anonymous::record_anonymous_event;
@@ -21,7 +21,7 @@ async fn track(
     state: web::Data<AppState>,
     client: ApiClient,
     identifier: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = Identifier::parse(&identifier, client.identifier_mode)?;
     let event = TrackEvent::from_json(body.into_inner(), store::now())?;
@@ -39,7 +39,7 @@ async fn track(
 async fn track_anonymous(
     state: web::Data<AppState>,
     client: ApiClient,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let anonymous = AnonymousEvent::from_json(body.into_inner(), store::now())?;
     let workspace_id = client.workspace.id;

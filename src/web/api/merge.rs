@@ -1,10 +1,10 @@
 //! Merge two customers (Customer.io's `POST /api/v1/merge_customers`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
 use super::accepted;
 use super::auth::ApiClient;
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::domain::MergeRequest;
 use crate::erasure::merge::{merge_customers, MergeError};
@@ -51,7 +51,7 @@ async fn merge(
     state: web::Data<AppState>,
     req: HttpRequest,
     client: ApiClient,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let request = MergeRequest::from_json(body.into_inner(), client.identifier_mode)?;
     let eraser = client.eraser(&state, &req);

@@ -71,3 +71,26 @@ pub async fn call(
     }
     request.send().await.expect("an API response")
 }
+
+/// Sends a JSON body to the Track API v2 (`/entity` or `/batch`) with the credentials.
+pub async fn call_v2(app: &TestApp, auth: &Credentials, path: &str, body: &Value) -> Response {
+    app.client
+        .post(app.url(&format!("/api/v2{path}")))
+        .basic_auth(&auth.site_id, Some(&auth.key))
+        .json(body)
+        .send()
+        .await
+        .expect("an API response")
+}
+
+/// Sends raw bytes as a JSON body to the Track API, as a hostile client might.
+pub async fn call_raw(app: &TestApp, auth: &Credentials, path: &str, body: Vec<u8>) -> Response {
+    app.client
+        .post(app.url(path))
+        .basic_auth(&auth.site_id, Some(&auth.key))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("an API response")
+}
