@@ -9,6 +9,7 @@ mod audit_actions;
 mod audit_tamper;
 mod authorization;
 mod cli;
+mod customerio_client;
 mod customers;
 mod delete_all;
 mod erasure;
