@@ -22,6 +22,7 @@ mod personal_data;
 mod pii_keys;
 mod role;
 mod role_name;
+mod time_zone;
 mod track_event;
 mod workspace_name;
 
@@ -51,5 +52,6 @@ pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUF
 pub use pii_keys::{PiiKeys, PiiKeysError};
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};
+pub use time_zone::{TimeZone, UnknownTimeZone};
 pub use track_event::{EventError, TrackEvent};
 pub use workspace_name::{slugify, WorkspaceName, WorkspaceNameError};

@@ -363,6 +363,11 @@ pub fn receipt_url(public_url: &str, workspace_slug: &str, receipt_id: &str) -> 
     format!("{public_url}/w/{workspace_slug}/receipts/{receipt_id}")
 }
 
+/// A time in a mail, whose reader may be anyone: UTC, named.
+fn in_utc(at: chrono::NaiveDateTime) -> String {
+    crate::format::second(at, crate::domain::TimeZone::UTC)
+}
+
 fn job_finished_mail(
     job: &Job,
     workspace_name: &str,
@@ -387,8 +392,8 @@ fn job_finished_mail(
     };
     let times = format!(
         "Started: {}\nFinished: {}\n",
-        job.started_at.map(crate::format::second).unwrap_or_default(),
-        job.finished_at.map(crate::format::second).unwrap_or_default(),
+        job.started_at.map(in_utc).unwrap_or_default(),
+        job.finished_at.map(in_utc).unwrap_or_default(),
     );
     OutgoingMail {
         to: to.to_owned(),

@@ -14,7 +14,7 @@ use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{AuditAction, Permission};
+use crate::domain::{AuditAction, Permission, TimeZone};
 use crate::store::audit::{self, AccountEntries, AuditEntry, AuditQuery, ChainReport, HeadCheck};
 use crate::store::{self, StoreError};
 
@@ -56,12 +56,19 @@ fn parse_date(raw: &str, field: &str) -> Result<Option<NaiveDate>, WebError> {
         .ok_or_else(|| WebError::BadRequest(format!("The {field} date must look like 2026-01-31.")))
 }
 
-fn start_of(date: NaiveDate) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default()
+/// When the day begins for the viewer, in UTC as the log is stored: the dates of the
+/// filter are the viewer's, as the times the page shows are.
+fn start_of(date: NaiveDate, zone: TimeZone) -> NaiveDateTime {
+    zone.to_utc(date.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
 impl AuditParams {
-    fn to_query(&self, workspace_id: i64, account_entries: AccountEntries) -> Result<AuditQuery, WebError> {
+    fn to_query(
+        &self,
+        workspace_id: i64,
+        account_entries: AccountEntries,
+        zone: TimeZone,
+    ) -> Result<AuditQuery, WebError> {
         let actor_user_id = match self.actor.trim() {
             "" => None,
             raw => Some(
@@ -90,8 +97,8 @@ impl AuditParams {
             account_entries,
             actor_user_id,
             action,
-            from: from.map(start_of),
-            until: to.and_then(|d| d.succ_opt()).map(start_of),
+            from: from.map(|d| start_of(d, zone)),
+            until: to.and_then(|d| d.succ_opt()).map(|d| start_of(d, zone)),
         })
     }
 
@@ -227,14 +234,14 @@ fn describe_route(method: &str, pattern: &str) -> String {
     }
 }
 
-fn view(entry: &AuditEntry, base: &str, names: &Names) -> EntryView {
+fn view(entry: &AuditEntry, base: &str, names: &Names, zone: TimeZone) -> EntryView {
     let (target, target_href) = describe_target(&entry.target, base, names);
+    let action = AuditAction::parse(&entry.action);
     EntryView {
         id: entry.id,
-        when: crate::format::second(entry.created_at),
+        when: crate::format::second(entry.created_at, zone),
         actor: actor_label(entry, names),
-        action: AuditAction::parse(&entry.action)
-            .map_or_else(|| entry.action.clone(), |a| a.label().to_owned()),
+        action: action.map_or_else(|| entry.action.clone(), |a| a.label().to_owned()),
         action_key: entry.action.clone(),
         target,
         target_href,
@@ -266,7 +273,7 @@ async fn list(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     let before = params.before;
     let workspace_id = access.workspace.id;
     let (entries, members, people, keys) = state
@@ -304,7 +311,10 @@ async fn list(
     let selected_actor = params.actor.trim().parse::<i64>().ok();
     let page = AuditPage {
         base: access.base(),
-        entries: shown.iter().map(|e| view(e, &base, &names)).collect(),
+        entries: shown
+            .iter()
+            .map(|e| view(e, &base, &names, access.time_zone()))
+            .collect(),
         actors: members
             .into_iter()
             .map(|(id, name)| ActorOption {
@@ -550,7 +560,7 @@ async fn export_csv(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     Ok(export(
         state,
         query,
@@ -564,7 +574,7 @@ async fn export_jsonl(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     Ok(export(
         state,
         query,

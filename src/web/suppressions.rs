@@ -12,7 +12,7 @@ use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{Email, Identifier, IdentifierMode, Permission};
+use crate::domain::{Email, Identifier, IdentifierMode, Permission, TimeZone};
 use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
@@ -51,13 +51,13 @@ pub struct Row {
     pub created_by: String,
 }
 
-fn row(s: &Suppression) -> Row {
+fn row(s: &Suppression, zone: TimeZone) -> Row {
     Row {
         id: s.id,
         digest_prefix: s.digest.chars().take(12).collect(),
         kind: s.kind.key().to_owned(),
         reason: s.reason.clone(),
-        created_at: crate::format::minute(s.created_at),
+        created_at: crate::format::minute(s.created_at, zone),
         created_by: s.created_by.clone(),
     }
 }
@@ -118,7 +118,7 @@ async fn page(
     Ok(ListPage {
         layout: Layout::workspace("Suppressions", Section::Suppressions, session, access),
         base: access.base(),
-        rows: shown.iter().map(|s| row(s)).collect(),
+        rows: shown.iter().map(|s| row(s, access.time_zone())).collect(),
         total,
         may_manage: access.can(Permission::SuppressionsManage),
         emails_identify: access.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail,
@@ -248,7 +248,7 @@ async fn lookup(
         reason: found.as_ref().map(|s| s.reason.clone()).unwrap_or_default(),
         since: found
             .as_ref()
-            .map(|s| crate::format::minute(s.created_at))
+            .map(|s| crate::format::minute(s.created_at, access.time_zone()))
             .unwrap_or_default(),
     };
     render(&page(&state, &session, &access, None, Some(answer), None, None).await?)
@@ -328,7 +328,7 @@ async fn confirm_unsuppress(
     render(&UnsuppressPage {
         layout: Layout::workspace("Unsuppress", Section::Suppressions, &session, &access),
         base: access.base(),
-        row: row(&found),
+        row: row(&found, access.time_zone()),
     })
 }
 

@@ -35,6 +35,7 @@ mod sign_in_limits;
 mod suppression;
 mod suppression_modes;
 mod team;
+mod time_zones;
 mod track_api;
 mod track_devices;
 mod unicode_emails;
