@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::stream;
 use serde::Deserialize;
 
+use super::audit_result;
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
@@ -125,7 +126,9 @@ pub struct EntryView {
     pub target: String,
     pub target_href: Option<String>,
     pub selection: String,
-    pub affected: i64,
+    /// What it did, in words, and the receipt it names, as a link.
+    pub result: String,
+    pub receipt: Option<(String, String)>,
     pub request_id: String,
     pub client_ip: String,
     pub hash_prefix: String,
@@ -237,6 +240,7 @@ fn describe_route(method: &str, pattern: &str) -> String {
 fn view(entry: &AuditEntry, base: &str, names: &Names, zone: TimeZone) -> EntryView {
     let (target, target_href) = describe_target(&entry.target, base, names);
     let action = AuditAction::parse(&entry.action);
+    let result = audit_result::describe(action, entry.affected, &entry.details, base);
     EntryView {
         id: entry.id,
         when: crate::format::second(entry.created_at, zone),
@@ -246,7 +250,8 @@ fn view(entry: &AuditEntry, base: &str, names: &Names, zone: TimeZone) -> EntryV
         target,
         target_href,
         selection: entry.selection.clone(),
-        affected: entry.affected,
+        result: result.words,
+        receipt: result.receipt,
         request_id: entry.request_id.clone(),
         client_ip: entry.client_ip.clone(),
         hash_prefix: entry.hash.chars().take(12).collect(),

@@ -6,6 +6,7 @@ mod account_power;
 mod anonymous_events;
 mod audit;
 mod audit_actions;
+mod audit_erasures;
 mod audit_tamper;
 mod authorization;
 mod cli;
