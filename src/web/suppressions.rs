@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, render_with_status, see_other, Layout, Section};
-use super::session::{FlashKind, TypedSession};
+use super::session::{FlashKind, FlashLink, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{Email, Identifier, IdentifierMode, Permission, TimeZone};
@@ -283,17 +283,19 @@ async fn add(
     } else {
         "That identifier was already suppressed.".to_owned()
     };
-    if let Some(deleted) = &done.deleted {
-        message.push_str(&format!(
-            " Customer #{} who had it was deleted forever with {}{}. Receipt: {}/receipts/{}",
-            deleted.job.selection.trim_start_matches("customer #"),
-            super::jobs::plural(deleted.events_removed, "event", "events"),
-            super::jobs::and_devices(deleted.devices_removed),
-            access.base(),
-            deleted.job.receipt_id
-        ));
+    match &done.deleted {
+        Some(deleted) => {
+            message.push_str(&format!(
+                " Customer #{} who had it was deleted forever with {}{}.",
+                deleted.job.selection.trim_start_matches("customer #"),
+                super::jobs::plural(deleted.events_removed, "event", "events"),
+                super::jobs::and_devices(deleted.devices_removed),
+            ));
+            let receipt = FlashLink::receipt(&access.base(), &deleted.job.receipt_id);
+            session.flash_with_link(FlashKind::Success, message, receipt);
+        }
+        None => session.flash(FlashKind::Success, message),
     }
-    session.flash(FlashKind::Success, message);
     Ok(see_other(format!("{}/suppressions", access.base())))
 }
 

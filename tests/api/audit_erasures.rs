@@ -20,6 +20,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     every_erasure_path_writes_one_entry_under_its_action_with_its_counts_and_receipt,
+    a_receipt_named_in_a_message_is_a_link,
 );
 
 const WS: &str = "/w/acme-shop";
@@ -647,4 +648,57 @@ fn audit_rows(html: &str) -> Vec<AuditRow> {
                 .and_then(|a| a.value().attr("href").map(str::to_owned)),
         })
         .collect()
+}
+
+async fn a_receipt_named_in_a_message_is_a_link(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_owner().await;
+    app.sql("UPDATE workspaces SET identifier_mode = 'id_or_email'");
+    let ids = arrange(&app, "flash", 2, "DE");
+    NewPerson::new("suppressed-one")
+        .email("suppressed.one@example.com")
+        .insert(&app);
+
+    for (action, back) in [
+        (
+            format!("{WS}/customers/{}/delete", ids[0]),
+            format!("{WS}/customers"),
+        ),
+        (
+            format!("{WS}/customers/{}/archive", ids[1]),
+            format!("{WS}/customers/{}", ids[1]),
+        ),
+    ] {
+        assert_eq!(see_other(app.post_form(&action, &[]).await, &action).await, back);
+        assert_receipt_link(&app, &back).await;
+    }
+    // A suppression that deletes the customer who had the identifier.
+    see_other(
+        app.post_form(
+            &format!("{WS}/suppressions/add"),
+            &[("identifier", "suppressed.one@example.com"), ("reason", "manual")],
+        )
+        .await,
+        "suppress",
+    )
+    .await;
+    assert_receipt_link(&app, &format!("{WS}/suppressions")).await;
+}
+
+/// The page's flash names a receipt with a link to it, which opens, and never spells
+/// the receipt's address out as text.
+async fn assert_receipt_link(app: &TestApp, page: &str) {
+    let html = app.get_html(page).await;
+    let doc = scraper::Html::parse_document(&html);
+    let flash = scraper::Selector::parse(".flash").unwrap();
+    let link = scraper::Selector::parse(".flash a").unwrap();
+    let text: String = doc.select(&flash).flat_map(|f| f.text()).collect();
+    assert!(!text.contains("/receipts/"), "{page}: {text}");
+    let href = doc
+        .select(&link)
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap_or_else(|| panic!("{page}: a link in the flash: {text}"));
+    assert!(href.starts_with(&format!("{WS}/receipts/rcpt_")), "{href}");
+    assert_eq!(app.get(&href).await.status(), StatusCode::OK, "{href}");
 }
