@@ -3,6 +3,8 @@
 
 use chrono::NaiveDateTime;
 
+use crate::domain::TimeZone;
+
 /// `277667` → `277,667`.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -25,15 +27,18 @@ pub fn count(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-/// A time on a page: `2026-12-07 14:05 UTC` (times are stored in UTC).
-pub fn minute(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+/// A time on a page, in the reader's zone and naming it: `2026-12-07 15:05 CET`
+/// (times are stored in UTC; mails, whose reader may be anyone, pass `TimeZone::UTC`).
+pub fn minute(at: NaiveDateTime, zone: TimeZone) -> String {
+    let (local, name) = zone.local(at);
+    format!("{} {name}", local.format("%Y-%m-%d %H:%M"))
 }
 
 /// A time where the second matters (the audit log, a job's start and end):
-/// `2026-12-07 14:05:09 UTC`.
-pub fn second(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+/// `2026-12-07 15:05:09 CET`.
+pub fn second(at: NaiveDateTime, zone: TimeZone) -> String {
+    let (local, name) = zone.local(at);
+    format!("{} {name}", local.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// A time in an export or JSON: ISO 8601 with its offset.
@@ -66,8 +71,15 @@ mod tests {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
             .and_then(|d| d.and_hms_opt(14, 5, 9))
             .expect("a valid time");
-        assert_eq!(minute(at), "2026-12-07 14:05 UTC");
-        assert_eq!(second(at), "2026-12-07 14:05:09 UTC");
-        assert_eq!(iso(at), "2026-12-07T14:05:09Z");
+        assert_eq!(minute(at, TimeZone::UTC), "2026-12-07 14:05 UTC");
+        assert_eq!(second(at, TimeZone::UTC), "2026-12-07 14:05:09 UTC");
+        let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+        assert_eq!(minute(at, berlin), "2026-12-07 15:05 CET");
+        assert_eq!(second(at, berlin), "2026-12-07 15:05:09 CET");
+        assert_eq!(
+            iso(at),
+            "2026-12-07T14:05:09Z",
+            "machine-readable times stay in UTC"
+        );
     }
 }

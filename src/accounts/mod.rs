@@ -8,6 +8,7 @@
 mod account;
 pub mod attempt_keys;
 pub mod password;
+pub mod preferences;
 mod refusal;
 pub mod second_factor;
 pub mod security;

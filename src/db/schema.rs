@@ -27,6 +27,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         is_account_admin -> Bool,
+        time_zone -> Text,
     }
 }
 

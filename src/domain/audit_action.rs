@@ -51,10 +51,11 @@ pub enum AuditAction {
     JobCancelled,
     ErasuresReplayed,
     CustomersMerged,
+    TimeZoneChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 47] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -102,6 +103,7 @@ impl AuditAction {
         AuditAction::JobCancelled,
         AuditAction::ErasuresReplayed,
         AuditAction::CustomersMerged,
+        AuditAction::TimeZoneChanged,
     ];
 
     pub fn key(self) -> &'static str {
@@ -154,6 +156,7 @@ impl AuditAction {
             JobCancelled => "job.cancelled",
             ErasuresReplayed => "erasures.replayed",
             CustomersMerged => "customers.merged",
+            TimeZoneChanged => "time_zone.changed",
         }
     }
 
@@ -208,6 +211,7 @@ impl AuditAction {
             JobCancelled => "Bulk job cancelled",
             ErasuresReplayed => "Erasures replayed after a restore",
             CustomersMerged => "Customers merged",
+            TimeZoneChanged => "Time zone changed",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod anonymous;
 pub mod batch;
 pub mod confirm;
 pub mod eraser;
+pub mod erasure_audit;
 mod error;
 pub mod import;
 pub mod import_report;

@@ -183,7 +183,7 @@ pub fn request_code(
                  If you did not expect this, do not share the code: without it nothing is erased.\n",
                 holder.user.name,
                 code.as_str(),
-                crate::format::minute(challenge.expires_at),
+                crate::format::minute(challenge.expires_at, owner.time_zone),
             ),
         };
         Ok(SentCode {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::{AuditAction, IdentifierKind, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
+use crate::erasure::erasure_audit;
 use crate::erasure::journal::{Journal, JournalEntry};
 use crate::erasure::ErasureError;
 use crate::secret::SecretKey;
@@ -86,7 +87,8 @@ pub fn replay(
     Ok(report)
 }
 
-/// One audit entry per workspace the journal named that still exists: ids and counts.
+/// One audit entry per workspace the journal named that still exists, with ids and
+/// counts, and beside it what was erased again under the erasure actions.
 fn record(conn: &mut DbConnection, per_workspace: &BTreeMap<i64, ReplayReport>) -> Result<(), ErasureError> {
     let origin = RequestOrigin {
         request_id: "replay".to_owned(),
@@ -110,6 +112,14 @@ fn record(conn: &mut DbConnection, per_workspace: &BTreeMap<i64, ReplayReport>) 
                         "suppressed_again": found.suppressed_again,
                         "unsuppressed_again": found.unsuppressed_again,
                     })),
+            )?;
+            erasure_audit::record_replay(
+                conn,
+                &origin,
+                *workspace_id,
+                found.deleted_again,
+                found.archived_again,
+                found.suppressed_again,
             )?;
         }
         Ok(())

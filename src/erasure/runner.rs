@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db::{write_transaction, writers_waiting, Database, DbConnection};
 use crate::domain::{AuditAction, JobKind, JobState};
 use crate::erasure::batch::{erase_batch, ErasureScope};
+use crate::erasure::erasure_audit;
 use crate::erasure::import::{self, ImportRun, ImportStep};
 use crate::erasure::journal::Journal;
 use crate::erasure::ErasureError;
@@ -244,9 +245,12 @@ impl JobRunner {
                     "receipt": job.receipt_id,
                 })),
         )?;
+        // Found under "Customers deleted" (or archived) too, with the job's counts; its
+        // receipt carries that entry's hash, as a single erasure's does.
+        let erasure = erasure_audit::record_job(conn, job, final_state, origin)?;
         let mut report: serde_json::Value =
             serde_json::from_str(&job.report).unwrap_or_else(|_| serde_json::json!({}));
-        report["audit_hash"] = serde_json::Value::String(entry.hash);
+        report["audit_hash"] = serde_json::Value::String(erasure.map_or(entry.hash, |e| e.hash));
         jobs::set_report(conn, job.id, &report.to_string())?;
         Ok(jobs::get(conn, job.id)?)
     }
@@ -363,6 +367,11 @@ pub fn receipt_url(public_url: &str, workspace_slug: &str, receipt_id: &str) -> 
     format!("{public_url}/w/{workspace_slug}/receipts/{receipt_id}")
 }
 
+/// A time in a mail, whose reader may be anyone: UTC, named.
+fn in_utc(at: chrono::NaiveDateTime) -> String {
+    crate::format::second(at, crate::domain::TimeZone::UTC)
+}
+
 fn job_finished_mail(
     job: &Job,
     workspace_name: &str,
@@ -387,8 +396,8 @@ fn job_finished_mail(
     };
     let times = format!(
         "Started: {}\nFinished: {}\n",
-        job.started_at.map(crate::format::second).unwrap_or_default(),
-        job.finished_at.map(crate::format::second).unwrap_or_default(),
+        job.started_at.map(in_utc).unwrap_or_default(),
+        job.finished_at.map(in_utc).unwrap_or_default(),
     );
     OutgoingMail {
         to: to.to_owned(),

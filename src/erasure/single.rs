@@ -2,9 +2,10 @@
 //! batch code, a job row that serves as its receipt, and one audit entry.
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, Identifier, JobKind};
+use crate::domain::{Identifier, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::eraser::Eraser;
+use crate::erasure::erasure_audit;
 use crate::erasure::receipt::new_receipt_id;
 use crate::erasure::ErasureError;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
@@ -50,7 +51,19 @@ pub fn erase_customer(
                 }
             }
         };
-        erase_one(conn, &scope, eraser.actor, kind, id, suppress, &eraser.origin).map(Some)
+        let erased = erase_one(conn, &scope, eraser.actor, kind, id, suppress, &eraser.origin)?;
+        if suppress && kind.deletes() && erased.job.done > 0 {
+            let receipt = &erased.job.receipt_id;
+            erasure_audit::record_single_suppression(
+                conn,
+                eraser.actor,
+                &eraser.origin,
+                scope.workspace.id,
+                id,
+                receipt,
+            )?;
+        }
+        Ok(Some(erased))
     })?;
     if outcome.is_some() {
         flush_after_commit(conn);
@@ -113,11 +126,7 @@ pub(crate) fn erase_one(
         erasures::erase_search_entries_at_once(conn, true)?;
         let counts = erase_batch(conn, scope, kind, &[customer_id], suppress)?;
         erasures::erase_search_entries_at_once(conn, false)?;
-        let action = if kind.deletes() {
-            AuditAction::CustomerDeleted
-        } else {
-            AuditAction::CustomerArchived
-        };
+        let action = erasure_audit::erasure_action(kind);
         let entry = audit::append(
             conn,
             NewEntry::new(actor, action, origin)

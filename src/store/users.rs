@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::{now, StoreResult};
 use crate::db::schema::users;
 use crate::db::DbConnection;
+use crate::domain::TimeZone;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -20,6 +21,9 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Granted (and taken back) by the account owner only; see [`User::has_account_power`].
     pub is_account_admin: bool,
+    /// The zone this person reads times in; UTC until they choose one.
+    #[diesel(deserialize_as = String)]
+    pub time_zone: TimeZone,
 }
 
 impl User {
@@ -89,6 +93,14 @@ pub fn find_owner(conn: &mut DbConnection) -> StoreResult<Option<User>> {
 pub fn set_disabled(conn: &mut DbConnection, id: i64, disabled: bool) -> StoreResult<bool> {
     let changed = diesel::update(users::table.find(id))
         .set(users::disabled.eq(disabled))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Sets the zone the person reads times in. True when it changed.
+pub fn set_time_zone(conn: &mut DbConnection, id: i64, zone: TimeZone) -> StoreResult<bool> {
+    let changed = diesel::update(users::table.find(id).filter(users::time_zone.ne(zone.name())))
+        .set(users::time_zone.eq(zone.name()))
         .execute(conn)?;
     Ok(changed == 1)
 }

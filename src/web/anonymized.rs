@@ -110,11 +110,12 @@ async fn list(
     } else {
         None
     };
+    let zone = access.time_zone();
     let rows = customers
         .into_iter()
         .map(|c| Row {
             id: c.id,
-            archived_at: crate::format::minute(c.archived_at),
+            archived_at: crate::format::minute(c.archived_at, zone),
             archived_by: match c.archived_by {
                 Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("user #{id}")),
                 None => "an API key or Erasure itself".into(),

@@ -12,7 +12,7 @@ use super::session::{FlashKind, TypedSession};
 use super::settings::SettingsNav;
 use super::state::AppState;
 use super::WebError;
-use crate::domain::ApiKeyName;
+use crate::domain::{ApiKeyName, TimeZone};
 use crate::store::api_keys::{self, ApiKey};
 use crate::store::{self, StoreError};
 
@@ -54,11 +54,8 @@ struct ApiKeysPage {
     new_key: Option<NewKey>,
 }
 
-fn when(at: NaiveDateTime) -> String {
-    crate::format::minute(at)
-}
-
-fn row(key: ApiKey) -> KeyRow {
+fn row(key: ApiKey, zone: TimeZone) -> KeyRow {
+    let when = |at: NaiveDateTime| crate::format::minute(at, zone);
     KeyRow {
         id: key.id,
         name: key.name,
@@ -97,7 +94,7 @@ async fn show(
             base: access.base(),
             site_id: access.workspace.site_id.clone(),
             api_url: format!("{}/api/v1", state.settings.public_url),
-            keys: keys.into_iter().map(row).collect(),
+            keys: keys.into_iter().map(|k| row(k, access.time_zone())).collect(),
             name,
             name_error,
             new_key,

@@ -9,12 +9,13 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::stream;
 use serde::Deserialize;
 
+use super::audit_result;
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{AuditAction, Permission};
+use crate::domain::{AuditAction, Permission, TimeZone};
 use crate::store::audit::{self, AccountEntries, AuditEntry, AuditQuery, ChainReport, HeadCheck};
 use crate::store::{self, StoreError};
 
@@ -56,12 +57,19 @@ fn parse_date(raw: &str, field: &str) -> Result<Option<NaiveDate>, WebError> {
         .ok_or_else(|| WebError::BadRequest(format!("The {field} date must look like 2026-01-31.")))
 }
 
-fn start_of(date: NaiveDate) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default()
+/// When the day begins for the viewer, in UTC as the log is stored: the dates of the
+/// filter are the viewer's, as the times the page shows are.
+fn start_of(date: NaiveDate, zone: TimeZone) -> NaiveDateTime {
+    zone.to_utc(date.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
 impl AuditParams {
-    fn to_query(&self, workspace_id: i64, account_entries: AccountEntries) -> Result<AuditQuery, WebError> {
+    fn to_query(
+        &self,
+        workspace_id: i64,
+        account_entries: AccountEntries,
+        zone: TimeZone,
+    ) -> Result<AuditQuery, WebError> {
         let actor_user_id = match self.actor.trim() {
             "" => None,
             raw => Some(
@@ -90,8 +98,8 @@ impl AuditParams {
             account_entries,
             actor_user_id,
             action,
-            from: from.map(start_of),
-            until: to.and_then(|d| d.succ_opt()).map(start_of),
+            from: from.map(|d| start_of(d, zone)),
+            until: to.and_then(|d| d.succ_opt()).map(|d| start_of(d, zone)),
         })
     }
 
@@ -118,7 +126,9 @@ pub struct EntryView {
     pub target: String,
     pub target_href: Option<String>,
     pub selection: String,
-    pub affected: i64,
+    /// What it did, in words, and the receipt it names, as a link.
+    pub result: String,
+    pub receipt: Option<(String, String)>,
     pub request_id: String,
     pub client_ip: String,
     pub hash_prefix: String,
@@ -227,19 +237,21 @@ fn describe_route(method: &str, pattern: &str) -> String {
     }
 }
 
-fn view(entry: &AuditEntry, base: &str, names: &Names) -> EntryView {
+fn view(entry: &AuditEntry, base: &str, names: &Names, zone: TimeZone) -> EntryView {
     let (target, target_href) = describe_target(&entry.target, base, names);
+    let action = AuditAction::parse(&entry.action);
+    let result = audit_result::describe(action, entry.affected, &entry.details, base);
     EntryView {
         id: entry.id,
-        when: crate::format::second(entry.created_at),
+        when: crate::format::second(entry.created_at, zone),
         actor: actor_label(entry, names),
-        action: AuditAction::parse(&entry.action)
-            .map_or_else(|| entry.action.clone(), |a| a.label().to_owned()),
+        action: action.map_or_else(|| entry.action.clone(), |a| a.label().to_owned()),
         action_key: entry.action.clone(),
         target,
         target_href,
         selection: entry.selection.clone(),
-        affected: entry.affected,
+        result: result.words,
+        receipt: result.receipt,
         request_id: entry.request_id.clone(),
         client_ip: entry.client_ip.clone(),
         hash_prefix: entry.hash.chars().take(12).collect(),
@@ -266,7 +278,7 @@ async fn list(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     let before = params.before;
     let workspace_id = access.workspace.id;
     let (entries, members, people, keys) = state
@@ -304,7 +316,10 @@ async fn list(
     let selected_actor = params.actor.trim().parse::<i64>().ok();
     let page = AuditPage {
         base: access.base(),
-        entries: shown.iter().map(|e| view(e, &base, &names)).collect(),
+        entries: shown
+            .iter()
+            .map(|e| view(e, &base, &names, access.time_zone()))
+            .collect(),
         actors: members
             .into_iter()
             .map(|(id, name)| ActorOption {
@@ -550,7 +565,7 @@ async fn export_csv(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     Ok(export(
         state,
         query,
@@ -564,7 +579,7 @@ async fn export_jsonl(
     access: Authorized<perm::AuditView>,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, WebError> {
-    let query = params.to_query(access.workspace.id, account_entries(&access))?;
+    let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     Ok(export(
         state,
         query,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::jobs::{and_devices, plural};
 use super::layout::{render, see_other, Layout, Section};
-use super::session::{FlashKind, TypedSession};
+use super::session::{FlashKind, FlashLink, TypedSession};
 use super::state::AppState;
 use super::WebError;
 use crate::domain::{BuiltinRole, CustomerFilter, JobKind};
@@ -137,29 +137,36 @@ async fn erase(
         .run(move |conn| erase_customer(conn, &eraser, kind, CustomerRef::Internal(id), suppress))
         .await?
         .ok_or(WebError::NotFound)?;
-    let receipt = format!("{}/receipts/{}", access.base(), outcome.job.receipt_id);
+    let receipt = FlashLink::receipt(&access.base(), &outcome.job.receipt_id);
     if kind.deletes() {
         let suppression = if suppress {
             "Their identifiers are suppressed: they cannot be added again."
         } else {
             "Their identifiers were not suppressed and may be used again; a customer created with them starts with no history."
         };
-        session.flash(
+        session.flash_with_link(
             FlashKind::Success,
             format!(
-                "Customer #{id} was deleted forever with {}{}. {suppression} Receipt: {receipt}",
+                "Customer #{id} was deleted forever with {}{}. {suppression}",
                 plural(outcome.events_removed, "event", "events"),
                 and_devices(outcome.devices_removed)
             ),
+            receipt,
         );
         Ok(see_other(format!("{}/customers", access.base())))
     } else {
-        let message = if outcome.job.done == 0 {
-            format!("Customer #{id} was already anonymous; nothing changed.")
+        if outcome.job.done == 0 {
+            session.flash(
+                FlashKind::Success,
+                format!("Customer #{id} was already anonymous; nothing changed."),
+            );
         } else {
-            format!("Customer #{id} is now an anonymous customer; their activity is kept. Receipt: {receipt}")
-        };
-        session.flash(FlashKind::Success, message);
+            session.flash_with_link(
+                FlashKind::Success,
+                format!("Customer #{id} is now an anonymous customer; their activity is kept."),
+                receipt,
+            );
+        }
         Ok(see_other(format!("{}/customers/{id}", access.base())))
     }
 }

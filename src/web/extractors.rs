@@ -11,7 +11,7 @@ use super::layout::WorkspaceLink;
 use super::session::TypedSession;
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::{Permission, PermissionSet, TimeZone};
 use crate::store::audit::{Actor, RequestOrigin};
 use crate::store::roles::Role;
 use crate::store::users::User;
@@ -28,6 +28,11 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The zone this person reads times in, for every time a page shows them.
+    pub fn time_zone(&self) -> TimeZone {
+        self.user.time_zone
+    }
+
     pub fn workspace_links(&self) -> Vec<WorkspaceLink> {
         self.memberships
             .iter()
@@ -138,6 +143,11 @@ impl WorkspaceAccess {
 
     pub fn actor(&self) -> Actor {
         Actor::User(self.user.user.id)
+    }
+
+    /// The zone the viewer reads times in.
+    pub fn time_zone(&self) -> TimeZone {
+        self.user.time_zone()
     }
 
     /// Base path of this workspace's pages.

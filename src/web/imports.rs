@@ -234,7 +234,7 @@ async fn show(
         started_by: starter
             .map(|u| u.name)
             .unwrap_or_else(|| format!("user #{created_by}")),
-        created_at: crate::format::minute(job.created_at),
+        created_at: crate::format::minute(job.created_at, access.time_zone()),
         rows_in_file: thousands(report.rows_in_file),
         problems_not_listed: report.problems_not_listed(),
         skipped_not_listed: report.skipped_not_listed(),

@@ -11,7 +11,7 @@ use super::session::{FlashKind, TypedSession};
 use super::state::AppState;
 use super::{owner_code, WebError};
 use crate::domain::masking::{mask_email, mask_name};
-use crate::domain::{JobKind, JobState, Permission};
+use crate::domain::{JobKind, JobState, Permission, TimeZone};
 use crate::erasure::confirm::{cancel_job, confirm_job, discard_job, permissions_for, Confirmed};
 use crate::erasure::owner_code::CodePurpose;
 use crate::erasure::runner::receipt_url;
@@ -131,7 +131,7 @@ fn duration_words(seconds: i64) -> String {
     }
 }
 
-fn view(job: &Job, started_by: String) -> JobView {
+fn view(job: &Job, started_by: String, zone: TimeZone) -> JobView {
     let kind = job.kind;
     let processed = job.processed();
     let percent = if job.total > 0 {
@@ -182,7 +182,7 @@ fn view(job: &Job, started_by: String) -> JobView {
         needs_owner_code: job.needs_owner_code,
         whole_workspace: job.whole_workspace,
         started_by,
-        created_at: crate::format::minute(job.created_at),
+        created_at: crate::format::minute(job.created_at, zone),
     }
 }
 
@@ -307,7 +307,7 @@ async fn show(
     let started_by = starter
         .map(|u| u.name)
         .unwrap_or_else(|| format!("user #{created_by}"));
-    let job_view = view(&job, started_by);
+    let job_view = view(&job, started_by, access.time_zone());
     let auto_refresh = job_view.is_active;
     let sample_heading = sample_heading(sample.len(), job.total);
     let sample_has_email = sample.iter().any(|r| !r.email.is_empty());
@@ -342,7 +342,7 @@ async fn progress(
     if job.state == JobState::Preview {
         require(&req, &access, &job).await?;
     }
-    let v = view(&job, String::new());
+    let v = view(&job, String::new(), TimeZone::UTC);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "state": v.state,
         "total": v.total,
@@ -555,7 +555,7 @@ async fn list(
             selection: job.selection.clone(),
             total: job.total,
             done: job.done,
-            created_at: crate::format::minute(job.created_at),
+            created_at: crate::format::minute(job.created_at, access.time_zone()),
         })
         .collect();
     render(&JobListPage {
@@ -608,8 +608,14 @@ async fn load_receipt(
     ))
 }
 
-fn timestamp(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map(crate::format::second).unwrap_or_default()
+/// A time on the receipt's page, in the viewer's zone.
+fn timestamp(at: Option<chrono::NaiveDateTime>, zone: TimeZone) -> String {
+    at.map(|at| crate::format::second(at, zone)).unwrap_or_default()
+}
+
+/// A time in the receipt's JSON: ISO 8601 in UTC, whoever reads it.
+fn iso_timestamp(at: Option<chrono::NaiveDateTime>) -> Option<String> {
+    at.map(crate::format::iso)
 }
 
 async fn receipt(
@@ -623,10 +629,10 @@ async fn receipt(
     render(&ReceiptPage {
         json_url: format!("{}/receipts/{}.json", access.base(), job.receipt_id),
         audit_hash: report_text(&job, "audit_hash"),
-        started_at: timestamp(job.started_at),
-        finished_at: timestamp(job.finished_at),
+        started_at: timestamp(job.started_at, access.time_zone()),
+        finished_at: timestamp(job.finished_at, access.time_zone()),
         workspace_name: access.workspace.name.clone(),
-        job: view(&job, started_by),
+        job: view(&job, started_by, access.time_zone()),
         layout: Layout::workspace("Erasure receipt", Section::Customers, &session, &access),
     })
 }
@@ -659,8 +665,8 @@ async fn receipt_json(
             "devices_removed": job.devices_removed,
         },
         "identifiers_suppressed": job.suppress,
-        "started_at": timestamp(job.started_at),
-        "finished_at": timestamp(job.finished_at),
+        "started_at": iso_timestamp(job.started_at),
+        "finished_at": iso_timestamp(job.finished_at),
         "audit_entry_hash": report_text(&job, "audit_hash"),
     })))
 }

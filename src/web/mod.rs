@@ -6,6 +6,7 @@ pub mod api_error;
 mod api_keys;
 mod assets;
 mod audit;
+mod audit_result;
 mod auth;
 mod customers;
 mod delete_all;

@@ -28,6 +28,27 @@ pub enum FlashKind {
 pub struct Flash {
     pub kind: FlashKind,
     pub message: String,
+    /// A link shown after the message (a receipt): its own field, rendered as an
+    /// escaped `<a>`, so a message never carries markup.
+    #[serde(default)]
+    pub link: Option<FlashLink>,
+}
+
+/// Where a flash points, and its words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlashLink {
+    pub href: String,
+    pub label: String,
+}
+
+impl FlashLink {
+    /// The receipt of an erasure, on this workspace's pages (`base` is `/w/{slug}`).
+    pub fn receipt(base: &str, receipt_id: &str) -> FlashLink {
+        FlashLink {
+            href: format!("{base}/receipts/{receipt_id}"),
+            label: format!("Receipt {receipt_id}"),
+        }
+    }
 }
 
 impl Flash {
@@ -126,16 +147,30 @@ impl TypedSession {
     }
 
     pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
+        self.push_flash(Flash {
+            kind,
+            message: message.into(),
+            link: None,
+        });
+    }
+
+    /// A flash message followed by a link (a receipt).
+    pub fn flash_with_link(&self, kind: FlashKind, message: impl Into<String>, link: FlashLink) {
+        self.push_flash(Flash {
+            kind,
+            message: message.into(),
+            link: Some(link),
+        });
+    }
+
+    fn push_flash(&self, flash: Flash) {
         let mut flashes = self
             .session
             .get::<Vec<Flash>>(FLASH_KEY)
             .ok()
             .flatten()
             .unwrap_or_default();
-        flashes.push(Flash {
-            kind,
-            message: message.into(),
-        });
+        flashes.push(flash);
         if let Err(err) = self.session.insert(FLASH_KEY, flashes) {
             tracing::error!(error = %err, "could not store a flash message");
         }

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render, render_with_status, see_other, Layout, Section};
-use super::session::{FlashKind, TypedSession};
+use super::session::{FlashKind, FlashLink, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::domain::{Email, Identifier, IdentifierMode, Permission};
+use crate::domain::{Email, Identifier, IdentifierMode, Permission, TimeZone};
 use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
 use crate::store::suppressions::{self, Suppression};
@@ -51,13 +51,13 @@ pub struct Row {
     pub created_by: String,
 }
 
-fn row(s: &Suppression) -> Row {
+fn row(s: &Suppression, zone: TimeZone) -> Row {
     Row {
         id: s.id,
         digest_prefix: s.digest.chars().take(12).collect(),
         kind: s.kind.key().to_owned(),
         reason: s.reason.clone(),
-        created_at: crate::format::minute(s.created_at),
+        created_at: crate::format::minute(s.created_at, zone),
         created_by: s.created_by.clone(),
     }
 }
@@ -118,7 +118,7 @@ async fn page(
     Ok(ListPage {
         layout: Layout::workspace("Suppressions", Section::Suppressions, session, access),
         base: access.base(),
-        rows: shown.iter().map(|s| row(s)).collect(),
+        rows: shown.iter().map(|s| row(s, access.time_zone())).collect(),
         total,
         may_manage: access.can(Permission::SuppressionsManage),
         emails_identify: access.workspace.identifier_mode == crate::domain::IdentifierMode::IdOrEmail,
@@ -248,7 +248,7 @@ async fn lookup(
         reason: found.as_ref().map(|s| s.reason.clone()).unwrap_or_default(),
         since: found
             .as_ref()
-            .map(|s| crate::format::minute(s.created_at))
+            .map(|s| crate::format::minute(s.created_at, access.time_zone()))
             .unwrap_or_default(),
     };
     render(&page(&state, &session, &access, None, Some(answer), None, None).await?)
@@ -283,17 +283,19 @@ async fn add(
     } else {
         "That identifier was already suppressed.".to_owned()
     };
-    if let Some(deleted) = &done.deleted {
-        message.push_str(&format!(
-            " Customer #{} who had it was deleted forever with {}{}. Receipt: {}/receipts/{}",
-            deleted.job.selection.trim_start_matches("customer #"),
-            super::jobs::plural(deleted.events_removed, "event", "events"),
-            super::jobs::and_devices(deleted.devices_removed),
-            access.base(),
-            deleted.job.receipt_id
-        ));
+    match &done.deleted {
+        Some(deleted) => {
+            message.push_str(&format!(
+                " Customer #{} who had it was deleted forever with {}{}.",
+                deleted.job.selection.trim_start_matches("customer #"),
+                super::jobs::plural(deleted.events_removed, "event", "events"),
+                super::jobs::and_devices(deleted.devices_removed),
+            ));
+            let receipt = FlashLink::receipt(&access.base(), &deleted.job.receipt_id);
+            session.flash_with_link(FlashKind::Success, message, receipt);
+        }
+        None => session.flash(FlashKind::Success, message),
     }
-    session.flash(FlashKind::Success, message);
     Ok(see_other(format!("{}/suppressions", access.base())))
 }
 
@@ -328,7 +330,7 @@ async fn confirm_unsuppress(
     render(&UnsuppressPage {
         layout: Layout::workspace("Unsuppress", Section::Suppressions, &session, &access),
         base: access.base(),
-        row: row(&found),
+        row: row(&found, access.time_zone()),
     })
 }
 

@@ -84,6 +84,7 @@ fn scope(action: AuditAction) -> Scope {
         | PasswordChanged
         | PasswordResetRequested
         | PasswordReset
+        | TimeZoneChanged
         | MemberDisabled
         | MemberEnabled
         | AccountAdminGranted
@@ -1256,6 +1257,29 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::PasswordReset,
         Want::new(Who::User(pia), None, format!("user:{pia}")),
     );
+    // She signs in again, and reads the console's times in her own zone.
+    let pia_again = new_client();
+    see_other(
+        app.login_with(&pia_again, pia_email, reset_password).await,
+        "Pia signs in with her new password",
+    )
+    .await;
+    audit.mark();
+    see_other(
+        app.post_form_with(
+            &pia_again,
+            "/settings/preferences",
+            &[("time_zone", "Europe/Lisbon")],
+        )
+        .await,
+        "choose a time zone",
+    )
+    .await;
+    let zone = audit.one(
+        AuditAction::TimeZoneChanged,
+        Want::new(Who::User(pia), None, format!("user:{pia}")),
+    );
+    assert_eq!(zone.details, r#"{"time_zone":"Europe/Lisbon"}"#);
     // None of it may reach the log: not her address, the passwords or the link.
     personal.extend([
         pia_email.to_owned(),

@@ -150,6 +150,9 @@ static WEB_ROUTES: &[Route] = &[
 
     // The user's own settings.
     get("/settings/security", [A, A, A, A, A, S]),
+    // One's own time zone: an unknown one is a 422 next to the field.
+    get("/settings/preferences", [A, A, A, A, A, S]),
+    post("/settings/preferences", [A, A, A, A, A, S], &[("time_zone", "Europe/Berlin")], EMPTY),
     post("/settings/security/sign-out-everywhere", [A, A, A, A, A, S], NO_FIELDS,
         Probe::Skip("ends the client's own sessions")),
     // An empty form is a 422 asking for the new password; the current one is never checked.

@@ -11,17 +11,19 @@ use chrono::NaiveDateTime;
 
 use crate::domain::masking::{mask_email, mask_name, mask_other, mask_phone};
 use crate::domain::{
-    CustomerFilter, CustomerStatus, Identifying, Permission, PersonalData, PiiKeys, Withheld,
+    CustomerFilter, CustomerStatus, Identifying, Permission, PersonalData, PiiKeys, TimeZone, Withheld,
 };
 use crate::store::customers::{Customer, TimelineEvent};
 use crate::store::devices::Device;
 use crate::web::extractors::WorkspaceAccess;
 
-/// Who is looking, and at what moment (for the active / inactive badge).
+/// Who is looking, at what moment (for the active / inactive badge), and in which
+/// time zone.
 pub struct Viewer {
     sees_pii: bool,
     rule: PersonalData,
     now: NaiveDateTime,
+    zone: TimeZone,
 }
 
 impl Viewer {
@@ -32,6 +34,15 @@ impl Viewer {
             sees_pii: access.can(Permission::CustomersViewPii),
             rule: PersonalData::new(pii_keys.keys()),
             now: crate::store::now(),
+            zone: access.time_zone(),
+        }
+    }
+
+    /// A moment as this viewer reads it.
+    pub fn moment(&self, at: NaiveDateTime) -> Moment {
+        Moment {
+            shown: crate::format::minute(at, self.zone),
+            iso: crate::format::iso(at),
         }
     }
 
@@ -262,19 +273,11 @@ impl From<CustomerStatus> for Status {
     }
 }
 
-/// A moment as shown (minutes, UTC) and as machine-readable `datetime`.
+/// A moment as shown (minutes, in the viewer's zone, named) and as machine-readable
+/// `datetime` (UTC).
 pub struct Moment {
     pub shown: String,
     pub iso: String,
-}
-
-impl From<NaiveDateTime> for Moment {
-    fn from(at: NaiveDateTime) -> Moment {
-        Moment {
-            shown: crate::format::minute(at),
-            iso: crate::format::iso(at),
-        }
-    }
 }
 
 /// One row of the customers table.
@@ -299,7 +302,7 @@ impl CustomerRow {
             label: label(customer, viewer),
             email,
             location: location(customer).unwrap_or_else(|| "—".to_owned()),
-            last_seen: customer.last_seen_at.into(),
+            last_seen: viewer.moment(customer.last_seen_at),
             status: customer.status(viewer.now).into(),
         }
     }
@@ -376,7 +379,7 @@ impl Profile {
             .map(|device| DeviceView {
                 token: viewer.device_token(&device.token, customer),
                 platform: device.platform.label().to_owned(),
-                last_used: device.last_used.into(),
+                last_used: viewer.moment(device.last_used),
                 attributes: viewer.properties(&device.attributes, hide, &identifying),
             })
             .collect();
@@ -386,14 +389,14 @@ impl Profile {
             status: customer.status(viewer.now).into(),
             anonymous,
             masked: !viewer.sees_pii && !anonymous,
-            archived_at: customer.archived_at.map(Moment::from),
+            archived_at: customer.archived_at.map(|at| viewer.moment(at)),
             external_id: identifier(&customer.external_id, &|v| viewer.external_id(v)),
             email: identifier(&customer.email, &|v| viewer.email(v)),
             phone: identifier(&customer.phone, &|v| viewer.phone(v)),
             name: identifier(&customer.name, &|v| viewer.name(v)),
             location: location(customer),
-            created: customer.created_at.into(),
-            last_seen: customer.last_seen_at.into(),
+            created: viewer.moment(customer.created_at),
+            last_seen: viewer.moment(customer.last_seen_at),
             attributes,
             devices,
             legal_hold: customer.legal_hold_at.map(|at| LegalHold {
@@ -401,7 +404,7 @@ impl Profile {
                     customer.legal_hold_reason.as_deref().unwrap_or_default(),
                     &identifying,
                 ),
-                since: at.into(),
+                since: viewer.moment(at),
             }),
         }
     }
@@ -426,7 +429,7 @@ impl EventView {
         let hide = viewer.hides_personal_values(customer);
         EventView {
             name: viewer.text(&event.name, identifying),
-            at: event.occurred_at.into(),
+            at: viewer.moment(event.occurred_at),
             properties: viewer.properties(&event.properties, hide, identifying),
         }
     }

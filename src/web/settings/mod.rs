@@ -1,9 +1,10 @@
-//! Settings: the user's own security, the workspaces, and in each workspace its
+//! Settings: the user's own security and preferences, the workspaces, and in each workspace its
 //! settings, team and roles.
 
 mod nav;
 mod owner_code;
 mod password;
+mod preferences;
 mod roles;
 mod security;
 mod team;
@@ -24,6 +25,7 @@ pub use nav::SettingsNav;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     security::routes(cfg);
     password::routes(cfg);
+    preferences::routes(cfg);
     two_step::routes(cfg);
     workspaces::routes(cfg);
     team::routes(cfg);

@@ -34,6 +34,7 @@ impl SettingsNav {
             title: None,
             links: vec![
                 link("/settings/security".into(), "Security"),
+                link("/settings/preferences".into(), "Preferences"),
                 link("/settings/workspaces".into(), "Workspaces"),
             ],
         }];

@@ -114,7 +114,7 @@ async fn change(
              If it wasn't you, reset your password now at {url}/password/forgot \
              and tell the owner of your Erasure account.\n",
             name = user.user.name,
-            at = crate::format::minute(store::now()),
+            at = crate::format::minute(store::now(), user.time_zone()),
             url = state.settings.public_url,
         ),
     };

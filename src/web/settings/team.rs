@@ -123,6 +123,7 @@ async fn team_view(
         .await?;
     let reaches = |set: &crate::domain::PermissionSet| set.is_subset(&access.permissions);
     let me = access.user.user.id;
+    let zone = access.time_zone();
     let viewer_is_owner = access.user.user.is_owner;
     let viewer_has_account_power = access.user.user.has_account_power();
     let rows: Vec<MemberRow> = members
@@ -174,7 +175,7 @@ async fn team_view(
                 id: inv.id,
                 email: inv.email,
                 role_name,
-                expires: crate::format::minute(inv.expires_at),
+                expires: crate::format::minute(inv.expires_at, zone),
             })
             .collect(),
         form,
