@@ -226,11 +226,7 @@ pub(super) fn merged_attributes(
 
 /// Writes the patch to the target. Refuses (before writing anything) a merge that
 /// would take the customer past the attribute limit.
-pub(super) fn apply(
-    conn: &mut DbConnection,
-    target: &Target,
-    patch: &CustomerPatch,
-) -> Result<(), WriteError> {
+fn apply(conn: &mut DbConnection, target: &Target, patch: &CustomerPatch) -> Result<(), WriteError> {
     let attributes = merged_attributes(target, patch)?;
     let changes = CustomerChanges {
         email: column(&patch.email),

@@ -233,6 +233,50 @@ async fn a_batch_is_applied_in_order_and_answers_200(backend: Backend) {
         "the later write wins"
     );
     assert_eq!(attributes_of(&app, "p249")["n"], json!(249));
+
+    // The same customers again, all existing now: updated in one statement, each with
+    // its own columns, the attributes merged and what was not sent kept.
+    let again: Vec<Value> = (0..250)
+        .map(|n| {
+            let mut attributes = json!({ "m": n, "created_at": 1_700_000_000 + n });
+            if n % 2 == 0 {
+                attributes["email"] = json!(format!("p{n}@example.com"));
+                attributes["name"] = json!(format!("Person {n}"));
+            }
+            with(
+                person("identify", json!({ "id": format!("p{n}") })),
+                json!({ "attributes": attributes }),
+            )
+        })
+        .collect();
+    assert_ok(call_v2(&app, &auth, "/batch", &json!({ "batch": again })).await).await;
+    assert_eq!(app.count("customers WHERE external_id LIKE 'p%'"), 250);
+    assert_eq!(
+        attributes_of(&app, "p10"),
+        json!({ "n": 260, "m": 10 }),
+        "merged, not replaced"
+    );
+    assert_eq!(
+        app.count("customers WHERE email = 'p10@example.com' AND name = 'Person 10'"),
+        1
+    );
+    assert_eq!(
+        app.count("customers WHERE external_id LIKE 'p%' AND email IS NOT NULL"),
+        125,
+        "only the even ones were given an address"
+    );
+    assert_eq!(
+        app.count("customers WHERE external_id = 'p11' AND email IS NULL AND name IS NULL"),
+        1
+    );
+    let created = app.count(&format!(
+        "customers WHERE external_id = 'p11' AND created_at = '{}'",
+        "2023-11-14 22:13:31"
+    ));
+    assert_eq!(
+        created, 1,
+        "created_at set from the attribute, stored as every other timestamp"
+    );
 }
 
 async fn a_suppressed_id_or_email_in_a_batch_is_refused_for_that_operation_alone(backend: Backend) {
