@@ -2,11 +2,16 @@
 //! headings, labels and button names. Screenshots of the main pages land in
 //! `screenshots/`; a failing step saves one of the moment it failed.
 
+mod daily_use;
 mod driver;
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
 
+use daily_use::{
+    a_disabled_person_is_told_whom_to_ask, a_mistake_returns_to_the_same_page_with_the_filters_kept,
+    an_empty_workspace_shows_how_customers_arrive, the_audit_log_lists_every_deletion_in_words,
+};
 use driver::{browser_or_skip, Browser};
 use helpers::*;
 
@@ -296,9 +301,9 @@ async fn suppress_then_look_the_identifier_up(backend: Backend) {
     browser.quit().await;
 }
 
-/// Runs a flow on SQLite, and on PostgreSQL too when `on_postgres` and it is configured.
+/// Runs a flow on SQLite, and on PostgreSQL too when it is configured.
 macro_rules! browser_flows {
-    ($($name:ident: $on_postgres:expr),* $(,)?) => {
+    ($($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -306,10 +311,8 @@ macro_rules! browser_flows {
                     return;
                 }
                 super::$name(Backend::Sqlite).await;
-                if $on_postgres {
-                    if let Some(backend) = Backend::postgres() {
-                        super::$name(backend).await;
-                    }
+                if let Some(backend) = Backend::postgres() {
+                    super::$name(backend).await;
                 }
             }
         )*
@@ -319,12 +322,16 @@ macro_rules! browser_flows {
 mod flows {
     use super::{browser_or_skip, Backend};
     browser_flows!(
-        filter_select_and_delete_selected: false,
-        delete_filtered_with_the_preview_and_the_frozen_set: true,
-        delete_all_with_the_owners_code_from_the_mail: true,
-        archive_from_a_profile_and_see_the_anonymous_profile: false,
-        a_member_sees_no_delete_controls_and_names_show_as_text: false,
-        a_compliance_reviewer_reads_an_anonymized_profile_and_the_audit_log: false,
-        suppress_then_look_the_identifier_up: false,
+        filter_select_and_delete_selected,
+        delete_filtered_with_the_preview_and_the_frozen_set,
+        delete_all_with_the_owners_code_from_the_mail,
+        archive_from_a_profile_and_see_the_anonymous_profile,
+        a_member_sees_no_delete_controls_and_names_show_as_text,
+        a_compliance_reviewer_reads_an_anonymized_profile_and_the_audit_log,
+        suppress_then_look_the_identifier_up,
+        the_audit_log_lists_every_deletion_in_words,
+        a_mistake_returns_to_the_same_page_with_the_filters_kept,
+        a_disabled_person_is_told_whom_to_ask,
+        an_empty_workspace_shows_how_customers_arrive,
     );
 }
