@@ -6,6 +6,7 @@ mod driver;
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
+mod list_steering;
 
 use driver::{browser_or_skip, Browser};
 use helpers::*;
