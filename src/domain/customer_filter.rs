@@ -770,8 +770,8 @@ mod tests {
             "dir=desc",
         ] {
             let filter = parse(query).unwrap();
-            assert_eq!(filter.to_query_string().contains("dir="), false, "{query}");
-            assert_eq!(filter.to_query_string().contains("per_page="), false, "{query}");
+            assert!(!filter.to_query_string().contains("dir="), "{query}");
+            assert!(!filter.to_query_string().contains("per_page="), "{query}");
         }
         let oldest_first = parse("dir=asc").unwrap();
         assert_eq!(

@@ -196,6 +196,15 @@ async fn sort_page_and_fold_the_list(backend: Backend) {
     )
     .await;
     assert_eq!(labels, 25 * 6);
+    // The picture: the folded filters, the bulk controls and the first stacked rows.
+    browser
+        .driver
+        .execute(
+            "document.querySelector('details.filters-fold').scrollIntoView()",
+            Vec::<serde_json::Value>::new(),
+        )
+        .await
+        .unwrap();
     browser.screenshot("list-phone").await;
     summary.click().await.unwrap();
     assert!(browser.field("Country").await.is_displayed().await.unwrap());

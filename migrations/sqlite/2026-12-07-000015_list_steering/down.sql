@@ -1,3 +1,7 @@
+DROP INDEX customers_city_created;
+DROP INDEX customers_country_created;
+DROP INDEX customers_created;
+CREATE INDEX customers_created ON customers (workspace_id, created_at, id);
 DROP INDEX customers_country;
 DROP INDEX customers_country_seen;
 DROP INDEX customers_city_seen;

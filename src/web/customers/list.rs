@@ -203,15 +203,15 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors, masked: bool) -> Vec<For
     direction.options = vec![
         Choice {
             value: "",
-            label: "Usual: most recent first, names A to Z",
+            label: "Usual for the sort",
         },
         Choice {
             value: SortDirection::Descending.key(),
-            label: "Descending: most recent first, names Z to A",
+            label: "Newest or Z first",
         },
         Choice {
             value: SortDirection::Ascending.key(),
-            label: "Ascending: longest ago first, names A to Z",
+            label: "Oldest or A first",
         },
     ];
     let mut per_page = field(FilterField::PerPage, "Per page", "", 0, "", "");
