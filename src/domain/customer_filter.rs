@@ -454,6 +454,15 @@ impl CustomerFilter {
         }
     }
 
+    /// The same filters and order, first page, `per_page` customers a page.
+    pub fn paged_by(&self, per_page: PageSize) -> CustomerFilter {
+        CustomerFilter {
+            per_page,
+            start: None,
+            ..self.clone()
+        }
+    }
+
     /// The same filters, first page, sorted by `sort` in `direction`.
     pub fn sorted_by(&self, sort: CustomerSort, direction: SortDirection) -> CustomerFilter {
         CustomerFilter {
@@ -802,6 +811,18 @@ mod tests {
         assert_eq!(
             by_name.to_query_string(),
             "country=DE&sort=name&dir=desc&per_page=100"
+        );
+        let smaller = by_name
+            .page_after(Cursor::Name { id: 9 })
+            .paged_by(PageSize::parse("25").unwrap());
+        assert_eq!(
+            smaller.start(),
+            None,
+            "a new page size starts from the first page"
+        );
+        assert_eq!(
+            smaller.to_query_string(),
+            "country=DE&sort=name&dir=desc&per_page=25"
         );
     }
 

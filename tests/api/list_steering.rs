@@ -316,6 +316,30 @@ async fn every_page_size_pages_by_it_and_every_link_keeps_it(backend: Backend) {
         for (label, href, _) in headers(&first).iter().filter(|(_, href, _)| href.is_some()) {
             assert!(carries(href.as_deref().unwrap()), "{size}: the {label} header");
         }
+        // Beside the pager, every other size is a link to the same list's first page.
+        let sizes = Selector::parse("nav.page-sizes li").unwrap();
+        let offered: Vec<(String, Option<String>)> = doc
+            .select(&sizes)
+            .map(|li| {
+                let link = li.select(&Selector::parse("a").unwrap()).next();
+                (
+                    li.text().collect::<String>().trim().to_owned(),
+                    link.and_then(|a| a.value().attr("href"))
+                        .map(|h| h.replace("&amp;", "&")),
+                )
+            })
+            .collect();
+        assert_eq!(offered.len(), 4, "{size}");
+        for (label, link) in &offered {
+            if *label == size.to_string() {
+                assert!(link.is_none(), "{size}: the size shown is no link");
+                continue;
+            }
+            let link = link.as_deref().expect("another size is a link");
+            assert!(link.contains("country=DE&sort=created&dir=asc"), "{link}");
+            assert!(!link.contains("cursor=") && !link.contains("before="), "{link}");
+            assert_eq!(link.contains("per_page="), label != "50", "{link}");
+        }
         let clear = link_href(&first, "Clear").unwrap();
         assert!(carries(&clear) && !clear.contains("country"), "{size}: {clear}");
 

@@ -62,6 +62,9 @@ struct Results {
     first_href: Option<String>,
     previous_href: Option<String>,
     next_href: Option<String>,
+    /// Each page size with the link to it; none for the one shown. Offered once more
+    /// customers match than the smallest page holds.
+    page_sizes: Vec<(&'static str, Option<String>)>,
 }
 
 impl Results {
@@ -394,6 +397,17 @@ pub async fn list(
             .then(|| href(&filter.first_page())),
         previous_href: page.previous.map(|cursor| href(&filter.page_before(cursor))),
         next_href: page.next.map(|cursor| href(&filter.page_after(cursor))),
+        page_sizes: PageSize::choices()
+            .map(|size| {
+                let link = (size != filter.per_page()).then(|| href(&filter.paged_by(size)));
+                (size.key(), link)
+            })
+            .filter(|_| {
+                PageSize::choices()
+                    .next()
+                    .is_some_and(|smallest| matching > smallest.get())
+            })
+            .collect(),
     };
     render_with_status(
         StatusCode::OK,
