@@ -25,6 +25,16 @@
     }
   }
 
+  // The list's filters fold away on a phone only; a browser that cannot show a closed
+  // fold's content on a wider screen gets it opened there.
+  var fold = document.querySelector("details.filters-fold");
+  if (fold && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 721px)");
+    var unfold = function () { if (wide.matches) { fold.open = true; } };
+    unfold();
+    if (wide.addEventListener) { wide.addEventListener("change", unfold); }
+  }
+
   // "Select all on this page" ticks every row checkbox of the bulk form.
   document.querySelectorAll("[data-select-page]").forEach(function (box) {
     box.addEventListener("change", function () {

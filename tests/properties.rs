@@ -8,7 +8,7 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDateTime};
 use erasure::domain::{
     ApiKeyName, Change, Cursor, CursorError, CustomerFilter, CustomerPatch, CustomerSort, Email, Identifier,
-    IdentifierMode, OtpCode, QueryMap, RoleName, TrackEvent, WorkspaceName,
+    IdentifierMode, OtpCode, QueryMap, RoleName, SortDirection, TrackEvent, WorkspaceName,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
@@ -157,6 +157,10 @@ fn any_sort() -> impl Strategy<Value = CustomerSort> {
     prop::sample::select(CustomerSort::ALL.to_vec())
 }
 
+fn any_direction() -> impl Strategy<Value = SortDirection> {
+    prop::sample::select(SortDirection::ALL.to_vec())
+}
+
 /// One value as it stands in a query string (already encoded, or deliberately not).
 fn query_value() -> BoxedStrategy<String> {
     prop_oneof![
@@ -166,10 +170,12 @@ fn query_value() -> BoxedStrategy<String> {
             .prop_map(|bytes| bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>()),
         2 => prop::sample::select(vec!["active", "inactive", "anonymous", "Active", " active ", "last_seen", "created", "name", "NAME"])
             .prop_map(str::to_owned),
+        2 => prop::sample::select(vec!["asc", "desc", "ASC", "up", "25", "50", "100", "250", "10", "0", "-1", "1e2", " 25"])
+            .prop_map(str::to_owned),
         2 => (0u32..100_000, 0u32..15, 0u32..35).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
         2 => ("[a-zA-Z0-9_.-]{0,70}", hostile_text()).prop_map(|(k, v)| encode(&format!("{k}={v}"))),
-        2 => any_cursor().prop_map(|c| c.encode()),
-        1 => any_cursor().prop_map(|c| format!("{}==", c.encode())),
+        2 => (any_cursor(), any_direction()).prop_map(|(c, d)| c.encode(d)),
+        1 => (any_cursor(), any_direction()).prop_map(|(c, d)| format!("{}==", c.encode(d))),
         1 => prop::sample::select(vec![1024usize, 1025, 10_000, 100_000]).prop_map(|n| "a".repeat(n)),
     ]
     .boxed()
@@ -177,7 +183,9 @@ fn query_value() -> BoxedStrategy<String> {
 
 fn query_key() -> BoxedStrategy<String> {
     prop_oneof![
-        6 => prop::sample::select(vec!["q", "country", "city", "status", "seen_from", "seen_to", "attr", "sort", "cursor"])
+        6 => prop::sample::select(vec![
+            "q", "country", "city", "status", "seen_from", "seen_to", "attr", "sort", "dir", "per_page", "cursor", "before",
+        ])
             .prop_map(str::to_owned),
         1 => "[a-z_%0-9]{0,8}",
         1 => hostile_text().prop_map(|k| encode(&k)),
@@ -216,13 +224,21 @@ fn form_query() -> BoxedStrategy<String> {
             )
                 .prop_map(|(k, sp, v)| format!("{k}{sp}={v}")),
         ),
-        any_cursor(),
-        prop::bool::weighted(0.3),
+        (
+            any_cursor(),
+            any_direction(),
+            prop::option::of(prop::sample::select(vec![25, 50, 100, 250])),
+        ),
+        prop::sample::select(vec![None, Some("cursor"), Some("before")]),
     )
         .prop_map(
-            |((q, country, city), status, (from, to), attr, cursor, with_cursor)| {
+            |((q, country, city), status, (from, to), attr, (cursor, direction, per_page), page)| {
                 let sort = cursor.sort().key();
-                let mut pairs: Vec<(&str, String)> = vec![("sort", sort.to_owned())];
+                let mut pairs: Vec<(&str, String)> =
+                    vec![("sort", sort.to_owned()), ("dir", direction.key().to_owned())];
+                if let Some(per_page) = per_page {
+                    pairs.push(("per_page", per_page.to_string()));
+                }
                 for (key, value) in [
                     ("q", q),
                     ("country", country),
@@ -238,8 +254,8 @@ fn form_query() -> BoxedStrategy<String> {
                 if let Some(status) = status {
                     pairs.push(("status", status.to_owned()));
                 }
-                if with_cursor {
-                    pairs.push(("cursor", cursor.encode()));
+                if let Some(key) = page {
+                    pairs.push((key, cursor.encode(direction)));
                 }
                 url::form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(pairs)
@@ -369,11 +385,12 @@ proptest! {
             if let (Some(from), Some(to)) = (filter.seen_from(), filter.seen_to()) {
                 prop_assert!(from <= to);
             }
-            if let Some(cursor) = filter.cursor() {
-                prop_assert_eq!(cursor.sort(), filter.sort());
-                prop_assert!(cursor.id() > 0);
+            if let Some(start) = filter.start() {
+                prop_assert_eq!(start.cursor().sort(), filter.sort());
+                prop_assert!(start.cursor().id() > 0);
             }
-            prop_assert!(filter.first_page().cursor().is_none());
+            prop_assert!(filter.first_page().start().is_none());
+            prop_assert!([25, 50, 100, 250].contains(&filter.per_page().get()));
         }
     }
 
@@ -400,25 +417,30 @@ proptest! {
         json_value().prop_map(|v| URL_SAFE_NO_PAD.encode(v.to_string())),
         (prop::sample::select(vec!["last_seen", "created", "name", "other"]), json_leaf(), json_leaf())
             .prop_map(|(s, at, id)| URL_SAFE_NO_PAD.encode(serde_json::json!({ "s": s, "at": at, "name": at, "id": id }).to_string())),
-    ], sort in any_sort()) {
-        if let Ok(cursor) = Cursor::decode(&raw, sort) {
+    ], sort in any_sort(), direction in any_direction()) {
+        if let Ok(cursor) = Cursor::decode(&raw, sort, direction) {
             prop_assert_eq!(cursor.sort(), sort);
             prop_assert!(cursor.id() > 0);
         }
     }
 
     #[test]
-    fn every_cursor_the_list_can_make_decodes_back(cursor in any_cursor()) {
-        let encoded = cursor.encode();
+    fn every_cursor_the_list_can_make_decodes_back(cursor in any_cursor(), direction in any_direction()) {
+        let encoded = cursor.encode(direction);
         prop_assert!(encoded.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        prop_assert_eq!(Cursor::decode(&encoded, cursor.sort()), Ok(cursor.clone()));
+        prop_assert_eq!(Cursor::decode(&encoded, cursor.sort(), direction), Ok(cursor.clone()));
         let other = CustomerSort::ALL.into_iter().find(|s| *s != cursor.sort()).unwrap();
-        prop_assert_eq!(Cursor::decode(&encoded, other), Err(CursorError::OtherSort));
+        prop_assert_eq!(Cursor::decode(&encoded, other, direction), Err(CursorError::OtherSort));
+        prop_assert_eq!(
+            Cursor::decode(&encoded, cursor.sort(), direction.reversed()),
+            Err(CursorError::OtherSort)
+        );
     }
 
     #[test]
     fn a_cursor_no_stored_customer_can_make_is_refused(cursor in impossible_cursor()) {
-        prop_assert_eq!(Cursor::decode(&cursor.encode(), cursor.sort()), Err(CursorError::Malformed));
+        let direction = cursor.sort().default_direction();
+        prop_assert_eq!(Cursor::decode(&cursor.encode(direction), cursor.sort(), direction), Err(CursorError::Malformed));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! from HTTP and SQL, and cannot hold a value that the query would have to re-check.
 
 mod cursor;
+mod order;
+mod page;
 mod query_map;
 mod status;
 mod without_personal;
@@ -14,6 +16,8 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 pub use cursor::{Cursor, CursorError};
+pub use order::{CustomerSort, SortDirection};
+pub use page::{PageSize, PageStart};
 pub use query_map::QueryMap;
 pub use status::{CustomerStatus, ACTIVE_WITHIN_DAYS};
 pub use without_personal::Withheld;
@@ -23,43 +27,6 @@ const MAX_COUNTRY_CHARS: usize = 64;
 const MAX_CITY_CHARS: usize = 100;
 const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
 const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
-
-/// The order of the list. Every order ends with the customer id, so rows with equal
-/// keys still have one fixed place and paging neither repeats nor skips them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CustomerSort {
-    /// Most recently seen first.
-    #[default]
-    LastSeen,
-    /// Newest customers first.
-    Created,
-    /// A to Z, customers without a name last.
-    Name,
-}
-
-impl CustomerSort {
-    pub const ALL: [CustomerSort; 3] = [CustomerSort::LastSeen, CustomerSort::Created, CustomerSort::Name];
-
-    pub fn parse(raw: &str) -> Option<CustomerSort> {
-        CustomerSort::ALL.into_iter().find(|s| s.key() == raw)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            CustomerSort::LastSeen => "last_seen",
-            CustomerSort::Created => "created",
-            CustomerSort::Name => "name",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CustomerSort::LastSeen => "Last seen, newest first",
-            CustomerSort::Created => "Created, newest first",
-            CustomerSort::Name => "Name, A to Z",
-        }
-    }
-}
 
 /// `key=value`: customers whose attribute `key` is the string `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +92,10 @@ pub enum FilterField {
     SeenTo,
     Attr,
     Sort,
+    Dir,
+    PerPage,
     Cursor,
+    Before,
 }
 
 impl FilterField {
@@ -139,7 +109,10 @@ impl FilterField {
             FilterField::SeenTo => "seen_to",
             FilterField::Attr => "attr",
             FilterField::Sort => "sort",
+            FilterField::Dir => "dir",
+            FilterField::PerPage => "per_page",
             FilterField::Cursor => "cursor",
+            FilterField::Before => "before",
         }
     }
 }
@@ -180,12 +153,13 @@ impl fmt::Display for FilterErrors {
 
 impl std::error::Error for FilterErrors {}
 
-/// Which customers the list shows, in which order, from where.
+/// Which customers the list shows, in which order, from where, how many at a time.
 ///
 /// Fields are private: a value exists only through [`CustomerFilter::from_query`] (or
 /// [`Default`], which is every customer), so it always holds trimmed, bounded text,
-/// an ordered date range and a cursor that belongs to its sort.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// an ordered date range, a page size the list offers and a cursor that belongs to
+/// its sort and direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerFilter {
     q: Option<String>,
     /// One customer by internal id: what a search becomes for viewers who may not
@@ -202,7 +176,29 @@ pub struct CustomerFilter {
     /// innocent key holding a copy of one cannot stand in for the personal field.
     attr_skips_identifying: bool,
     sort: CustomerSort,
-    cursor: Option<Cursor>,
+    direction: SortDirection,
+    per_page: PageSize,
+    start: Option<PageStart>,
+}
+
+impl Default for CustomerFilter {
+    fn default() -> CustomerFilter {
+        CustomerFilter {
+            q: None,
+            id: None,
+            country: None,
+            city: None,
+            status: None,
+            seen_from: None,
+            seen_to: None,
+            attr: None,
+            attr_skips_identifying: false,
+            sort: CustomerSort::default(),
+            direction: CustomerSort::default().default_direction(),
+            per_page: PageSize::default(),
+            start: None,
+        }
+    }
 }
 
 impl CustomerFilter {
@@ -273,11 +269,40 @@ impl CustomerFilter {
                 CustomerSort::default()
             }),
         };
-        let cursor = match field(FilterField::Cursor) {
+        let direction = match field(FilterField::Dir) {
+            None => sort.default_direction(),
+            Some(v) => SortDirection::parse(v).unwrap_or_else(|| {
+                errors.add(FilterField::Dir, "choose ascending or descending");
+                sort.default_direction()
+            }),
+        };
+        let per_page = match field(FilterField::PerPage) {
+            None => PageSize::default(),
+            Some(v) => PageSize::parse(v).unwrap_or_else(|| {
+                errors.add(
+                    FilterField::PerPage,
+                    "choose 25, 50, 100 or 250 customers per page",
+                );
+                PageSize::default()
+            }),
+        };
+        let mut cursor_of = |key: FilterField| match field(key) {
             None => None,
-            Some(v) => Cursor::decode(v, sort)
-                .map_err(|e| errors.add(FilterField::Cursor, e.to_string()))
+            Some(v) => Cursor::decode(v, sort, direction)
+                .map_err(|e| errors.add(key, e.to_string()))
                 .ok(),
+        };
+        let after = cursor_of(FilterField::Cursor);
+        let before = cursor_of(FilterField::Before);
+        let start = match (after, before) {
+            (Some(_), Some(_)) => {
+                // Only a link made by hand goes both ways at once.
+                errors.add(FilterField::Cursor, CursorError::Malformed.to_string());
+                None
+            }
+            (Some(after), None) => Some(PageStart::After(after)),
+            (None, Some(before)) => Some(PageStart::Before(before)),
+            (None, None) => None,
         };
 
         if !errors.is_empty() {
@@ -294,7 +319,9 @@ impl CustomerFilter {
             attr,
             attr_skips_identifying: false,
             sort,
-            cursor,
+            direction,
+            per_page,
+            start,
         })
     }
 
@@ -356,8 +383,17 @@ impl CustomerFilter {
         self.sort
     }
 
-    pub fn cursor(&self) -> Option<&Cursor> {
-        self.cursor.as_ref()
+    pub fn direction(&self) -> SortDirection {
+        self.direction
+    }
+
+    pub fn per_page(&self) -> PageSize {
+        self.per_page
+    }
+
+    /// Where the page starts; `None` for the first page.
+    pub fn start(&self) -> Option<&PageStart> {
+        self.start.as_ref()
     }
 
     /// True when any filter narrows the list (sort and page do not).
@@ -385,22 +421,61 @@ impl CustomerFilter {
     /// The same filters from the first page.
     pub fn first_page(&self) -> CustomerFilter {
         CustomerFilter {
-            cursor: None,
+            start: None,
             ..self.clone()
         }
     }
 
-    /// The same filters from `cursor`, which must come from a page in this sort.
+    /// The same filters from after `cursor` (the last row of a page in this order).
     pub fn page_after(&self, cursor: Cursor) -> CustomerFilter {
         debug_assert_eq!(cursor.sort(), self.sort, "a cursor of another sort");
         CustomerFilter {
-            cursor: Some(cursor),
+            start: Some(PageStart::After(cursor)),
+            ..self.clone()
+        }
+    }
+
+    /// The same filters up to before `cursor` (the first row of a page in this order).
+    pub fn page_before(&self, cursor: Cursor) -> CustomerFilter {
+        debug_assert_eq!(cursor.sort(), self.sort, "a cursor of another sort");
+        CustomerFilter {
+            start: Some(PageStart::Before(cursor)),
+            ..self.clone()
+        }
+    }
+
+    /// No filter at all, in the same order and page size: where "Clear" leads.
+    pub fn cleared(&self) -> CustomerFilter {
+        CustomerFilter {
+            sort: self.sort,
+            direction: self.direction,
+            per_page: self.per_page,
+            ..CustomerFilter::default()
+        }
+    }
+
+    /// The same filters and order, first page, `per_page` customers a page.
+    pub fn paged_by(&self, per_page: PageSize) -> CustomerFilter {
+        CustomerFilter {
+            per_page,
+            start: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same filters, first page, sorted by `sort` in `direction`.
+    pub fn sorted_by(&self, sort: CustomerSort, direction: SortDirection) -> CustomerFilter {
+        CustomerFilter {
+            sort,
+            direction,
+            start: None,
             ..self.clone()
         }
     }
 
     /// The filters as query pairs, in a fixed order and leaving out what is unset (and
-    /// the sort when it is the default), so that equal filters make equal links.
+    /// the sort, its direction and the page size when they are the usual ones), so
+    /// that equal filters make equal links.
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         let pairs = [
             (
@@ -417,7 +492,28 @@ impl CustomerFilter {
                 FilterField::Sort,
                 (self.sort != CustomerSort::default()).then(|| self.sort.key().to_owned()),
             ),
-            (FilterField::Cursor, self.cursor.as_ref().map(Cursor::encode)),
+            (
+                FilterField::Dir,
+                (self.direction != self.sort.default_direction()).then(|| self.direction.key().to_owned()),
+            ),
+            (
+                FilterField::PerPage,
+                (self.per_page != PageSize::default()).then(|| self.per_page.key().to_owned()),
+            ),
+            (
+                FilterField::Cursor,
+                match &self.start {
+                    Some(PageStart::After(cursor)) => Some(cursor.encode(self.direction)),
+                    _ => None,
+                },
+            ),
+            (
+                FilterField::Before,
+                match &self.start {
+                    Some(PageStart::Before(cursor)) => Some(cursor.encode(self.direction)),
+                    _ => None,
+                },
+            ),
         ];
         pairs
             .into_iter()
@@ -657,15 +753,101 @@ mod tests {
         let cursor = Cursor::Name { id: 42 };
         let filter = parse(
             "q=a%26b%3Dc&country=FR&city=Saint-%C3%89tienne&status=inactive&seen_from=2025-01-01\
-             &seen_to=2025-12-31&attr=plan%3Dpro%20plus&sort=name",
+             &seen_to=2025-12-31&attr=plan%3Dpro%20plus&sort=name&dir=desc&per_page=250",
         )
         .unwrap()
         .page_after(cursor.clone());
         let again = parse(&filter.to_query_string()).unwrap();
         assert_eq!(again, filter);
-        assert_eq!(again.cursor(), Some(&cursor));
-        assert_eq!(again.first_page().cursor(), None);
+        assert_eq!(again.start(), Some(&PageStart::After(cursor.clone())));
+        assert_eq!(again.first_page().start(), None);
         assert!(!again.first_page().to_query_string().contains("cursor="));
+        assert!(again.first_page().to_query_string().contains("per_page=250"));
+
+        let back = filter.page_before(cursor.clone());
+        let again = parse(&back.to_query_string()).unwrap();
+        assert_eq!(again.start(), Some(&PageStart::Before(cursor)));
+        assert!(!back.to_query_string().contains("cursor="));
+    }
+
+    #[test]
+    fn the_usual_order_and_page_size_stay_out_of_links() {
+        for query in [
+            "sort=last_seen&dir=desc",
+            "sort=name&dir=asc",
+            "per_page=50",
+            "dir=desc",
+        ] {
+            let filter = parse(query).unwrap();
+            assert!(!filter.to_query_string().contains("dir="), "{query}");
+            assert!(!filter.to_query_string().contains("per_page="), "{query}");
+        }
+        let oldest_first = parse("dir=asc").unwrap();
+        assert_eq!(
+            (oldest_first.sort(), oldest_first.direction()),
+            (CustomerSort::LastSeen, SortDirection::Ascending)
+        );
+        assert_eq!(oldest_first.to_query_string(), "dir=asc");
+        assert_eq!(parse("sort=name").unwrap().direction(), SortDirection::Ascending);
+        assert_eq!(
+            parse("sort=created").unwrap().direction(),
+            SortDirection::Descending
+        );
+        assert_eq!(parse("per_page=25").unwrap().per_page().get(), 25);
+        assert_eq!(CustomerFilter::default().per_page().get(), 50);
+    }
+
+    #[test]
+    fn a_new_order_starts_from_the_first_page_with_the_same_filters() {
+        let filter = parse("country=de&per_page=100")
+            .unwrap()
+            .page_after(Cursor::LastSeen {
+                at: date(2026, 1, 1).and_hms_opt(0, 0, 0).unwrap(),
+                id: 3,
+            });
+        let by_name = filter.sorted_by(CustomerSort::Name, SortDirection::Descending);
+        assert_eq!(by_name.start(), None);
+        assert_eq!(by_name.country(), Some("DE"));
+        assert_eq!(
+            by_name.to_query_string(),
+            "country=DE&sort=name&dir=desc&per_page=100"
+        );
+        let smaller = by_name
+            .page_after(Cursor::Name { id: 9 })
+            .paged_by(PageSize::parse("25").unwrap());
+        assert_eq!(
+            smaller.start(),
+            None,
+            "a new page size starts from the first page"
+        );
+        assert_eq!(
+            smaller.to_query_string(),
+            "country=DE&sort=name&dir=desc&per_page=25"
+        );
+    }
+
+    #[test]
+    fn a_wrong_direction_page_size_or_page_link_is_reported_beside_its_field() {
+        let errors = parse("dir=up&per_page=10&before=xyz").unwrap_err();
+        assert!(errors.message(FilterField::Dir).is_some());
+        assert_eq!(
+            errors.message(FilterField::PerPage),
+            Some("choose 25, 50, 100 or 250 customers per page")
+        );
+        assert!(errors.message(FilterField::Before).is_some());
+        for bad in ["0", "1000", "abc", "-50", "50.5"] {
+            let errors = parse(&format!("per_page={bad}&country=DE")).unwrap_err();
+            assert!(errors.message(FilterField::PerPage).is_some(), "{bad}");
+            assert!(errors.message(FilterField::Country).is_none(), "{bad}");
+        }
+        let at = date(2026, 1, 1).and_hms_opt(0, 0, 0).unwrap();
+        let cursor = Cursor::LastSeen { at, id: 3 }.encode(SortDirection::Descending);
+        let both = parse(&format!("cursor={cursor}&before={cursor}")).unwrap_err();
+        assert!(both.message(FilterField::Cursor).is_some(), "a link goes one way");
+        let reversed = parse(&format!("cursor={cursor}&dir=asc")).unwrap_err();
+        assert!(reversed
+            .message(FilterField::Cursor)
+            .is_some_and(|m| m.contains("another sort order")));
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub use api_key_name::{ApiKeyName, ApiKeyNameError};
 pub use audit_action::AuditAction;
 pub use customer_filter::{
     AttributeMatch, Cursor, CursorError, CustomerFilter, CustomerSort, CustomerStatus, FilterErrors,
-    FilterField, QueryMap, Withheld, ACTIVE_WITHIN_DAYS,
+    FilterField, PageSize, PageStart, QueryMap, SortDirection, Withheld, ACTIVE_WITHIN_DAYS,
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError, MAX_ATTRIBUTES};

@@ -11,13 +11,14 @@ use super::prepared_sql::{fragment, in_subquery};
 use super::{now, StoreResult};
 use crate::db::schema::{customers, events};
 use crate::db::{Backend, DbConnection};
-use crate::domain::{Cursor, CustomerFilter, CustomerSort, CustomerStatus};
+use crate::domain::{Cursor, CustomerFilter, CustomerSort, CustomerStatus, PageStart, SortDirection};
 
 type Db = <DbConnection as Connection>::Backend;
 
 #[diesel::declare_sql_function]
 extern "SQL" {
-    /// Case folding for PostgreSQL, whose LIKE is case-sensitive.
+    /// Case folding: for PostgreSQL, whose LIKE is case-sensitive, and for comparing
+    /// countries and cities in any case on both backends.
     fn lower(text: Nullable<Text>) -> Nullable<Text>;
 
     /// PostgreSQL: where `needle` starts in `text`, from 1; 0 when it is not there.
@@ -92,14 +93,29 @@ pub fn count(conn: &mut DbConnection, workspace_id: i64, filter: &CustomerFilter
         .get_result(conn)?)
 }
 
-/// One page of matching customers, from the filter's cursor on, and the cursor of the
-/// page after it when there is one.
+/// One page of the list, and where the pages beside it start.
+#[derive(Debug)]
+pub struct Page {
+    /// In the list's order.
+    pub rows: Vec<Customer>,
+    /// Where the page after this one starts (its last row), when there is one.
+    pub next: Option<Cursor>,
+    /// Where the page before this one ends (its first row), when there is one.
+    pub previous: Option<Cursor>,
+    /// How many customers match, exactly (the page plays no part).
+    pub matching: i64,
+}
+
+/// One page of matching customers, where the filter says it starts, with the cursors
+/// of the pages before and after it and how many match.
 ///
 /// Keyset paging, never OFFSET: each page starts strictly after the last row of the
 /// one before in (sort key, id) order, so a deep page costs what the first one does and
-/// rows added or removed meanwhile never make another row repeat or go missing.
+/// rows added or removed meanwhile never make another row repeat or go missing. The
+/// page before one is read the same way in the opposite direction, from its first row
+/// back, and turned round: going back gives exactly the rows that going forward gave.
 ///
-/// Each page is one statement: the ids of the page, found by a query that names only
+/// Each read is one statement: the ids of the page, found by a query that names only
 /// the filter's columns, the sort key and the id (which an index alone can answer),
 /// and around it the whole rows of those ids. Selecting whole rows in the inner query
 /// would read every candidate row before sorting: at a million customers,
@@ -107,45 +123,134 @@ pub fn count(conn: &mut DbConnection, workspace_id: i64, filter: &CustomerFilter
 /// now it sorts 3,800 index entries and reads 51 rows. One statement also means one
 /// snapshot: the cursor is the last row's own key.
 ///
-/// With it, how many match ([`count`]): a first page that holds every match is its own
-/// count, which spares a search its second pass through the trigram index (on
-/// PostgreSQL a search's count read the same index entries and rows as its page).
+/// How many match ([`count`]): a first page that holds every match is its own count,
+/// which spares a search its second pass through the trigram index (on PostgreSQL a
+/// search's count read the same index entries and rows as its page).
 pub fn list_and_count(
     conn: &mut DbConnection,
     workspace_id: i64,
     filter: &CustomerFilter,
-    limit: i64,
-) -> StoreResult<(Vec<Customer>, Option<Cursor>, i64)> {
-    let (rows, next, found) = page(conn, workspace_id, filter, limit)?;
-    let counted = match (filter.cursor(), &next) {
-        (None, None) => found as i64,
+) -> StoreResult<Page> {
+    let matching = Matching::new(conn, workspace_id, filter, now())?;
+    let limit = filter.per_page().get();
+    // One row more than asked tells whether another page lies beyond.
+    let wanted = limit + 1;
+    let (rows, previous, next) = match filter.start() {
+        None => {
+            let mut rows = read(conn, &matching, None, Way::Forward, wanted)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            (rows, false, more)
+        }
+        // A page reached from a neighbour has that neighbour still: the rows it came
+        // from are there unless erased meanwhile, and a link to rows erased since finds
+        // the nearest page there is (or, back at the start, the first page).
+        Some(PageStart::After(cursor)) => {
+            let from = Position::of_cursor(conn, workspace_id, cursor)?;
+            let mut rows = read(conn, &matching, Some(&from), Way::Forward, wanted)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            (rows, true, more)
+        }
+        Some(PageStart::Before(cursor)) => {
+            let from = Position::of_cursor(conn, workspace_id, cursor)?;
+            let mut rows = read(conn, &matching, Some(&from), Way::Backward, wanted)?;
+            if rows.is_empty() {
+                // Nothing before it any more: the list starts here, so show its first
+                // page rather than an empty one.
+                let mut rows = read(conn, &matching, None, Way::Forward, wanted)?;
+                let more = rows.len() as i64 > limit;
+                rows.truncate(limit as usize);
+                (rows, false, more)
+            } else {
+                let earlier = rows.len() as i64 > limit;
+                rows.truncate(limit as usize);
+                rows.reverse();
+                (rows, earlier, true)
+            }
+        }
+    };
+    let sort = filter.sort();
+    let next = next
+        .then(|| rows.last().map(|row| cursor_of(sort, row)))
+        .flatten();
+    let previous = previous
+        .then(|| rows.first().map(|row| cursor_of(sort, row)))
+        .flatten();
+    let matching_count = match (filter.start(), &next) {
+        (None, None) => rows.len() as i64,
         _ => count(conn, workspace_id, filter)?,
     };
-    Ok((rows, next, counted))
+    Ok(Page {
+        rows,
+        next,
+        previous,
+        matching: matching_count,
+    })
 }
 
-/// One page, its next cursor, and how many matches the page's query found.
-fn page(
+/// Which way a read walks the list from where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// In the list's order: the rows after the start.
+    Forward,
+    /// Against it: the rows before the start, nearest first.
+    Backward,
+}
+
+/// A place in the list: a row's sort key and id.
+#[derive(Debug, Clone)]
+enum Position {
+    Time {
+        at: NaiveDateTime,
+        id: i64,
+    },
+    /// The name as it is now; customers without a name sort after all named ones.
+    Name {
+        name: Option<String>,
+        id: i64,
+    },
+}
+
+impl Position {
+    /// Where a cursor points. A name cursor names only its customer, whose name is read
+    /// here: `NotFound` when that customer no longer exists, as there is then no place
+    /// to start from.
+    fn of_cursor(conn: &mut DbConnection, workspace_id: i64, cursor: &Cursor) -> StoreResult<Position> {
+        Ok(match cursor {
+            Cursor::LastSeen { at, id } | Cursor::Created { at, id } => Position::Time { at: *at, id: *id },
+            Cursor::Name { id } => Position::Name {
+                name: customers::table
+                    .filter(customers::workspace_id.eq(workspace_id))
+                    .filter(customers::id.eq(*id))
+                    .select(customers::name)
+                    .first::<Option<String>>(conn)?,
+                id: *id,
+            },
+        })
+    }
+}
+
+/// Up to `wanted` matching rows from `from` (exclusive; the list's start when `None`)
+/// walking `way`: in the list's order forward, nearest first backward.
+fn read(
     conn: &mut DbConnection,
-    workspace_id: i64,
-    filter: &CustomerFilter,
-    limit: i64,
-) -> StoreResult<(Vec<Customer>, Option<Cursor>, usize)> {
-    let matching = Matching::new(conn, workspace_id, filter, now())?;
-    // One row more than asked tells whether a next page exists.
-    let wanted = limit + 1;
-    let mut rows = match filter.sort() {
-        CustomerSort::LastSeen | CustomerSort::Created => rows_by_time(conn, &matching, wanted)?,
-        CustomerSort::Name => rows_by_name(conn, &matching, wanted)?,
+    matching: &Matching,
+    from: Option<&Position>,
+    way: Way,
+    wanted: i64,
+) -> StoreResult<Vec<Customer>> {
+    let filter = matching.filter;
+    let direction = match way {
+        Way::Forward => filter.direction(),
+        Way::Backward => filter.direction().reversed(),
     };
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|row| cursor_of(filter.sort(), row))
-    } else {
-        None
-    };
-    let found = rows.len();
-    Ok((rows, next, found))
+    match filter.sort() {
+        CustomerSort::LastSeen | CustomerSort::Created => {
+            rows_by_time(conn, matching, from, direction, wanted)
+        }
+        CustomerSort::Name => rows_by_name(conn, matching, from, way, direction, wanted),
+    }
 }
 
 /// The whole rows of the ids `page_ids` selects, in `order` (SQL of this crate), as one
@@ -164,7 +269,7 @@ fn rows_of(
         .load(conn)?)
 }
 
-/// Where the page after `row` starts.
+/// Where the page next to `row` starts.
 fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
     match sort {
         CustomerSort::LastSeen => Cursor::LastSeen {
@@ -202,7 +307,7 @@ fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort)
 
 /// The sort column, or (`as_expression`) an expression of it in the same order that no
 /// index offers. The rows of a page are always ordered by the expression: there are at
-/// most 51 of them, found by id, and no planner should walk a sort index for them.
+/// most a page of them, found by id, and no planner should walk a sort index for them.
 fn sort_expression(backend: Backend, sort: CustomerSort, as_expression: bool) -> &'static str {
     match (backend, sort, as_expression) {
         (_, CustomerSort::LastSeen, false) => "customers.last_seen_at",
@@ -219,8 +324,22 @@ fn sort_expression(backend: Backend, sort: CustomerSort, as_expression: bool) ->
     }
 }
 
-/// The page's rows newest first, by last seen or by creation.
-fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Customer>> {
+/// `ASC` or `DESC`, for the order of the rows around a page's ids.
+fn sql_direction(direction: SortDirection) -> &'static str {
+    match direction {
+        SortDirection::Ascending => "ASC",
+        SortDirection::Descending => "DESC",
+    }
+}
+
+/// Matching rows by last seen or by creation, walking `direction` from `from`.
+fn rows_by_time(
+    conn: &mut DbConnection,
+    matching: &Matching,
+    from: Option<&Position>,
+    direction: SortDirection,
+    wanted: i64,
+) -> StoreResult<Vec<Customer>> {
     let filter = matching.filter;
     let sort = filter.sort();
     // Raw SQL so that a search writes it as an expression, in the conditions as well
@@ -228,96 +347,126 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let column = sort_column(conn, filter, sort);
     let key = || fragment::<Timestamp>(column);
     let mut query = matching.query();
-    let after = match (sort, filter.cursor()) {
-        (CustomerSort::LastSeen, Some(Cursor::LastSeen { at, id }))
-        | (CustomerSort::Created, Some(Cursor::Created { at, id })) => Some((*at, *id)),
-        _ => None,
-    };
-    if let Some((at, id)) = after {
-        // The `<=` bound lets the index range start at the cursor; the second condition
-        // then drops the rows of equal time already shown.
-        query = query
-            .filter(key().le(at))
-            .filter(key().lt(at).or(customers::id.lt(id)));
+    if let Some(Position::Time { at, id }) = from {
+        let (at, id) = (*at, *id);
+        // The inclusive bound lets the index range start at the cursor; the second
+        // condition then drops the rows of equal time already shown.
+        query = match direction {
+            SortDirection::Descending => query
+                .filter(key().le(at))
+                .filter(key().lt(at).or(customers::id.lt(id))),
+            SortDirection::Ascending => query
+                .filter(key().ge(at))
+                .filter(key().gt(at).or(customers::id.gt(id))),
+        };
     }
-    let page_ids = query
-        .order((key().desc(), customers::id.desc()))
-        .limit(wanted)
-        .select(customers::id);
+    let page_ids = match direction {
+        SortDirection::Descending => query.order((key().desc(), customers::id.desc())),
+        SortDirection::Ascending => query.order((key().asc(), customers::id.asc())),
+    }
+    .limit(wanted)
+    .select(customers::id);
     let in_order = sort_expression(matching.backend, sort, true);
+    let way = sql_direction(direction);
     rows_of(
         conn,
         matching.workspace_id,
         page_ids,
-        format!("{in_order} DESC, customers.id DESC"),
+        format!("{in_order} {way}, customers.id {way}"),
     )
 }
 
-/// The page's rows sorted by name: names A to Z, then the customers without a name by
-/// id. `NotFound` when the cursor's customer no longer exists.
+/// Matching rows by name, walking `direction` from `from`. In the list's order names
+/// come first (A to Z, or Z to A), each name's customers by id in the same direction,
+/// and then the customers without a name by id, in both directions: a nameless
+/// customer is no more "Z" than "A".
 ///
 /// The backends disagree on where NULL sorts (first on SQLite, last on PostgreSQL), and
 /// `COALESCE(name, '')` would stop the name index from being used. So the named rows
 /// and the unnamed rows are read as two index ranges, the second only when the first
-/// runs out within this page.
-fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Customer>> {
+/// runs out within this read; walking backward, the unnamed come first.
+fn rows_by_name(
+    conn: &mut DbConnection,
+    matching: &Matching,
+    from: Option<&Position>,
+    way: Way,
+    direction: SortDirection,
+    wanted: i64,
+) -> StoreResult<Vec<Customer>> {
     let filter = matching.filter;
     // The name as raw SQL so that a search can write it as an expression, in the
     // conditions as well as the order (see `sort_column`).
     let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
     let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
+    let sql_way = sql_direction(direction);
+    let (from_named, from_id) = match from {
+        Some(Position::Name { name, id }) => (Some(name.clone()), Some(*id)),
+        _ => (None, None),
+    };
+    let segments = match way {
+        Way::Forward => [true, false],
+        Way::Backward => [false, true],
+    };
+    // Until the start's own segment is reached, whole segments lie before it.
+    let mut started = from_id.is_none();
     let mut rows = Vec::new();
-    // The cursor names only the last customer shown; where the page starts is their
-    // name as it is now. A customer gone since leaves no place to start from.
-    let after = match filter.cursor() {
-        Some(Cursor::Name { id }) => Some((
-            *id,
-            customers::table
-                .filter(customers::workspace_id.eq(matching.workspace_id))
-                .filter(customers::id.eq(*id))
-                .select(customers::name)
-                .first::<Option<String>>(conn)?,
-        )),
-        _ => None,
-    };
-    let after_unnamed = match &after {
-        Some((id, None)) => Some(*id),
-        _ => None,
-    };
-    if after_unnamed.is_none() {
-        let mut named = matching.query().filter(key.clone().is_not_null());
-        if let Some((id, Some(name))) = after {
-            named = named
-                .filter(key.clone().ge(name.clone()))
-                .filter(key.clone().gt(name).or(customers::id.gt(id)).assume_not_null());
+    for named in segments {
+        let missing = wanted - rows.len() as i64;
+        if missing <= 0 {
+            break;
         }
-        let page_ids = named
-            .order((key.clone().asc(), customers::id.asc()))
-            .limit(wanted)
-            .select(customers::id);
-        rows = rows_of(
-            conn,
-            matching.workspace_id,
-            page_ids,
-            format!("{in_order} ASC, customers.id ASC"),
-        )?;
-    }
-    let missing = wanted - rows.len() as i64;
-    if missing > 0 {
-        let mut unnamed = matching.query().filter(key.is_null());
-        if let Some(id) = after_unnamed {
-            unnamed = unnamed.filter(customers::id.gt(id));
+        let starts_here = !started && from_named.as_ref().is_some_and(|n| n.is_some() == named);
+        if !started && !starts_here {
+            continue;
         }
-        let page_ids = unnamed
-            .order(customers::id.asc())
+        started = true;
+        let start_id = from_id.filter(|_| starts_here);
+        if named {
+            let mut query = matching.query().filter(key.clone().is_not_null());
+            if let (Some(id), Some(Some(name))) = (start_id, &from_named) {
+                let name = name.clone();
+                query = match direction {
+                    SortDirection::Ascending => query
+                        .filter(key.clone().ge(name.clone()))
+                        .filter(key.clone().gt(name).or(customers::id.gt(id)).assume_not_null()),
+                    SortDirection::Descending => query
+                        .filter(key.clone().le(name.clone()))
+                        .filter(key.clone().lt(name).or(customers::id.lt(id)).assume_not_null()),
+                };
+            }
+            let page_ids = match direction {
+                SortDirection::Ascending => query.order((key.clone().asc(), customers::id.asc())),
+                SortDirection::Descending => query.order((key.clone().desc(), customers::id.desc())),
+            }
             .limit(missing)
             .select(customers::id);
-        rows.extend(rows_of(
-            conn,
-            matching.workspace_id,
-            page_ids,
-            "customers.id ASC".to_owned(),
-        )?);
+            rows.extend(rows_of(
+                conn,
+                matching.workspace_id,
+                page_ids,
+                format!("{in_order} {sql_way}, customers.id {sql_way}"),
+            )?);
+        } else {
+            let mut query = matching.query().filter(key.clone().is_null());
+            if let Some(id) = start_id {
+                query = match direction {
+                    SortDirection::Ascending => query.filter(customers::id.gt(id)),
+                    SortDirection::Descending => query.filter(customers::id.lt(id)),
+                };
+            }
+            let page_ids = match direction {
+                SortDirection::Ascending => query.order(customers::id.asc()),
+                SortDirection::Descending => query.order(customers::id.desc()),
+            }
+            .limit(missing)
+            .select(customers::id);
+            rows.extend(rows_of(
+                conn,
+                matching.workspace_id,
+                page_ids,
+                format!("customers.id {sql_way}"),
+            )?);
+        }
     }
     Ok(rows)
 }
@@ -428,11 +577,13 @@ impl<'f> Matching<'f> {
         if let Some(id) = filter.id() {
             query = query.filter(customers::id.eq(id));
         }
+        // In any case, both sides lower-cased by the database, as the location indexes
+        // and the tallies hold them (migration `2026-12-07-000015_list_steering`).
         if let Some(country) = filter.country() {
-            query = query.filter(customers::country.eq(country.to_owned()));
+            query = query.filter(lower(customers::country).eq(lower(country.to_owned())));
         }
         if let Some(city) = filter.city() {
-            query = query.filter(customers::city.eq(city.to_owned()));
+            query = query.filter(lower(customers::city).eq(lower(city.to_owned())));
         }
         match filter.status() {
             None => {}

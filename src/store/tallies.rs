@@ -1,6 +1,7 @@
 //! Exact customer counts by country, city, last-seen day and string attribute, read from the
 //! `customer_tallies` table that triggers keep in step with every write (see the
-//! migration `2026-11-29-000004_customer_tallies`).
+//! migrations `2026-11-29-000004_customer_tallies` and, for countries and cities in any
+//! case, `2026-12-07-000015_list_steering`).
 //!
 //! A filter on one of these alone is answered by summing a few rows: one for a
 //! country or a city, one per day for a status or a date range, plus an index count
@@ -62,15 +63,17 @@ fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> O
         return None;
     }
     let ws = Bind::BigInt(workspace_id);
+    // Countries and cities are tallied lower-cased by the database's own lower(), as
+    // the list compares them.
     if let Some(country) = filter.country() {
         return Some((
-            sum("facet = 'country' AND value = ?"),
+            sum("facet = 'country' AND value = lower(?)"),
             vec![ws, Bind::Text(country.to_owned())],
         ));
     }
     if let Some(city) = filter.city() {
         return Some((
-            sum("facet = 'city' AND value = ?"),
+            sum("facet = 'city' AND value = lower(?)"),
             vec![ws, Bind::Text(city.to_owned())],
         ));
     }

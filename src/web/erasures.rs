@@ -191,20 +191,43 @@ async fn archive_one(
     erase(&state, &session, &access, path.1, JobKind::Archive, false).await
 }
 
-/// The list's filter fields as the bulk form carried them, as a query string: where a
+/// The list's filter fields as the bulk form carried them, as a query string: the
+/// customers "filtered" and "all matching" mean. The order and the page size are no
+/// part of it.
+fn filter_query(pairs: &[(String, String)]) -> String {
+    query_of(
+        pairs,
+        &["q", "country", "city", "status", "seen_from", "seen_to", "attr"],
+    )
+}
+
+/// The list as the bulk form came from it, filters, order and page size: where a
 /// mistake in the form sends the person back to, with what they had chosen.
 fn list_query(pairs: &[(String, String)]) -> String {
-    let filter_pairs: Vec<(&str, &str)> = pairs
+    query_of(
+        pairs,
+        &[
+            "q",
+            "country",
+            "city",
+            "status",
+            "seen_from",
+            "seen_to",
+            "attr",
+            "sort",
+            "dir",
+            "per_page",
+        ],
+    )
+}
+
+fn query_of(pairs: &[(String, String)], keys: &[&str]) -> String {
+    let kept: Vec<(&str, &str)> = pairs
         .iter()
-        .filter(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "q" | "country" | "city" | "status" | "seen_from" | "seen_to" | "attr"
-            )
-        })
+        .filter(|(k, _)| keys.contains(&k.as_str()))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    serde_urlencoded::to_string(&filter_pairs).unwrap_or_default()
+    serde_urlencoded::to_string(&kept).unwrap_or_default()
 }
 
 /// The list's bulk form: which action, on the ticked rows or on everyone matching.
@@ -223,7 +246,7 @@ fn parse_bulk(pairs: &[(String, String)]) -> Result<(JobKind, Selection), WebErr
     };
     let all_matching = value("all_matching") == Some("1");
     if scope == "filtered" || all_matching {
-        let query = list_query(pairs);
+        let query = filter_query(pairs);
         let filter = CustomerFilter::from_query_string(&query).map_err(|errors| {
             let message = errors
                 .iter()

@@ -22,6 +22,7 @@ mod import_previews;
 mod journal;
 mod layering;
 mod list_counts;
+mod list_steering;
 mod log_secrets;
 mod masking;
 mod merge_customers;

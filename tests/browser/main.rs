@@ -7,6 +7,7 @@ mod driver;
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
 mod helpers;
+mod list_steering;
 
 use daily_use::{
     a_disabled_person_is_told_whom_to_ask, a_mistake_returns_to_the_same_page_with_the_filters_kept,

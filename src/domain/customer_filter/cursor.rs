@@ -3,10 +3,15 @@ use base64::Engine;
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::CustomerSort;
+use super::{CustomerSort, SortDirection};
 
-/// Where the next page starts: the sort key and id of the last customer shown, or the
-/// id alone when the sort key is personal data.
+/// Where a page starts: the sort key and id of the last customer shown (for the page
+/// after it) or of the first (for the page before it), or the id alone when the sort
+/// key is personal data.
+///
+/// A cursor belongs to one sort and one direction: its link says which, as `d` when
+/// the direction is not the sort's usual one (so the links made before directions
+/// existed read as they always did).
 ///
 /// It travels in links as base64url of a small JSON object. It is opaque to people but
 /// not secret, and it is not signed: a changed cursor can at worst start a page
@@ -44,6 +49,13 @@ pub enum CursorError {
     OtherSort,
 }
 
+/// The direction a cursor was made for, beside its position in the same object.
+#[derive(Deserialize)]
+struct Direction {
+    #[serde(default)]
+    d: Option<SortDirection>,
+}
+
 impl Cursor {
     pub fn sort(&self) -> CustomerSort {
         match self {
@@ -59,14 +71,20 @@ impl Cursor {
         }
     }
 
-    pub fn encode(&self) -> String {
-        // Serializing a plain enum of strings, numbers and dates cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
+    /// The cursor for a link of the list sorted by its sort in `direction`.
+    pub fn encode(&self, direction: SortDirection) -> String {
+        // Serializing a plain enum of strings, numbers and dates cannot fail, and makes
+        // an object, which the direction joins as its last member.
+        let mut json = serde_json::to_string(self).unwrap_or_default();
+        if direction != self.sort().default_direction() && json.ends_with('}') {
+            json.pop();
+            json.push_str(&format!(r#","d":"{}"}}"#, direction.key()));
+        }
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    /// Decodes a cursor made for `sort`.
-    pub fn decode(raw: &str, sort: CustomerSort) -> Result<Cursor, CursorError> {
+    /// Decodes a cursor made for `sort` in `direction`.
+    pub fn decode(raw: &str, sort: CustomerSort, direction: SortDirection) -> Result<Cursor, CursorError> {
         if raw.len() > MAX_ENCODED_LEN {
             return Err(CursorError::Malformed);
         }
@@ -74,6 +92,10 @@ impl Cursor {
             .decode(raw.trim_end_matches('='))
             .map_err(|_| CursorError::Malformed)?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
+        let made_for = serde_json::from_slice::<Direction>(&bytes)
+            .map_err(|_| CursorError::Malformed)?
+            .d
+            .unwrap_or(cursor.sort().default_direction());
         if cursor.id() <= 0 {
             return Err(CursorError::Malformed);
         }
@@ -86,7 +108,7 @@ impl Cursor {
         if impossible {
             return Err(CursorError::Malformed);
         }
-        if cursor.sort() != sort {
+        if cursor.sort() != sort || made_for != direction {
             return Err(CursorError::OtherSort);
         }
         Ok(cursor)
@@ -112,17 +134,22 @@ mod tests {
             Cursor::Created { at: moment(), id: 8 },
             Cursor::Name { id: 9 },
         ] {
-            let encoded = cursor.encode();
-            assert!(encoded
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-            assert_eq!(Cursor::decode(&encoded, cursor.sort()), Ok(cursor));
+            for direction in SortDirection::ALL {
+                let encoded = cursor.encode(direction);
+                assert!(encoded
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+                assert_eq!(
+                    Cursor::decode(&encoded, cursor.sort(), direction),
+                    Ok(cursor.clone())
+                );
+            }
         }
     }
 
     #[test]
     fn tampered_cursors_are_refused() {
-        let good = Cursor::LastSeen { at: moment(), id: 7 }.encode();
+        let good = Cursor::LastSeen { at: moment(), id: 7 }.encode(SortDirection::Descending);
         let mut flipped = good.clone().into_bytes();
         flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).unwrap();
@@ -134,25 +161,28 @@ mod tests {
             &"A".repeat(5000),
         ] {
             assert!(
-                Cursor::decode(bad, CustomerSort::LastSeen).is_err(),
+                Cursor::decode(bad, CustomerSort::LastSeen, SortDirection::Descending).is_err(),
                 "{bad:?} was accepted"
             );
         }
         let negative = URL_SAFE_NO_PAD.encode(r#"{"s":"created","at":"2026-01-01T00:00:00","id":-1}"#);
         assert_eq!(
-            Cursor::decode(&negative, CustomerSort::Created),
+            Cursor::decode(&negative, CustomerSort::Created, SortDirection::Descending),
             Err(CursorError::Malformed)
         );
     }
 
     #[test]
     fn a_name_cursor_carries_no_name() {
-        let encoded = Cursor::Name { id: 9 }.encode();
+        let encoded = Cursor::Name { id: 9 }.encode(SortDirection::Ascending);
         let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&encoded).unwrap()).unwrap();
         assert_eq!(json, r#"{"s":"name","id":9}"#);
+        let reversed = Cursor::Name { id: 9 }.encode(SortDirection::Descending);
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&reversed).unwrap()).unwrap();
+        assert_eq!(json, r#"{"s":"name","id":9,"d":"desc"}"#);
         let old_style = URL_SAFE_NO_PAD.encode(r#"{"s":"name","name":"Lovelace","id":9}"#);
         assert_eq!(
-            Cursor::decode(&old_style, CustomerSort::Name),
+            Cursor::decode(&old_style, CustomerSort::Name, SortDirection::Ascending),
             Ok(Cursor::Name { id: 9 }),
             "a link made before keeps working, and its name is not used"
         );
@@ -160,10 +190,29 @@ mod tests {
 
     #[test]
     fn a_cursor_of_another_sort_is_refused() {
-        let cursor = Cursor::Created { at: moment(), id: 7 }.encode();
+        let cursor = Cursor::Created { at: moment(), id: 7 }.encode(SortDirection::Descending);
         assert_eq!(
-            Cursor::decode(&cursor, CustomerSort::LastSeen),
+            Cursor::decode(&cursor, CustomerSort::LastSeen, SortDirection::Descending),
             Err(CursorError::OtherSort)
+        );
+    }
+
+    #[test]
+    fn a_cursor_of_the_other_direction_is_refused() {
+        let newest_first = Cursor::LastSeen { at: moment(), id: 7 }.encode(SortDirection::Descending);
+        assert_eq!(
+            Cursor::decode(&newest_first, CustomerSort::LastSeen, SortDirection::Ascending),
+            Err(CursorError::OtherSort)
+        );
+        let oldest_first = Cursor::LastSeen { at: moment(), id: 7 }.encode(SortDirection::Ascending);
+        assert_eq!(
+            Cursor::decode(&oldest_first, CustomerSort::LastSeen, SortDirection::Descending),
+            Err(CursorError::OtherSort)
+        );
+        let unknown = URL_SAFE_NO_PAD.encode(r#"{"s":"name","id":9,"d":"sideways"}"#);
+        assert_eq!(
+            Cursor::decode(&unknown, CustomerSort::Name, SortDirection::Ascending),
+            Err(CursorError::Malformed)
         );
     }
 }

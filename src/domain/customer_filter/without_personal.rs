@@ -86,7 +86,8 @@ impl CustomerFilter {
         filter.attr_skips_identifying = filter.attr.is_some();
         if filter.sort == CustomerSort::Name {
             filter.sort = CustomerSort::default();
-            filter.cursor = None;
+            filter.direction = filter.sort.default_direction();
+            filter.start = None;
             withheld.name_sort = true;
         }
         (filter, withheld)
@@ -174,5 +175,12 @@ mod tests {
         assert_eq!(filter.sort(), CustomerSort::LastSeen);
         assert!(withheld.name_sort);
         assert!(!filter.to_query_string().contains("name"));
+        let (filter, _) = masked("sort=name&dir=desc&per_page=100");
+        assert_eq!(
+            (filter.sort(), filter.direction()),
+            (CustomerSort::LastSeen, CustomerSort::LastSeen.default_direction()),
+            "the usual order of the sort shown, not a direction asked of another"
+        );
+        assert_eq!(filter.to_query_string(), "per_page=100");
     }
 }

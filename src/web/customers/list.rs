@@ -6,7 +6,8 @@ use askama::Template;
 
 use super::view::{thousands, CustomerRow, Viewer};
 use crate::domain::{
-    CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField, Permission, QueryMap, Withheld,
+    CustomerFilter, CustomerSort, CustomerStatus, FilterErrors, FilterField, PageSize, Permission, QueryMap,
+    SortDirection, Withheld,
 };
 use crate::store::{self, StoreError};
 use crate::web::extractors::{perm, Authorized};
@@ -14,8 +15,6 @@ use crate::web::layout::{render_with_status, Layout, Section};
 use crate::web::session::TypedSession;
 use crate::web::state::AppState;
 use crate::web::WebError;
-
-pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "customers/list.html")]
@@ -39,6 +38,11 @@ struct ListPage {
     workspace_base: String,
     /// For the demo-data command shown in an empty workspace.
     workspace_slug: String,
+    /// Whether the filters start unfolded on a phone: when one narrows the list or was
+    /// wrong, so that what is applied (or needs correcting) is in view.
+    filters_open: bool,
+    /// The list without filters, in the same order and page size.
+    clear_href: String,
 }
 
 struct Results {
@@ -52,8 +56,71 @@ struct Results {
     spans_pages: bool,
     page_ids: String,
     filter_fields: Vec<(&'static str, String)>,
+    /// The order in words, e.g. "last seen, most recent first".
+    order: &'static str,
+    headers: Headers,
     first_href: Option<String>,
+    previous_href: Option<String>,
     next_href: Option<String>,
+    /// Each page size with the link to it; none for the one shown. Offered once more
+    /// customers match than the smallest page holds.
+    page_sizes: Vec<(&'static str, Option<String>)>,
+}
+
+impl Results {
+    fn has_pager(&self) -> bool {
+        self.first_href.is_some() || self.previous_href.is_some() || self.next_href.is_some()
+    }
+}
+
+/// The sortable column headers.
+struct Headers {
+    customer: SortHeader,
+    last_seen: SortHeader,
+    created: SortHeader,
+}
+
+/// A column header that sorts the list: a link to the first page in this column's
+/// order (the other direction when the list is already sorted by it), and the
+/// `aria-sort` of the column the list is sorted by.
+struct SortHeader {
+    label: &'static str,
+    /// None when the viewer may not sort by this column.
+    href: Option<String>,
+    aria_sort: Option<&'static str>,
+    /// What following the link does, e.g. "Sort by last seen, longest ago first".
+    title: String,
+    /// ▲ or ▼ beside the sorted column's label; hidden from screen readers, which hear
+    /// `aria-sort`.
+    arrow: &'static str,
+}
+
+impl SortHeader {
+    fn new(
+        label: &'static str,
+        sort: CustomerSort,
+        filter: &CustomerFilter,
+        allowed: bool,
+        href: &dyn Fn(&CustomerFilter) -> String,
+    ) -> SortHeader {
+        let sorted = filter.sort() == sort;
+        let direction = if sorted {
+            filter.direction().reversed()
+        } else {
+            sort.default_direction()
+        };
+        SortHeader {
+            label,
+            href: allowed.then(|| href(&filter.sorted_by(sort, direction))),
+            aria_sort: sorted.then(|| filter.direction().aria_sort()),
+            title: format!("Sort by {}", sort.describe(direction)),
+            arrow: match (sorted, filter.direction()) {
+                (false, _) => "",
+                (true, SortDirection::Ascending) => "▲",
+                (true, SortDirection::Descending) => "▼",
+            },
+        }
+    }
 }
 
 /// One field of the filter form, with what was typed and what was wrong with it.
@@ -134,6 +201,32 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors, masked: bool) -> Vec<For
     if sort.value.is_empty() {
         sort.value = CustomerSort::default().key().to_owned();
     }
+    // Left at "usual", a change of the sort above takes that sort's own first order.
+    let mut direction = field(FilterField::Dir, "Order", "", 0, "", "");
+    direction.options = vec![
+        Choice {
+            value: "",
+            label: "Usual for the sort",
+        },
+        Choice {
+            value: SortDirection::Descending.key(),
+            label: "Newest or Z first",
+        },
+        Choice {
+            value: SortDirection::Ascending.key(),
+            label: "Oldest or A first",
+        },
+    ];
+    let mut per_page = field(FilterField::PerPage, "Per page", "", 0, "", "");
+    per_page.options = PageSize::choices()
+        .map(|size| Choice {
+            value: size.key(),
+            label: size.key(),
+        })
+        .collect();
+    if per_page.value.is_empty() {
+        per_page.value = PageSize::default().key().to_owned();
+    }
     vec![
         field(
             FilterField::Q,
@@ -179,7 +272,25 @@ fn form_fields(query: &QueryMap, errors: &FilterErrors, masked: bool) -> Vec<For
             },
         ),
         sort,
+        direction,
+        per_page,
     ]
+}
+
+/// Whether the query asks for any filter (typed, even if wrong), as opposed to an
+/// order, a page size or a page.
+fn asks_for_a_filter(query: &QueryMap) -> bool {
+    [
+        FilterField::Q,
+        FilterField::Country,
+        FilterField::City,
+        FilterField::Status,
+        FilterField::SeenFrom,
+        FilterField::SeenTo,
+        FilterField::Attr,
+    ]
+    .into_iter()
+    .any(|f| query.get(f.key()).is_some_and(|v| !v.trim().is_empty()))
 }
 
 pub async fn list(
@@ -210,13 +321,19 @@ pub async fn list(
                 may_import: crate::web::imports::may_import(&access),
                 workspace_base: access.base(),
                 workspace_slug: access.workspace.slug.clone(),
+                filters_open: asks_for_a_filter(&query) || !errors.is_empty(),
+                clear_href: base.clone(),
             },
         )
     };
     let (filter, withheld): (CustomerFilter, Withheld) = match parsed {
         Ok(allowed) => allowed,
         Err(errors) => {
-            let page_error = errors.message(FilterField::Cursor).map(str::to_owned);
+            // A damaged page link belongs to no field: it is said above the form.
+            let page_error = errors
+                .message(FilterField::Cursor)
+                .or(errors.message(FilterField::Before))
+                .map(str::to_owned);
             return failed(layout, errors, page_error);
         }
     };
@@ -225,15 +342,14 @@ pub async fn list(
     let listed = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
-            let (rows, next, matching) =
-                store::customers::list_and_count(conn, workspace_id, &wanted, PAGE_SIZE)?;
+            let page = store::customers::list_and_count(conn, workspace_id, &wanted)?;
             // Only an empty result needs to know whether the workspace is empty too.
-            let any_at_all =
-                matching > 0 || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
-            Ok((matching, any_at_all, rows, next))
+            let any_at_all = page.matching > 0
+                || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
+            Ok((page, any_at_all))
         })
         .await;
-    let (matching, any_at_all, rows, next) = match listed {
+    let (page, any_at_all) = match listed {
         // A name cursor's customer is gone: there is no place to continue from.
         Err(err) if err.is_not_found() => {
             let message = "This page link is out of date: start again from the first page.";
@@ -246,6 +362,12 @@ pub async fn list(
         qs if qs.is_empty() => base.clone(),
         qs => format!("{base}?{qs}"),
     };
+    let matching = page.matching;
+    let headers = Headers {
+        customer: SortHeader::new("Customer", CustomerSort::Name, &filter, !masked, &href),
+        last_seen: SortHeader::new("Last seen", CustomerSort::LastSeen, &filter, true, &href),
+        created: SortHeader::new("Created", CustomerSort::Created, &filter, true, &href),
+    };
     let results = Results {
         count_text: match matching {
             1 => "1 customer matches".to_owned(),
@@ -255,17 +377,37 @@ pub async fn list(
         masked,
         no_customers: !any_at_all,
         no_matches: any_at_all && matching == 0,
-        page_ids: rows
+        page_ids: page
+            .rows
             .iter()
             .map(|c| c.id.to_string())
             .collect::<Vec<_>>()
             .join(","),
-        rows: rows.iter().map(|c| CustomerRow::new(c, &viewer)).collect(),
+        rows: page.rows.iter().map(|c| CustomerRow::new(c, &viewer)).collect(),
         matching_text: thousands(matching),
-        spans_pages: matching > PAGE_SIZE,
+        spans_pages: matching > filter.per_page().get(),
+        // The bulk form's "all matching" is the filters alone: the order and the page
+        // size ride along only to bring the person back to the same list.
         filter_fields: filter.first_page().to_query_pairs(),
-        first_href: filter.cursor().map(|_| href(&filter.first_page())),
-        next_href: next.map(|cursor| href(&filter.page_after(cursor))),
+        order: filter.sort().describe(filter.direction()),
+        headers,
+        // "First page" whenever rows lie before this one, and from a page link that
+        // found nothing left (its rows erased meanwhile), the way back to the start.
+        first_href: (page.previous.is_some() || (filter.start().is_some() && page.rows.is_empty()))
+            .then(|| href(&filter.first_page())),
+        previous_href: page.previous.map(|cursor| href(&filter.page_before(cursor))),
+        next_href: page.next.map(|cursor| href(&filter.page_after(cursor))),
+        page_sizes: PageSize::choices()
+            .map(|size| {
+                let link = (size != filter.per_page()).then(|| href(&filter.paged_by(size)));
+                (size.key(), link)
+            })
+            .filter(|_| {
+                PageSize::choices()
+                    .next()
+                    .is_some_and(|smallest| matching > smallest.get())
+            })
+            .collect(),
     };
     render_with_status(
         StatusCode::OK,
@@ -282,6 +424,8 @@ pub async fn list(
             may_import: crate::web::imports::may_import(&access),
             workspace_base: access.base(),
             workspace_slug: access.workspace.slug.clone(),
+            filters_open: filter.narrows(),
+            clear_href: href(&filter.cleared()),
         },
     )
 }

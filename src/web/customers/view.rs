@@ -287,6 +287,7 @@ pub struct CustomerRow {
     pub email: String,
     pub location: String,
     pub last_seen: Moment,
+    pub created: Moment,
     pub status: Status,
 }
 
@@ -303,6 +304,7 @@ impl CustomerRow {
             email,
             location: location(customer).unwrap_or_else(|| "—".to_owned()),
             last_seen: viewer.moment(customer.last_seen_at),
+            created: viewer.moment(customer.created_at),
             status: customer.status(viewer.now).into(),
         }
     }

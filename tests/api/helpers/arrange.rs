@@ -79,6 +79,11 @@ impl NewPerson {
         self
     }
 
+    pub fn city(mut self, city: &str) -> Self {
+        self.city = Some(city.to_owned());
+        self
+    }
+
     pub fn attributes(mut self, attributes: Value) -> Self {
         self.attributes = attributes;
         self
