@@ -161,10 +161,14 @@ impl FreezePlan {
             }
             FreezePlan::Filter { filter } => {
                 let filter = Self::filter(filter)?;
-                let ids = customers::matching_ids(conn, workspace_id, &filter, at, after, limit)?;
+                // One more than the batch says whether another batch follows, so a set
+                // that fits one batch is whole after it.
+                let mut ids = customers::matching_ids(conn, workspace_id, &filter, at, after, limit + 1)?;
+                let last = ids.len() as i64 <= limit;
+                ids.truncate(limit as usize);
                 Chunk {
                     end: ids.last().copied().unwrap_or(after),
-                    last: (ids.len() as i64) < limit,
+                    last,
                     ids,
                 }
             }
