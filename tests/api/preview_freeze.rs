@@ -575,4 +575,20 @@ async fn counts_read_with_thousands_separators_on_every_page_and_message(backend
     let results = select_all(&audit, "td.result");
     assert!(results.iter().any(|r| r.contains("1,200")), "{results:?}");
     assert!(!results.iter().any(|r| r.contains("1200")), "{results:?}");
+
+    // An import's preview and its end say their counts the same way.
+    let csv = std::iter::once("id".to_owned())
+        .chain((1..=1001).map(|n| format!("imported-{n}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let import = crate::import::preflight(&app, &csv).await;
+    let page = app.get_html(&import).await;
+    assert_eq!(crate::import::text_of(&page, "#to-create"), "1,001");
+    assert!(main_text(&page).contains("Import 1,001 customers"), "{page}");
+    crate::import::confirm_and_wait(&app, &import).await;
+    let page = app.get_html(&import).await;
+    assert!(
+        crate::import::text_of(&page, "#import-result").starts_with("1,001 imported (1,001 created, 0 updated), 0 skipped."),
+        "{page}"
+    );
 }
