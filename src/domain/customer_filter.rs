@@ -682,7 +682,13 @@ mod tests {
         let full = parse("q=Ada&country=de&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-03-31&attr=plan%3Dpro&sort=name")
             .unwrap();
         let back = CustomerFilter::from_stored(&full.to_stored()).unwrap();
-        assert_eq!(back, CustomerFilter { sort: CustomerSort::default(), ..full.first_page() });
+        assert_eq!(
+            back,
+            CustomerFilter {
+                sort: CustomerSort::default(),
+                ..full.first_page()
+            }
+        );
 
         let masked = parse("q=cio_42&attr=plan%3Dpro")
             .unwrap()
@@ -694,7 +700,10 @@ mod tests {
         assert_eq!(back, masked, "the id and the skipping survive");
         assert_eq!(back.q(), None, "an id is not a search for its text");
 
-        assert_eq!(CustomerFilter::from_stored("").unwrap(), CustomerFilter::default());
+        assert_eq!(
+            CustomerFilter::from_stored("").unwrap(),
+            CustomerFilter::default()
+        );
     }
 
     #[test]

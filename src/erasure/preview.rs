@@ -38,7 +38,10 @@ impl Selection {
     pub fn describe(&self, workspace_name: &str) -> String {
         match self {
             Selection::Ids(ids) if ids.len() == 1 => "1 selected customer".to_owned(),
-            Selection::Ids(ids) => format!("{} selected customers", crate::format::thousands(ids.len() as i64)),
+            Selection::Ids(ids) => format!(
+                "{} selected customers",
+                crate::format::thousands(ids.len() as i64)
+            ),
             Selection::Filter(filter) => filter.describe_for_record(),
             Selection::All => format!("every customer of workspace {workspace_name}"),
         }

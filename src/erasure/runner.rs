@@ -178,7 +178,10 @@ impl JobRunner {
                     return Ok(());
                 }
                 Err(ErasureError::LostLease) => {
-                    tracing::info!(job = job_id, "preview discarded or taken over; its freeze stops here");
+                    tracing::info!(
+                        job = job_id,
+                        "preview discarded or taken over; its freeze stops here"
+                    );
                     return Ok(());
                 }
                 Err(ErasureError::Store(err)) if err.is_unavailable() => {
@@ -193,7 +196,12 @@ impl JobRunner {
 
     /// One transaction of a freeze: the lease renewed first (which holds the preview's
     /// row, so a discard waits for this batch and then forgets it too), then the batch.
-    fn freeze_step(&self, conn: &mut DbConnection, job_id: i64, batch_size: i64) -> Result<Job, ErasureError> {
+    fn freeze_step(
+        &self,
+        conn: &mut DbConnection,
+        job_id: i64,
+        batch_size: i64,
+    ) -> Result<Job, ErasureError> {
         if !jobs::renew_freeze_lease(conn, job_id, &self.owner, self.settings.job_lease)? {
             return Err(ErasureError::LostLease);
         }

@@ -302,7 +302,12 @@ pub fn claim_freeze(conn: &mut DbConnection, owner: &str, lease: Duration) -> St
 /// transaction: the row stays locked until the batch commits, so a discard waits for
 /// the batch and then forgets it with the rest. False when the preview is no longer
 /// `owner`'s to freeze (discarded, frozen, or taken over).
-pub fn renew_freeze_lease(conn: &mut DbConnection, job_id: i64, owner: &str, lease: Duration) -> StoreResult<bool> {
+pub fn renew_freeze_lease(
+    conn: &mut DbConnection,
+    job_id: i64,
+    owner: &str,
+    lease: Duration,
+) -> StoreResult<bool> {
     let changed = diesel::update(
         jobs::table
             .find(job_id)
@@ -386,8 +391,8 @@ pub fn confirm(conn: &mut DbConnection, job_id: i64, suppress: bool) -> StoreRes
             .filter(jobs::state.eq(state::PREVIEW))
             .filter(jobs::freezing.eq(false)),
     )
-        .set((jobs::state.eq(state::QUEUED), jobs::suppress.eq(suppress)))
-        .execute(conn)?;
+    .set((jobs::state.eq(state::QUEUED), jobs::suppress.eq(suppress)))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 

@@ -816,7 +816,10 @@ mod tests {
             refresh_url("/w/acme/jobs/7", "/w/acme/customers?country=DE&q=ada"),
             "/w/acme/jobs/7?from=country%3DDE%26q%3Dada"
         );
-        assert_eq!(refresh_url("/w/acme/jobs/7", "/w/acme/customers"), "/w/acme/jobs/7");
+        assert_eq!(
+            refresh_url("/w/acme/jobs/7", "/w/acme/customers"),
+            "/w/acme/jobs/7"
+        );
     }
 
     #[test]

@@ -12,10 +12,10 @@ use super::layout::{render, render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, FlashLink, TypedSession};
 use super::state::AppState;
 use super::WebError;
-use crate::format::filters;
 use crate::domain::{Email, Identifier, IdentifierMode, Permission, TimeZone};
 use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
+use crate::format::filters;
 use crate::store::suppressions::{self, Suppression};
 use crate::store::StoreError;
 

@@ -79,7 +79,11 @@ async fn preview(app: &TestApp, fields: &[(&str, &str)]) -> String {
 }
 
 async fn status(app: &TestApp, job: &str) -> Value {
-    app.get(&format!("{job}/progress.json")).await.json().await.unwrap()
+    app.get(&format!("{job}/progress.json"))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn wait_for_end(app: &TestApp, job: &str) -> Value {
@@ -199,7 +203,10 @@ async fn a_large_preview_answers_at_once_fills_in_and_is_confirmed_only_once_fro
         heading(&page),
         "Delete 3,000 customers (2 on legal hold will be skipped)?"
     );
-    assert!(!page.contains(r#"http-equiv="refresh""#), "no refresh once frozen");
+    assert!(
+        !page.contains(r#"http-equiv="refresh""#),
+        "no refresh once frozen"
+    );
     assert!(page.contains("The first 10 of 3,000"));
     let (label, disabled) = confirm_button(&page).expect("a confirm button");
     assert!(!disabled);
@@ -252,14 +259,10 @@ async fn the_status_is_for_this_workspace_and_for_those_who_may_act_on_the_previ
     let denied_before = app.audited("permission.denied");
 
     // Another workspace's address does not know this preview, even for its owner.
-    let elsewhere = app
-        .get(&format!("/w/second-shop/jobs/{id}/progress.json"))
-        .await;
+    let elsewhere = app.get(&format!("/w/second-shop/jobs/{id}/progress.json")).await;
     assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
     // A member of this workspace who may not delete is refused, and it is recorded.
-    let refused = app
-        .get_with(&member, &format!("{job}/progress.json"))
-        .await;
+    let refused = app.get_with(&member, &format!("{job}/progress.json")).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.audited("permission.denied"), denied_before + 1);
     // Nor may they reach the other workspace at all.
@@ -273,9 +276,7 @@ async fn the_status_is_for_this_workspace_and_for_those_who_may_act_on_the_previ
     );
     // Signed out, nothing.
     let anonymous = new_client();
-    let signed_out = app
-        .get_with(&anonymous, &format!("{job}/progress.json"))
-        .await;
+    let signed_out = app.get_with(&anonymous, &format!("{job}/progress.json")).await;
     assert!(
         signed_out.status() == StatusCode::UNAUTHORIZED || signed_out.status() == StatusCode::SEE_OTHER,
         "{}",
@@ -290,10 +291,7 @@ async fn the_status_is_for_this_workspace_and_for_those_who_may_act_on_the_previ
         .unwrap();
     assert_eq!(theirs["state"], "preview");
     assert!(theirs["frozen_customers"].as_i64().unwrap() > 0, "{theirs}");
-    for body in [
-        refused.text().await.unwrap(),
-        elsewhere.text().await.unwrap(),
-    ] {
+    for body in [refused.text().await.unwrap(), elsewhere.text().await.unwrap()] {
         assert!(!body.contains("frozen_customers"), "no counts leak: {body}");
     }
 
@@ -315,7 +313,12 @@ async fn a_set_that_turns_out_to_be_everyone_as_it_freezes_needs_delete_all_and_
     .await;
 
     // A filter that happens to match everyone, known only once the set is whole.
-    let theirs = preview_with(&app, &deleter, &[("intent", "delete_filtered"), ("country", "NL")]).await;
+    let theirs = preview_with(
+        &app,
+        &deleter,
+        &[("intent", "delete_filtered"), ("country", "NL")],
+    )
+    .await;
     let mine = preview(&app, &[("intent", "delete_filtered"), ("country", "NL")]).await;
     assert_eq!(status(&app, &mine).await["frozen"], false);
     app.wait_until_frozen(&mine).await;
@@ -331,11 +334,13 @@ async fn a_set_that_turns_out_to_be_everyone_as_it_freezes_needs_delete_all_and_
     }
 
     // Whoever may not delete everyone is refused and their preview is dropped.
-    let refused = app
-        .get_with(&deleter, &format!("{theirs}/progress.json"))
-        .await;
+    let refused = app.get_with(&deleter, &format!("{theirs}/progress.json")).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&theirs).await.status(), StatusCode::NOT_FOUND, "discarded");
+    assert_eq!(
+        app.get(&theirs).await.status(),
+        StatusCode::NOT_FOUND,
+        "discarded"
+    );
     assert_eq!(
         app.number(&format!(
             "SELECT COUNT(*) AS v FROM job_targets WHERE job_id = {}",
@@ -359,7 +364,11 @@ async fn a_discarded_freeze_stops_and_leaves_nothing_behind(backend: Backend) {
     let app = owner_app(backend, 1).await;
     arrange_many(&app, 2000, "nl", "NL");
 
-    let job = preview(&app, &[("intent", "delete_filtered"), ("country", "NL"), ("q", "nl-1")]).await;
+    let job = preview(
+        &app,
+        &[("intent", "delete_filtered"), ("country", "NL"), ("q", "nl-1")],
+    )
+    .await;
     assert_eq!(status(&app, &job).await["frozen"], false);
     // While freezing, what was asked for is kept, to go on with; nowhere else.
     assert_eq!(
@@ -374,7 +383,11 @@ async fn a_discarded_freeze_stops_and_leaves_nothing_behind(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     assert_eq!(app.get(&job).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.count("job_targets"), 0, "the freeze stopped and its batches went");
+    assert_eq!(
+        app.count("job_targets"),
+        0,
+        "the freeze stopped and its batches went"
+    );
     assert_eq!(
         app.number(&format!(
             "SELECT COUNT(*) AS v FROM jobs WHERE id = {} AND (payload <> '{{}}' OR freezing)",
@@ -396,7 +409,10 @@ async fn the_preview_says_how_many_in_words_and_numbers(backend: Backend) {
         .country("IS")
         .insert(&app);
     for n in 0..3 {
-        NewPerson::new(&format!("gb-{n}")).name(&format!("Brit {n}")).country("GB").insert(&app);
+        NewPerson::new(&format!("gb-{n}"))
+            .name(&format!("Brit {n}"))
+            .country("GB")
+            .insert(&app);
     }
     arrange_many(&app, 12, "dk", "DK");
     arrange_many(&app, 1500, "nl", "NL");
@@ -415,7 +431,11 @@ async fn the_preview_says_how_many_in_words_and_numbers(backend: Backend) {
     assert_eq!(heading(&page), "Archive 3 customers?");
     assert!(page.contains("These 3 customers"));
     assert!(!page.contains("The first"));
-    assert_eq!(select_all(&page, "thead th"), ["#", "Customer"], "no empty Email or Note column");
+    assert_eq!(
+        select_all(&page, "thead th"),
+        ["#", "Customer"],
+        "no empty Email or Note column"
+    );
     assert_eq!(select_all(&page, "tbody tr").len(), 3);
 
     // Twelve: "the first 10 of 12".
@@ -434,7 +454,11 @@ async fn the_preview_says_how_many_in_words_and_numbers(backend: Backend) {
     );
     assert!(page.contains("The first 10 of 1,500"));
     let stats = select_all(&page, ".stat-value");
-    assert_eq!(stats, ["1,500", "1,500", "2", "0"], "customers, events, held, devices");
+    assert_eq!(
+        stats,
+        ["1,500", "1,500", "2", "0"],
+        "customers, events, held, devices"
+    );
     assert!(select_all(&page, "thead th").contains(&"Note".to_owned()));
     assert!(!main_text(&page).contains("1500"), "never without its separator");
 
@@ -504,15 +528,20 @@ async fn cancel_returns_to_the_list_with_its_filters_however_often_the_page_relo
     assert_eq!(back_of(&reloaded), list, "the filters outlive the reload");
 
     let cancelled = app
-        .post_form(&format!("{job}/discard"), &[("back", back_of(&reloaded).as_str())])
+        .post_form(
+            &format!("{job}/discard"),
+            &[("back", back_of(&reloaded).as_str())],
+        )
         .await;
     assert_eq!(location(&cancelled), list, "back to the same list, filters kept");
     // A `from` is only ever the list's query, never another place.
     let other = preview(&app, &[("intent", "delete_filtered"), ("country", "NL")]).await;
-    let page = app
-        .get_html(&format!("{other}?from=%2F%2Fevil.example%2F"))
-        .await;
-    assert!(back_of(&page).starts_with(&format!("{WS}/customers?")), "{}", back_of(&page));
+    let page = app.get_html(&format!("{other}?from=%2F%2Fevil.example%2F")).await;
+    assert!(
+        back_of(&page).starts_with(&format!("{WS}/customers?")),
+        "{}",
+        back_of(&page)
+    );
     assert_eq!(app.count("customers"), 1000);
 }
 
@@ -531,13 +560,19 @@ async fn counts_read_with_thousands_separators_on_every_page_and_message(backend
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
     let started = app.get_html(&job).await;
     assert!(
-        started.contains(&format!("Delete job #{} started for 1,200 customers.", job_id(&job))),
+        started.contains(&format!(
+            "Delete job #{} started for 1,200 customers.",
+            job_id(&job)
+        )),
         "{started}"
     );
     wait_for_end(&app, &job).await;
 
     let page = app.get_html(&job).await;
-    assert!(page.contains("Previewed 1,200, deleted 1,200, skipped 0"), "{page}");
+    assert!(
+        page.contains("Previewed 1,200, deleted 1,200, skipped 0"),
+        "{page}"
+    );
     let values = select_all(&page, ".stat-value");
     assert!(values.contains(&"1,200".to_owned()), "{values:?}");
     assert!(!main_text(&page).contains("1200"), "{page}");
@@ -550,9 +585,7 @@ async fn counts_read_with_thousands_separators_on_every_page_and_message(backend
         "SELECT receipt_id AS t FROM jobs WHERE id = {}",
         job_id(&job)
     ));
-    let receipt = app
-        .get_html(&format!("{WS}/receipts/{}", receipt_id[0]))
-        .await;
+    let receipt = app.get_html(&format!("{WS}/receipts/{}", receipt_id[0])).await;
     assert!(receipt.contains("<dd>1,200</dd>"), "{receipt}");
     assert!(!receipt.contains("<dd>1200</dd>"));
     // Machines read plain numbers.
@@ -588,7 +621,8 @@ async fn counts_read_with_thousands_separators_on_every_page_and_message(backend
     crate::import::confirm_and_wait(&app, &import).await;
     let page = app.get_html(&import).await;
     assert!(
-        crate::import::text_of(&page, "#import-result").starts_with("1,001 imported (1,001 created, 0 updated), 0 skipped."),
+        crate::import::text_of(&page, "#import-result")
+            .starts_with("1,001 imported (1,001 created, 0 updated), 0 skipped."),
         "{page}"
     );
 }

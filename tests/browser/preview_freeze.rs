@@ -67,7 +67,9 @@ async fn a_large_filtered_delete_previews_at_once_fills_in_and_confirms_once_fro
     }
     browser.heading(heading).await;
     browser.wait_for_text("The first 10 of 6,000").await;
-    let confirm = browser.button("Delete 6,000 customers (1 on legal hold will be skipped)").await;
+    let confirm = browser
+        .button("Delete 6,000 customers (1 on legal hold will be skipped)")
+        .await;
     assert!(confirm.is_enabled().await.unwrap());
     browser.screenshot("preview").await;
 
@@ -77,10 +79,16 @@ async fn a_large_filtered_delete_previews_at_once_fills_in_and_confirms_once_fro
          VALUES (1, 'de-late', 'DE', '{}', '2026-01-01 00:00:00', '2026-11-01 00:00:00')",
     );
     confirm.click().await.unwrap();
-    browser.wait_for_text("Previewed 6,000, deleted 5,999, skipped 1").await;
+    browser
+        .wait_for_text("Previewed 6,000, deleted 5,999, skipped 1")
+        .await;
     browser.quit().await;
 
-    assert_eq!(app.count("customers"), 3 + 1 + 1, "GB, the held one and the late one");
+    assert_eq!(
+        app.count("customers"),
+        3 + 1 + 1,
+        "GB, the held one and the late one"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,24 +8,33 @@ use std::time::Duration;
 use super::helpers::{new_client, Backend, TestDatabase};
 use super::server::Server;
 use super::{
-    assert_consistent, execute, job_id_of, post, prepared, progress, scalar, sign_in, wait_until_frozen, CUSTOMERS,
-    WORKSPACE,
+    assert_consistent, execute, job_id_of, post, prepared, progress, scalar, sign_in, wait_until_frozen,
+    CUSTOMERS, WORKSPACE,
 };
 
-crate::on_both_backends!(a_freeze_killed_mid_way_is_never_confirmed_half_frozen_and_the_next_server_finishes_it);
+crate::on_both_backends!(
+    a_freeze_killed_mid_way_is_never_confirmed_half_frozen_and_the_next_server_finishes_it
+);
 
 fn frozen_so_far(database: &TestDatabase, job_id: i64) -> i64 {
-    scalar(database, &format!("SELECT total AS n FROM jobs WHERE id = {job_id}"))
+    scalar(
+        database,
+        &format!("SELECT total AS n FROM jobs WHERE id = {job_id}"),
+    )
 }
 
 fn still_freezing(database: &TestDatabase, job_id: i64) -> bool {
     scalar(
         database,
-        &format!("SELECT CAST(CASE WHEN freezing THEN 1 ELSE 0 END AS BIGINT) AS n FROM jobs WHERE id = {job_id}"),
+        &format!(
+            "SELECT CAST(CASE WHEN freezing THEN 1 ELSE 0 END AS BIGINT) AS n FROM jobs WHERE id = {job_id}"
+        ),
     ) == 1
 }
 
-async fn a_freeze_killed_mid_way_is_never_confirmed_half_frozen_and_the_next_server_finishes_it(backend: Backend) {
+async fn a_freeze_killed_mid_way_is_never_confirmed_half_frozen_and_the_next_server_finishes_it(
+    backend: Backend,
+) {
     let dir = tempfile::tempdir().unwrap();
     let database = prepared(&backend, dir.path());
     let data = dir.path().join("data");

@@ -439,7 +439,11 @@ impl TestApp {
         self.wait_until_frozen_with(&self.client, job_path).await
     }
 
-    pub async fn wait_until_frozen_with(&self, client: &reqwest::Client, job_path: &str) -> serde_json::Value {
+    pub async fn wait_until_frozen_with(
+        &self,
+        client: &reqwest::Client,
+        job_path: &str,
+    ) -> serde_json::Value {
         for _ in 0..1200 {
             let status: serde_json::Value = self
                 .get_with(client, &format!("{job_path}/progress.json"))
