@@ -119,6 +119,9 @@ pub struct JobView {
     pub created_at: String,
     /// A preview whose set is still being frozen: nothing to confirm yet.
     pub freezing: bool,
+    /// What a freezing preview is for, before it knows how many: "Delete customers in
+    /// DE", "Delete all customers".
+    pub freezing_text: String,
     /// How far the freeze is, and how many customers it should come to (at least as
     /// many as it has frozen).
     pub freeze_percent: i64,
@@ -197,6 +200,11 @@ fn view(job: &Job, started_by: String, zone: TimeZone) -> JobView {
         started_by,
         created_at: crate::format::minute(job.created_at, zone),
         freezing: job.freezing,
+        freezing_text: format!(
+            "{} {}",
+            if kind.deletes() { "Delete" } else { kind.label() },
+            job.selection
+        ),
         freeze_percent,
         freeze_of,
         preview,

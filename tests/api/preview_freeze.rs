@@ -312,6 +312,21 @@ async fn a_set_that_turns_out_to_be_everyone_as_it_freezes_needs_delete_all_and_
     )
     .await;
 
+    // No filter at all is everyone from the start: refused at once without delete_all,
+    // and said as what it is while it freezes.
+    let at_once = app
+        .post_form_with(
+            &deleter,
+            &format!("{WS}/customers/bulk"),
+            &[("intent", "delete_filtered")],
+        )
+        .await;
+    assert_eq!(at_once.status(), StatusCode::FORBIDDEN);
+    let everyone = preview(&app, &[("intent", "delete_filtered")]).await;
+    let page = app.get_html(&everyone).await;
+    assert_eq!(heading(&page), "Delete all customers?", "{page}");
+    app.post_form(&format!("{everyone}/discard"), &[]).await;
+
     // A filter that happens to match everyone, known only once the set is whole.
     let theirs = preview_with(
         &app,
