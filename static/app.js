@@ -44,14 +44,16 @@
 
   // A preview whose set is still being frozen: its counts fill in, and once the set is
   // whole the page comes again with the sample and the button to confirm. Anything
-  // else (refused, discarded) is for the page itself to say.
+  // else (refused, discarded) is for the page itself to say. It comes again at the
+  // address that names the list "Cancel" returns to.
   var preview = document.getElementById("preview");
   if (preview && preview.dataset.statusUrl) {
     var freezeBar = document.getElementById("freeze-progress");
+    var again = function () { window.location.replace(preview.dataset.refreshUrl || window.location.href); };
     var check = function () {
       statusOf(preview.dataset.statusUrl)
         .then(function (r) {
-          if (!r.ok) { window.location.reload(); return null; }
+          if (!r.ok) { again(); return null; }
           return r.json();
         })
         .then(function (p) {
@@ -62,7 +64,7 @@
             freezeBar.textContent = p.freeze_percent + " %";
           }
           fillIn(preview, p, {});
-          if (p.frozen || p.state !== "preview") { window.location.reload(); } else { setTimeout(check, 500); }
+          if (p.frozen || p.state !== "preview") { again(); } else { setTimeout(check, 500); }
         })
         .catch(function () { setTimeout(check, 2000); });
     };

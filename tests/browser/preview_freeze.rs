@@ -72,6 +72,16 @@ async fn a_large_filtered_delete_previews_at_once_fills_in_and_confirms_once_fro
         .await;
     assert!(confirm.is_enabled().await.unwrap());
     browser.screenshot("preview").await;
+    // The page came again by itself, and "Cancel" still returns to the filtered list.
+    let back = browser
+        .driver
+        .find(thirtyfour::By::Css(r#"input[name="back"]"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        back.attr("value").await.unwrap().as_deref(),
+        Some("/w/acme-shop/customers?country=DE")
+    );
 
     // Someone who starts matching now is not touched.
     app.sql(
