@@ -536,14 +536,23 @@ impl CustomerFilter {
     /// by [`CustomerFilter::from_stored`]: every field, including what a viewer without
     /// personal data gets in place of their search (an internal id) and of their
     /// attribute match (one that skips identifying values), which links leave out.
-    /// Without the sort and the page, which play no part in which customers match.
+    /// Without the order and the page, which play no part in which customers match.
     pub fn to_stored(&self) -> String {
         let searched = self.q.is_some();
+        let matching = [
+            FilterField::Country,
+            FilterField::City,
+            FilterField::Status,
+            FilterField::SeenFrom,
+            FilterField::SeenTo,
+            FilterField::Attr,
+        ];
         let mut pairs: Vec<(&str, String)> = self
-            .first_page()
             .to_query_pairs()
             .into_iter()
-            .filter(|(key, _)| (*key != FilterField::Q.key() || searched) && *key != FilterField::Sort.key())
+            .filter(|(key, _)| {
+                (searched && *key == FilterField::Q.key()) || matching.iter().any(|field| field.key() == *key)
+            })
             .collect();
         if let Some(id) = self.id {
             pairs.push((STORED_ID, id.to_string()));
@@ -679,15 +688,13 @@ mod tests {
 
     #[test]
     fn the_stored_form_keeps_every_field_that_decides_who_matches() {
-        let full = parse("q=Ada&country=de&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-03-31&attr=plan%3Dpro&sort=name")
-            .unwrap();
+        let matching = "q=Ada&country=de&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-03-31&attr=plan%3Dpro";
+        let full = parse(&format!("{matching}&sort=name&dir=desc&per_page=100")).unwrap();
         let back = CustomerFilter::from_stored(&full.to_stored()).unwrap();
         assert_eq!(
             back,
-            CustomerFilter {
-                sort: CustomerSort::default(),
-                ..full.first_page()
-            }
+            parse(matching).unwrap(),
+            "every criterion, in the default order"
         );
 
         let masked = parse("q=cio_42&attr=plan%3Dpro")
