@@ -22,6 +22,15 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
+/// For templates: `{{ job.done|thousands }}` reads as `277,667`. A page's module
+/// brings it in with `use crate::format::filters;`.
+pub mod filters {
+    #[askama::filter_fn]
+    pub fn thousands(value: &i64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::thousands(*value))
+    }
+}
+
 /// `1 customer`, `2,500 customers`.
 pub fn count(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })

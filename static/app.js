@@ -2,20 +2,37 @@
 (function () {
   "use strict";
 
+  // Counts read as the server writes them: 277,667, never 277667.
+  var shown = function (key, value) {
+    if (typeof value === "number" && key.indexOf("percent") === -1) {
+      return value.toLocaleString("en-US");
+    }
+    return value;
+  };
+
+  var fillIn = function (root, p, suffixes) {
+    Object.keys(p).forEach(function (key) {
+      root.querySelectorAll('[data-field="' + key + '"]').forEach(function (el) {
+        el.textContent = shown(key, p[key]) + (suffixes[key] || "");
+      });
+    });
+  };
+
+  var statusOf = function (url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  };
+
   // Live progress on a job page: poll the progress endpoint and update the numbers.
   var job = document.getElementById("job");
   if (job && job.dataset.progressUrl) {
     var bar = document.getElementById("job-progress");
     var poll = function () {
-      fetch(job.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      statusOf(job.dataset.progressUrl)
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (p) {
           if (!p) { return; }
           if (bar) { bar.max = p.total || 1; bar.value = p.processed; bar.textContent = p.percent + " %"; }
-          Object.keys(p).forEach(function (key) {
-            var el = job.querySelector('[data-field="' + key + '"]');
-            if (el) { el.textContent = key === "estimate" ? p[key] + " left" : p[key]; }
-          });
+          fillIn(job, p, { estimate: " left" });
           if (p.finished) { window.location.reload(); } else { setTimeout(poll, 1000); }
         })
         .catch(function () { setTimeout(poll, 3000); });
@@ -23,6 +40,35 @@
     if (!["done", "cancelled", "failed"].includes((job.querySelector('[data-field="state"]') || {}).textContent)) {
       setTimeout(poll, 1000);
     }
+  }
+
+  // A preview whose set is still being frozen: its counts fill in, and once the set is
+  // whole the page comes again with the sample and the button to confirm. Anything
+  // else (refused, discarded) is for the page itself to say. It comes again at the
+  // address that names the list "Cancel" returns to.
+  var preview = document.getElementById("preview");
+  if (preview && preview.dataset.statusUrl) {
+    var freezeBar = document.getElementById("freeze-progress");
+    var again = function () { window.location.replace(preview.dataset.refreshUrl || window.location.href); };
+    var check = function () {
+      statusOf(preview.dataset.statusUrl)
+        .then(function (r) {
+          if (!r.ok) { again(); return null; }
+          return r.json();
+        })
+        .then(function (p) {
+          if (!p) { return; }
+          if (freezeBar) {
+            freezeBar.max = p.expected_customers || 1;
+            freezeBar.value = p.frozen_customers;
+            freezeBar.textContent = p.freeze_percent + " %";
+          }
+          fillIn(preview, p, {});
+          if (p.frozen || p.state !== "preview") { again(); } else { setTimeout(check, 500); }
+        })
+        .catch(function () { setTimeout(check, 2000); });
+    };
+    setTimeout(check, 500);
   }
 
   // The list's filters fold away on a phone only; a browser that cannot show a closed

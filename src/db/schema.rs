@@ -145,6 +145,9 @@ diesel::table! {
         needs_owner_code -> Bool,
         whole_workspace -> Bool,
         devices_removed -> BigInt,
+        freezing -> Bool,
+        freeze_after -> BigInt,
+        freeze_expected -> BigInt,
     }
 }
 

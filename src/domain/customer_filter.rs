@@ -27,6 +27,9 @@ const MAX_COUNTRY_CHARS: usize = 64;
 const MAX_CITY_CHARS: usize = 100;
 const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
 const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+/// Keys only the stored form has (see [`CustomerFilter::to_stored`]).
+const STORED_ID: &str = "only_id";
+const STORED_SKIPS_IDENTIFYING: &str = "attr_skips_identifying";
 
 /// `key=value`: customers whose attribute `key` is the string `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -529,6 +532,48 @@ impl CustomerFilter {
             .finish()
     }
 
+    /// The filters as a job keeps them while it freezes the set they match, read back
+    /// by [`CustomerFilter::from_stored`]: every field, including what a viewer without
+    /// personal data gets in place of their search (an internal id) and of their
+    /// attribute match (one that skips identifying values), which links leave out.
+    /// Without the order and the page, which play no part in which customers match.
+    pub fn to_stored(&self) -> String {
+        let searched = self.q.is_some();
+        let matching = [
+            FilterField::Country,
+            FilterField::City,
+            FilterField::Status,
+            FilterField::SeenFrom,
+            FilterField::SeenTo,
+            FilterField::Attr,
+        ];
+        let mut pairs: Vec<(&str, String)> = self
+            .to_query_pairs()
+            .into_iter()
+            .filter(|(key, _)| {
+                (searched && *key == FilterField::Q.key()) || matching.iter().any(|field| field.key() == *key)
+            })
+            .collect();
+        if let Some(id) = self.id {
+            pairs.push((STORED_ID, id.to_string()));
+        }
+        if self.attr_skips_identifying {
+            pairs.push((STORED_SKIPS_IDENTIFYING, "1".to_owned()));
+        }
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    }
+
+    /// Reads back [`CustomerFilter::to_stored`].
+    pub fn from_stored(stored: &str) -> Result<CustomerFilter, FilterErrors> {
+        let query = QueryMap::parse(stored);
+        let mut filter = CustomerFilter::from_query(&query)?;
+        filter.id = query.get(STORED_ID).and_then(without_personal::parse_internal_id);
+        filter.attr_skips_identifying = query.get(STORED_SKIPS_IDENTIFYING) == Some("1");
+        Ok(filter)
+    }
+
     /// The filters in words, e.g. "active customers in DE, seen between 2026-01-01
     /// and 2026-03-31, matching “ada”".
     pub fn describe(&self) -> String {
@@ -639,6 +684,33 @@ mod tests {
         assert_eq!(filter.sort(), CustomerSort::LastSeen);
         assert_eq!(filter.describe(), "all customers");
         assert_eq!(filter.to_query_string(), "");
+    }
+
+    #[test]
+    fn the_stored_form_keeps_every_field_that_decides_who_matches() {
+        let matching = "q=Ada&country=de&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-03-31&attr=plan%3Dpro";
+        let full = parse(&format!("{matching}&sort=name&dir=desc&per_page=100")).unwrap();
+        let back = CustomerFilter::from_stored(&full.to_stored()).unwrap();
+        assert_eq!(
+            back,
+            parse(matching).unwrap(),
+            "every criterion, in the default order"
+        );
+
+        let masked = parse("q=cio_42&attr=plan%3Dpro")
+            .unwrap()
+            .without_personal_criteria(&crate::domain::PersonalData::new(&["loyalty_no"]))
+            .0;
+        assert_eq!(masked.id(), Some(42));
+        assert!(masked.attr_skips_identifying());
+        let back = CustomerFilter::from_stored(&masked.to_stored()).unwrap();
+        assert_eq!(back, masked, "the id and the skipping survive");
+        assert_eq!(back.q(), None, "an id is not a search for its text");
+
+        assert_eq!(
+            CustomerFilter::from_stored("").unwrap(),
+            CustomerFilter::default()
+        );
     }
 
     #[test]

@@ -38,9 +38,9 @@ pub enum Confirmed {
     AlreadyDecided,
 }
 
-/// Confirms a previewed job without a code. A job that waits for the owner's code (a
-/// delete-all, a whole workspace, a set above the threshold) is refused here: only
-/// `owner_code::enter_code` queues those.
+/// Confirms a previewed job without a code, once its set is frozen. A job that waits
+/// for the owner's code (a delete-all, a whole workspace, a set above the threshold) is
+/// refused here: only `owner_code::enter_code` queues those.
 pub fn confirm_job(
     conn: &mut DbConnection,
     eraser: &Eraser,
@@ -49,12 +49,19 @@ pub fn confirm_job(
 ) -> Result<Confirmed, ErasureError> {
     write_transaction(conn, |conn| {
         let job = jobs::find(conn, eraser.workspace.id, job_id)?.ok_or(ErasureError::NotFound)?;
+        if job.state == JobState::Preview && job.freezing {
+            return Err(ErasureError::NotFrozen);
+        }
         // Before the state: this route never confirms such a job, whatever its state.
         if job.needs_owner_code || job.kind == JobKind::DeleteAll {
             return Err(ErasureError::NeedsOwnerCode);
         }
         if job.state != JobState::Preview {
             return Ok(Confirmed::AlreadyDecided);
+        }
+        if job.total == 0 {
+            // Everyone it was for was gone before the freeze reached them.
+            return Err(ErasureError::EmptySelection);
         }
         queue(conn, eraser, &job, suppress)
     })

@@ -26,6 +26,10 @@ pub enum ErasureError {
     /// account owner's one-time code.
     #[error("this erasure needs the account owner's code")]
     NeedsOwnerCode,
+    /// A preview whose set is still being frozen: confirming it would erase part of
+    /// what it shows.
+    #[error("the preview's set is still being frozen")]
+    NotFrozen,
 }
 
 impl From<diesel::result::Error> for ErasureError {

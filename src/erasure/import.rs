@@ -124,6 +124,8 @@ pub fn preview(
                 created_at: now(),
                 receipt_id: &receipt_id,
                 payload: "{}",
+                freezing: false,
+                freeze_expected: 0,
             },
         )?;
         let records: Vec<ImportRowRecord> = accepted
@@ -137,7 +139,14 @@ pub fn preview(
             })
             .collect();
         import_rows::insert(conn, &records)?;
-        jobs::set_preview_counts(conn, job.id, total, 0, 0, 0)?;
+        jobs::set_preview_counts(
+            conn,
+            job.id,
+            jobs::PreviewCounts {
+                customers: total,
+                ..Default::default()
+            },
+        )?;
         jobs::set_report(conn, job.id, &report.to_json())?;
         Ok(jobs::get(conn, job.id)?)
     })
@@ -272,6 +281,7 @@ fn record_imported(
 
 /// The mail that tells whoever started the import that it ended.
 pub fn finished_mail(job: &Job, workspace_name: &str, page_url: &str, to: &str) -> OutgoingMail {
+    use crate::format::thousands;
     let report = ImportReport::read(&job.report);
     let ended = if job.state == JobState::Cancelled {
         "was cancelled"
@@ -289,13 +299,13 @@ pub fn finished_mail(job: &Job, workspace_name: &str, page_url: &str, to: &str) 
              Rejected before the import: {} (and {} suppressed)\n\n\
              What was skipped and why: {page_url}\n",
             job.id,
-            report.rows_in_file,
-            job.done,
-            report.created,
-            report.updated,
-            job.skipped_other,
-            report.rejected,
-            report.suppressed,
+            thousands(report.rows_in_file),
+            thousands(job.done),
+            thousands(report.created),
+            thousands(report.updated),
+            thousands(job.skipped_other),
+            thousands(report.rejected),
+            thousands(report.suppressed),
         ),
     }
 }

@@ -293,9 +293,10 @@ pub fn enter_code(
     })
 }
 
-/// A previewed job of this workspace that waits for the owner's code.
+/// A previewed job of this workspace, its set frozen, that waits for the owner's code.
 fn waiting_job(conn: &mut DbConnection, workspace_id: i64, job_id: i64) -> Result<Job, ErasureError> {
     match jobs::find(conn, workspace_id, job_id)? {
+        Some(job) if job.state == JobState::Preview && job.freezing => Err(ErasureError::NotFrozen),
         Some(job) if job.state == JobState::Preview && job.needs_owner_code => Ok(job),
         Some(_) => Err(ErasureError::Refused(
             "This job was already started or discarded, or does not need a code.".into(),

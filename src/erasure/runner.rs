@@ -3,6 +3,10 @@
 //! started it. A server that dies mid-job leaves its lease to run out; then any
 //! server (itself, restarted, included) claims the job and goes on from the next
 //! remaining target, so no target is erased twice and none is forgotten.
+//!
+//! Beside them, and never waiting for them, it freezes the sets of previews the same
+//! way (`preview::freeze_batch`): a batch per transaction under a lease, taken over
+//! after the last batch that committed when its server stops.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +21,7 @@ use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::erasure_audit;
 use crate::erasure::import::{self, ImportRun, ImportStep};
 use crate::erasure::journal::Journal;
+use crate::erasure::preview::freeze_batch;
 use crate::erasure::ErasureError;
 use crate::mail::{Mailer, OutgoingMail};
 use crate::secret::SecretKey;
@@ -43,6 +48,9 @@ pub struct JobRunner {
     settings: Arc<Settings>,
     owner: String,
     wake: Arc<Notify>,
+    /// Wakes the freezing of previews, apart from the jobs: a long job running here
+    /// must not keep a preview from filling in.
+    wake_freezer: Arc<Notify>,
     journal: Journal,
 }
 
@@ -68,6 +76,7 @@ impl JobRunner {
             settings,
             owner,
             wake: Arc::new(Notify::new()),
+            wake_freezer: Arc::new(Notify::new()),
             journal,
         }
     }
@@ -77,7 +86,30 @@ impl JobRunner {
         self.wake.notify_one();
     }
 
+    /// Wakes the freezing of previews now instead of at its next poll.
+    pub fn wake_freezer(&self) {
+        self.wake_freezer.notify_one();
+    }
+
+    /// How many customers the request that asks for a preview freezes itself, before
+    /// it answers: the first batch the runner would take, so a small set is whole on
+    /// arrival and a large one answers as fast.
+    pub fn first_batch(&self) -> i64 {
+        BatchSize::new(self.settings.job_batch_size).current()
+    }
+
     pub fn spawn(self) {
+        let freezer = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match freezer.freeze_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(err) => tracing::warn!(error = %err, "preview freeze step failed; retrying"),
+                }
+                let _ = tokio::time::timeout(IDLE_POLL, freezer.wake_freezer.notified()).await;
+            }
+        });
         tokio::spawn(async move {
             loop {
                 match self.run_next().await {
@@ -102,6 +134,80 @@ impl JobRunner {
         tracing::info!(job = job.id, kind = %job.kind, "job claimed");
         self.run_job(job).await?;
         Ok(true)
+    }
+
+    /// Claims a preview whose set is still to be frozen and freezes it to its end;
+    /// false when there was none.
+    pub async fn freeze_next(&self) -> Result<bool, ErasureError> {
+        let owner = self.owner.clone();
+        let lease = self.settings.job_lease;
+        let claimed = self
+            .db
+            .run(move |conn| write_transaction(conn, |conn| jobs::claim_freeze(conn, &owner, lease)))
+            .await?;
+        let Some(job) = claimed else { return Ok(false) };
+        tracing::info!(job = job.id, "preview freeze claimed");
+        self.run_freeze(job.id).await?;
+        Ok(true)
+    }
+
+    async fn run_freeze(&self, job_id: i64) -> Result<(), ErasureError> {
+        let mut batch = BatchSize::new(self.settings.job_batch_size);
+        let mut retry_in = OUTAGE_RETRY_FIRST;
+        loop {
+            let runner = self.clone();
+            let size = batch.current();
+            let started = std::time::Instant::now();
+            let step = self
+                .db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        let job = runner.freeze_step(conn, job_id, size)?;
+                        Ok::<_, ErasureError>((job, writers_waiting(conn) > 0))
+                    })
+                })
+                .await;
+            match step {
+                Ok((job, others_waited)) if job.freezing => {
+                    batch.adapt(started.elapsed(), others_waited);
+                    retry_in = OUTAGE_RETRY_FIRST;
+                    tokio::task::yield_now().await
+                }
+                Ok((job, _)) => {
+                    tracing::info!(job = job.id, customers = job.total, "preview frozen");
+                    return Ok(());
+                }
+                Err(ErasureError::LostLease) => {
+                    tracing::info!(
+                        job = job_id,
+                        "preview discarded or taken over; its freeze stops here"
+                    );
+                    return Ok(());
+                }
+                Err(ErasureError::Store(err)) if err.is_unavailable() => {
+                    tracing::warn!(job = job_id, error = %err, "database unavailable; the freeze waits for it");
+                    tokio::time::sleep(retry_in).await;
+                    retry_in = (retry_in * 2).min(OUTAGE_RETRY_MAX);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// One transaction of a freeze: the lease renewed first (which holds the preview's
+    /// row, so a discard waits for this batch and then forgets it too), then the batch.
+    fn freeze_step(
+        &self,
+        conn: &mut DbConnection,
+        job_id: i64,
+        batch_size: i64,
+    ) -> Result<Job, ErasureError> {
+        if !jobs::renew_freeze_lease(conn, job_id, &self.owner, self.settings.job_lease)? {
+            return Err(ErasureError::LostLease);
+        }
+        let job = jobs::get(conn, job_id)?;
+        let workspace = workspaces::find(conn, job.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
+        freeze_batch(conn, &workspace, &job, batch_size)
     }
 
     async fn run_job(&self, job: Job) -> Result<(), ErasureError> {
@@ -379,6 +485,7 @@ fn job_finished_mail(
     public_url: &str,
     to: &str,
 ) -> OutgoingMail {
+    use crate::format::thousands;
     let kind = job.kind;
     if kind == JobKind::Import {
         let page = format!("{public_url}/w/{slug}/imports/{}", job.id);
@@ -418,14 +525,14 @@ fn job_finished_mail(
             kind.label().to_lowercase(),
             job.id,
             job.selection,
-            job.total,
+            thousands(job.total),
             kind.past_tense(),
-            job.done,
-            job.skipped_missing,
-            job.skipped_held,
-            job.skipped_other,
-            job.events_removed,
-            job.devices_removed,
+            thousands(job.done),
+            thousands(job.skipped_missing),
+            thousands(job.skipped_held),
+            thousands(job.skipped_other),
+            thousands(job.events_removed),
+            thousands(job.devices_removed),
             if job.suppress { "yes" } else { "no" },
             times,
             receipt_url(public_url, slug, &job.receipt_id),

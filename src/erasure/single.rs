@@ -120,6 +120,8 @@ pub(crate) fn erase_one(
                 created_at: started,
                 receipt_id: &receipt_id,
                 payload: "{}",
+                freezing: false,
+                freeze_expected: 0,
             },
         )?;
         // One customer's trigrams leave the search index now, not at the next merge.

@@ -778,15 +778,17 @@ pub fn events_page(
 }
 
 /// The ids of matching customers above `after_id`, in id order: how a bulk action
-/// walks the whole matching set in bounded chunks.
+/// walks the whole matching set in bounded chunks. `at` is the moment a status such
+/// as "active" is judged at, the same for every chunk of one walk.
 pub fn matching_ids(
     conn: &mut DbConnection,
     workspace_id: i64,
     filter: &CustomerFilter,
+    at: NaiveDateTime,
     after_id: i64,
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
-    Ok(Matching::new(conn, workspace_id, filter, now())?
+    Ok(Matching::new(conn, workspace_id, filter, at)?
         .query()
         .filter(customers::id.gt(after_id))
         .order(customers::id)

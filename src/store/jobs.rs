@@ -53,6 +53,13 @@ pub struct Job {
     /// Its frozen set was every customer of the workspace when it was previewed.
     pub whole_workspace: bool,
     pub devices_removed: i64,
+    /// A preview whose set is still being frozen, a batch at a time: not yet whole, so
+    /// not yet something anyone may confirm.
+    pub freezing: bool,
+    /// The highest customer id the freeze has gone past; it goes on after it.
+    pub freeze_after: i64,
+    /// How many customers the set should come to, for the freeze's progress bar.
+    pub freeze_expected: i64,
 }
 
 impl Job {
@@ -78,6 +85,8 @@ pub struct NewJob<'a> {
     pub created_at: NaiveDateTime,
     pub receipt_id: &'a str,
     pub payload: &'a str,
+    pub freezing: bool,
+    pub freeze_expected: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewJob<'_>) -> StoreResult<Job> {
@@ -145,25 +154,170 @@ pub fn add_targets(conn: &mut DbConnection, job_id: i64, customer_ids: &[i64]) -
     Ok(added)
 }
 
-/// What the preview found: the frozen set's size, how many of it are held, and how
-/// many events it has.
-pub fn set_preview_counts(
+/// What a preview has frozen so far: the set's size, how many of it are held, and how
+/// many events and devices it has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PreviewCounts {
+    pub customers: i64,
+    pub held: i64,
+    pub events: i64,
+    pub devices: i64,
+}
+
+impl PreviewCounts {
+    /// The counts as a freezing or frozen preview's job holds them.
+    pub fn of(job: &Job) -> PreviewCounts {
+        let report: serde_json::Value = serde_json::from_str(&job.report).unwrap_or_default();
+        let number = |key: &str| report.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
+        PreviewCounts {
+            customers: job.total,
+            held: number("held_at_preview"),
+            events: number("events_at_preview"),
+            devices: number("devices_at_preview"),
+        }
+    }
+}
+
+/// Records one more batch of a freezing preview: its counts so far and where the next
+/// batch starts. Only while it is still a freezing preview (a discard wins).
+pub fn record_freeze_progress(
     conn: &mut DbConnection,
     job_id: i64,
-    total: i64,
-    held: i64,
-    events: i64,
-    devices: i64,
-) -> StoreResult<()> {
-    let report = serde_json::json!({
-        "held_at_preview": held,
-        "events_at_preview": events,
-        "devices_at_preview": devices,
-    });
+    counts: PreviewCounts,
+    after: i64,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        jobs::table
+            .find(job_id)
+            .filter(jobs::state.eq(state::PREVIEW))
+            .filter(jobs::freezing.eq(true)),
+    )
+    .set((
+        jobs::total.eq(counts.customers),
+        jobs::report.eq(preview_report(counts)),
+        jobs::freeze_after.eq(after),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Ends a preview's freeze: its final counts, how it must be confirmed (with the owner's
+/// code, and whether its set is the whole workspace, which makes a deletion a
+/// delete-all), and nothing left of what it was asked for (a typed search among it).
+pub fn finish_freeze(
+    conn: &mut DbConnection,
+    job_id: i64,
+    counts: PreviewCounts,
+    gate: PreviewGate,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        jobs::table
+            .find(job_id)
+            .filter(jobs::state.eq(state::PREVIEW))
+            .filter(jobs::freezing.eq(true)),
+    )
+    .set((
+        jobs::total.eq(counts.customers),
+        jobs::report.eq(preview_report(counts)),
+        jobs::freezing.eq(false),
+        jobs::payload.eq("{}"),
+        jobs::kind.eq(gate.kind.key()),
+        jobs::needs_owner_code.eq(gate.needs_owner_code),
+        jobs::whole_workspace.eq(gate.whole_workspace),
+        jobs::lease_owner.eq(None::<String>),
+        jobs::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// What a preview found, set at once (an import's preview, which has no set to freeze).
+pub fn set_preview_counts(conn: &mut DbConnection, job_id: i64, counts: PreviewCounts) -> StoreResult<()> {
     diesel::update(jobs::table.find(job_id))
-        .set((jobs::total.eq(total), jobs::report.eq(report.to_string())))
+        .set((
+            jobs::total.eq(counts.customers),
+            jobs::report.eq(preview_report(counts)),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+fn preview_report(counts: PreviewCounts) -> String {
+    serde_json::json!({
+        "held_at_preview": counts.held,
+        "events_at_preview": counts.events,
+        "devices_at_preview": counts.devices,
+    })
+    .to_string()
+}
+
+/// How a previewed job must be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviewGate {
+    pub kind: JobKind,
+    pub needs_owner_code: bool,
+    pub whole_workspace: bool,
+}
+
+/// Claims the oldest freezing preview nobody is freezing: new, or left by a server whose
+/// lease ran out. Returns it, leased to `owner`.
+pub fn claim_freeze(conn: &mut DbConnection, owner: &str, lease: Duration) -> StoreResult<Option<Job>> {
+    let at = now();
+    let claimable = || {
+        jobs::state
+            .eq(state::PREVIEW)
+            .and(jobs::freezing.eq(true))
+            .and(jobs::lease_until.is_null().or(jobs::lease_until.lt(at)))
+    };
+    let candidate: Option<i64> = match conn {
+        DbConnection::Postgres(pg) => jobs::table
+            .filter(claimable())
+            .order(jobs::id)
+            .select(jobs::id)
+            .for_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(_) => jobs::table
+            .filter(claimable())
+            .order(jobs::id)
+            .select(jobs::id)
+            .first(conn)
+            .optional()?,
+    };
+    let Some(id) = candidate else { return Ok(None) };
+    let claimed = diesel::update(jobs::table.find(id).filter(claimable()))
+        .set((
+            jobs::lease_owner.eq(Some(owner)),
+            jobs::lease_until.eq(Some(at + lease)),
+        ))
+        .execute(conn)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(get(conn, id)?))
+}
+
+/// Renews `owner`'s lease on a preview it is freezing, first thing in each batch's
+/// transaction: the row stays locked until the batch commits, so a discard waits for
+/// the batch and then forgets it with the rest. False when the preview is no longer
+/// `owner`'s to freeze (discarded, frozen, or taken over).
+pub fn renew_freeze_lease(
+    conn: &mut DbConnection,
+    job_id: i64,
+    owner: &str,
+    lease: Duration,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        jobs::table
+            .find(job_id)
+            .filter(jobs::state.eq(state::PREVIEW))
+            .filter(jobs::freezing.eq(true))
+            .filter(jobs::lease_owner.eq(owner)),
+    )
+    .set(jobs::lease_until.eq(Some(now() + lease)))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// How a previewed job must be confirmed: with the owner's code, and whether its set
@@ -227,20 +381,32 @@ pub fn clear_targets(conn: &mut DbConnection, job_id: i64) -> StoreResult<usize>
     Ok(rows + diesel::delete(job_targets::table.filter(job_targets::job_id.eq(job_id))).execute(conn)?)
 }
 
-/// Moves a previewed job to the queue. False when it is no longer a preview (already
-/// confirmed, discarded, or someone else's double click got there first).
+/// Moves a previewed job whose set is frozen to the queue. False when it is no longer a
+/// preview (already confirmed, discarded, or someone else's double click got there
+/// first) or its set is not frozen yet.
 pub fn confirm(conn: &mut DbConnection, job_id: i64, suppress: bool) -> StoreResult<bool> {
-    let changed = diesel::update(jobs::table.find(job_id).filter(jobs::state.eq(state::PREVIEW)))
-        .set((jobs::state.eq(state::QUEUED), jobs::suppress.eq(suppress)))
-        .execute(conn)?;
+    let changed = diesel::update(
+        jobs::table
+            .find(job_id)
+            .filter(jobs::state.eq(state::PREVIEW))
+            .filter(jobs::freezing.eq(false)),
+    )
+    .set((jobs::state.eq(state::QUEUED), jobs::suppress.eq(suppress)))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
+/// Discards a preview, frozen or still freezing (which stops its freeze). What it was
+/// asked for goes with it: a freezing preview's payload may hold a typed search.
 pub fn discard(conn: &mut DbConnection, job_id: i64) -> StoreResult<bool> {
     let changed = diesel::update(jobs::table.find(job_id).filter(jobs::state.eq(state::PREVIEW)))
         .set((
             jobs::state.eq(state::DISCARDED),
             jobs::finished_at.eq(Some(now())),
+            jobs::freezing.eq(false),
+            jobs::payload.eq("{}"),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
     Ok(changed == 1)

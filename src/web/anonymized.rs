@@ -14,6 +14,7 @@ use super::layout::{render, Layout, Section};
 use super::session::TypedSession;
 use super::state::AppState;
 use super::WebError;
+use crate::format::filters;
 use crate::store::anonymized::{self, Position};
 use crate::store::{self, StoreError};
 

@@ -14,7 +14,7 @@ use super::WebError;
 use crate::domain::{BuiltinRole, CustomerFilter, JobKind};
 use crate::erasure::confirm::{discard_job, permission_for, permissions_for};
 use crate::erasure::legal_hold::set_legal_hold;
-use crate::erasure::preview::{create_preview, Selection};
+use crate::erasure::preview::{start_preview, Selection};
 use crate::erasure::single::{erase_customer, CustomerRef};
 use crate::erasure::ErasureError;
 use crate::store::customers;
@@ -53,6 +53,7 @@ impl From<ErasureError> for WebError {
             ErasureError::NeedsOwnerCode => WebError::BadRequest(
                 "This erasure needs the account owner's code: send it from the preview page.".into(),
             ),
+            ErasureError::NotFrozen => WebError::BadRequest(super::jobs::NOT_FROZEN.into()),
             other => WebError::internal(other),
         }
     }
@@ -324,17 +325,21 @@ async fn bulk_preview(
     };
     let workspace = access.workspace.clone();
     let user_id = access.user.user.id;
+    // The first batch is frozen here; a larger set answers at once all the same, and the
+    // runner freezes the rest while the preview page shows it filling in.
+    let first_batch = state.jobs.first_batch();
     let job = match state
         .db
-        .run(move |conn| create_preview(conn, &workspace, user_id, kind, &selection))
+        .run(move |conn| start_preview(conn, &workspace, user_id, kind, &selection, first_batch))
         .await
     {
         Ok(job) => job,
         Err(ErasureError::EmptySelection) => return back_with(NOTHING_SELECTED.to_owned()),
         Err(err) => return Err(err.into()),
     };
-    // A set that turned out to be every customer is a delete-all, whatever the button
-    // said: without that permission the preview is dropped before anyone sees it.
+    // A set that is every customer is a delete-all, whatever the button said: without
+    // that permission the preview is dropped before anyone sees it. (One that turns
+    // out to be everyone only as it freezes is dropped when its page is next asked for.)
     if let Some(missing) = permissions_for(&job).into_iter().find(|p| !access.can(*p)) {
         let eraser = access.eraser(&state);
         let job_id = job.id;
@@ -343,6 +348,9 @@ async fn bulk_preview(
             .run(move |conn| discard_job(conn, &eraser, job_id))
             .await?;
         return Err(access.deny(&req, missing.key()).await);
+    }
+    if job.freezing {
+        state.jobs.wake_freezer();
     }
     Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
 }

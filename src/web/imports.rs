@@ -20,6 +20,7 @@ use super::WebError;
 use crate::domain::{parse_customer_csv, IdentifierMode, JobKind, JobState};
 use crate::erasure::import::{self, ImportSource};
 use crate::erasure::import_report::ImportReport;
+use crate::format::filters;
 use crate::store::jobs::{self, Job};
 use crate::store::{self, users};
 

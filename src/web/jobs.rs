@@ -16,7 +16,8 @@ use crate::erasure::confirm::{cancel_job, confirm_job, discard_job, permissions_
 use crate::erasure::owner_code::CodePurpose;
 use crate::erasure::runner::receipt_url;
 use crate::erasure::ErasureError;
-use crate::store::jobs::{self, Job};
+use crate::format::filters;
+use crate::store::jobs::{self, Job, PreviewCounts};
 use crate::store::{erasures, users, StoreError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -47,13 +48,6 @@ async fn load_job(state: &AppState, access: &WorkspaceAccess, id: i64) -> Result
         .await?
         .filter(|job| job.state != JobState::Discarded)
         .ok_or(WebError::NotFound)
-}
-
-fn report_number(job: &Job, key: &str) -> i64 {
-    serde_json::from_str::<serde_json::Value>(&job.report)
-        .ok()
-        .and_then(|v| v.get(key).and_then(|n| n.as_i64()))
-        .unwrap_or(0)
 }
 
 fn report_text(job: &Job, key: &str) -> String {
@@ -104,6 +98,8 @@ pub struct JobView {
     pub skipped_missing: i64,
     pub skipped_held: i64,
     pub skipped_other: i64,
+    /// Skipped for any reason.
+    pub skipped: i64,
     pub events_removed: i64,
     pub devices_removed: i64,
     pub percent: i64,
@@ -121,6 +117,17 @@ pub struct JobView {
     pub whole_workspace: bool,
     pub started_by: String,
     pub created_at: String,
+    /// A preview whose set is still being frozen: nothing to confirm yet.
+    pub freezing: bool,
+    /// What a freezing preview is for, before it knows how many: "Delete customers in
+    /// DE", "Delete all customers".
+    pub freezing_text: String,
+    /// How far the freeze is, and how many customers it should come to (at least as
+    /// many as it has frozen).
+    pub freeze_percent: i64,
+    pub freeze_of: i64,
+    /// The preview's counts so far, or in full once frozen.
+    pub preview: PreviewCounts,
 }
 
 fn duration_words(seconds: i64) -> String {
@@ -144,6 +151,14 @@ fn view(job: &Job, started_by: String, zone: TimeZone) -> JobView {
         .started_at
         .map(|s| (job.finished_at.unwrap_or(now) - s).num_seconds().max(0))
         .unwrap_or(0);
+    let preview = PreviewCounts::of(job);
+    let freeze_of = job.freeze_expected.max(preview.customers);
+    let freeze_percent = match (job.freezing, freeze_of) {
+        (false, _) => 100,
+        (true, 0) => 0,
+        // Never "100 %" before the last batch: the count it goes by was taken at the start.
+        (true, of) => (preview.customers * 100 / of).min(99),
+    };
     let estimate = if job.is_finished() || processed == 0 || job.state != JobState::Running {
         String::new()
     } else {
@@ -159,15 +174,16 @@ fn view(job: &Job, started_by: String, zone: TimeZone) -> JobView {
         selection: job.selection.clone(),
         total: job.total,
         total_shown: thousands(job.total),
-        events_at_preview_shown: thousands(report_number(job, "events_at_preview")),
-        held_at_preview_shown: thousands(report_number(job, "held_at_preview")),
-        devices_at_preview_shown: thousands(report_number(job, "devices_at_preview")),
-        action_text: action_text(kind.label(), job.total, report_number(job, "held_at_preview")),
+        events_at_preview_shown: thousands(preview.events),
+        held_at_preview_shown: thousands(preview.held),
+        devices_at_preview_shown: thousands(preview.devices),
+        action_text: action_text(kind.label(), job.total, preview.held),
         processed,
         done: job.done,
         skipped_missing: job.skipped_missing,
         skipped_held: job.skipped_held,
         skipped_other: job.skipped_other,
+        skipped: job.skipped_missing + job.skipped_held + job.skipped_other,
         events_removed: job.events_removed,
         devices_removed: job.devices_removed,
         percent,
@@ -183,6 +199,15 @@ fn view(job: &Job, started_by: String, zone: TimeZone) -> JobView {
         whole_workspace: job.whole_workspace,
         started_by,
         created_at: crate::format::minute(job.created_at, zone),
+        freezing: job.freezing,
+        freezing_text: format!(
+            "{} {}",
+            if kind.deletes() { "Delete" } else { kind.label() },
+            job.selection
+        ),
+        freeze_percent,
+        freeze_of,
+        preview,
     }
 }
 
@@ -195,28 +220,52 @@ fn action_text(kind_label: &str, total: i64, held: i64) -> String {
     }
 }
 
-/// The heading over the preview's sample: "The customer", "All 3", or "The first 10 of
-/// 277,667": never "the first 10" of fewer.
+/// The heading over the preview's sample: "This customer", "These 3 customers", or "The
+/// first 10 of 277,667": "the first" only of more than it shows.
 fn sample_heading(shown: usize, total: i64) -> String {
     let shown = i64::try_from(shown).unwrap_or(i64::MAX);
     match (shown, total) {
-        (1, 1) => "The customer".to_owned(),
-        (shown, total) if shown >= total => format!("All {}", thousands(total)),
+        (1, 1) => "This customer".to_owned(),
+        (shown, total) if shown >= total => format!("These {} customers", thousands(total)),
         (shown, total) => format!("The first {} of {}", thousands(shown), thousands(total)),
     }
 }
 
 /// Where "Cancel" on a preview returns to: the list the bulk form was sent from, with
-/// its filters, when the preview was reached from it (the browser's Referer, kept on
-/// this same site by the Referrer-Policy); only ever a path of this workspace's list.
-fn list_to_return_to(req: &HttpRequest, access: &WorkspaceAccess) -> String {
+/// its filters: the browser's Referer when it is that list (kept on this same site by
+/// the Referrer-Policy), or the list's query the page named itself (`?from=`) when it
+/// refreshes itself while the set freezes, as a refresh's Referer is the page itself.
+/// Only ever a path of this workspace's list.
+fn list_to_return_to(req: &HttpRequest, access: &WorkspaceAccess, from: Option<&str>) -> String {
     let list = format!("{}/customers", access.base());
     req.headers()
         .get(actix_web::http::header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|referer| url::Url::parse(referer).ok())
         .and_then(|url| list_path_with_query(&list, url.path(), url.query()))
+        .or_else(|| from.and_then(|query| list_path_with_query(&list, &list, Some(query))))
         .unwrap_or(list)
+}
+
+/// The preview page's own address with the list to return to (`?from=`), for the
+/// refresh that a page without scripts asks for while its set freezes.
+fn refresh_url(page: &str, back: &str) -> String {
+    match back.split_once('?') {
+        Some((_, query)) => format!(
+            "{page}?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("from", query)
+                .finish()
+        ),
+        None => page.to_owned(),
+    }
+}
+
+/// The preview page's query: the list it came from.
+#[derive(Debug, Default, Deserialize)]
+struct ShowQuery {
+    #[serde(default)]
+    from: Option<String>,
 }
 
 /// `path?query` when `path` is exactly the list's path, else nothing.
@@ -243,6 +292,8 @@ struct JobPage {
     sample_has_held: bool,
     /// The list (with its filters) that "Cancel" returns to.
     back: String,
+    /// Where the page refreshes itself to while its set freezes (without scripts).
+    refresh: String,
     may_act: bool,
     auto_refresh: bool,
 }
@@ -253,6 +304,7 @@ async fn show(
     session: TypedSession,
     access: Authorized<perm::CustomersView>,
     path: web::Path<(String, i64)>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     let kind = job.kind;
@@ -262,13 +314,14 @@ async fn show(
     }
     let may_act = may_act_on(&access, &job);
     if job.state == JobState::Preview {
-        require(&req, &access, &job).await?;
+        require_preview(&state, &req, &access, &job).await?;
     }
     let show_pii = access.can(Permission::CustomersViewPii);
     let workspace_id = access.workspace.id;
     let job_id = job.id;
     let created_by = job.created_by;
-    let is_preview = job.state == JobState::Preview;
+    // The sample is of the frozen set, once it is whole.
+    let is_preview = job.state == JobState::Preview && !job.freezing;
     let (sample, starter) = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
@@ -312,11 +365,13 @@ async fn show(
     let sample_heading = sample_heading(sample.len(), job.total);
     let sample_has_email = sample.iter().any(|r| !r.email.is_empty());
     let sample_has_held = sample.iter().any(|r| r.held);
+    let back = list_to_return_to(&req, &access, query.from.as_deref());
     render(&JobPage {
         sample_heading,
         sample_has_email,
         sample_has_held,
-        back: list_to_return_to(&req, &access),
+        refresh: refresh_url(&format!("{}/jobs/{}", access.base(), job.id), &back),
+        back,
         layout: Layout::workspace(
             format!("{} job #{}", kind.label(), job.id),
             Section::Customers,
@@ -340,11 +395,19 @@ async fn progress(
     let job = load_job(&state, &access, path.1).await?;
     // As the job's page: a preview is for whoever may act on it.
     if job.state == JobState::Preview {
-        require(&req, &access, &job).await?;
+        require_preview(&state, &req, &access, &job).await?;
     }
     let v = view(&job, String::new(), TimeZone::UTC);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "state": v.state,
+        // A preview's freeze: whether its set is whole, and its counts so far.
+        "frozen": !v.freezing,
+        "frozen_customers": v.preview.customers,
+        "expected_customers": v.freeze_of,
+        "held": v.preview.held,
+        "events": v.preview.events,
+        "devices": v.preview.devices,
+        "freeze_percent": v.freeze_percent,
         "total": v.total,
         "processed": v.processed,
         "done": v.done,
@@ -373,6 +436,34 @@ async fn require(req: &HttpRequest, access: &WorkspaceAccess, job: &Job) -> Resu
         Some(missing) => Err(access.deny(req, missing.key()).await),
     }
 }
+
+/// As [`require`], for a preview. A set may turn out to be every customer only once it
+/// is frozen, which then takes `customers.delete_all`: when the one refused is whoever
+/// asked for the preview, it is discarded as well, as it would have been had the set
+/// been frozen before the form answered.
+async fn require_preview(
+    state: &AppState,
+    req: &HttpRequest,
+    access: &WorkspaceAccess,
+    job: &Job,
+) -> Result<(), WebError> {
+    let Some(missing) = permissions_for(job).into_iter().find(|p| !access.can(*p)) else {
+        return Ok(());
+    };
+    if job.created_by == access.user.user.id {
+        let eraser = access.eraser(state);
+        let job_id = job.id;
+        state
+            .db
+            .run(move |conn| discard_job(conn, &eraser, job_id))
+            .await?;
+    }
+    Err(access.deny(req, missing.key()).await)
+}
+
+/// What the preview page says to a confirmation, or a code, asked for too early.
+pub(super) const NOT_FROZEN: &str = "Not yet: the customers this touches are still being frozen. \
+     Confirm once the preview shows all of them.";
 
 async fn confirm(
     state: web::Data<AppState>,
@@ -406,6 +497,7 @@ async fn confirm(
         Ok(Confirmed::AlreadyDecided) => {
             session.flash(FlashKind::Info, "This job was already started or discarded.");
         }
+        Err(ErasureError::NotFrozen) => session.flash(FlashKind::Error, NOT_FROZEN),
         Err(ErasureError::NeedsOwnerCode) => {
             // Refused like any missing permission: the entry names what was missing.
             return Err(access.deny(&req, "the account owner's code").await);
@@ -486,6 +578,10 @@ async fn send_code(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     require(&req, &access, &job).await?;
+    if job.freezing {
+        session.flash(FlashKind::Error, NOT_FROZEN);
+        return Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)));
+    }
     let sent = owner_code::send(&state, &session, &access, CodePurpose::ConfirmJob(job.id)).await?;
     session.flash(FlashKind::Info, sent);
     Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)))
@@ -510,6 +606,10 @@ async fn enter_code(
 ) -> Result<HttpResponse, WebError> {
     let job = load_job(&state, &access, path.1).await?;
     require(&req, &access, &job).await?;
+    if job.freezing {
+        session.flash(FlashKind::Error, NOT_FROZEN);
+        return Ok(see_other(format!("{}/jobs/{}", access.base(), job.id)));
+    }
     let suppress = form.suppress.as_deref() == Some("on");
     let purpose = CodePurpose::ConfirmJob(job.id);
     let outcome = owner_code::enter(&state, &session, &access, purpose, form.code.clone(), suppress).await?;
@@ -551,7 +651,11 @@ async fn list(
         .map(|job| JobRow {
             id: job.id,
             kind_label: job.kind.label(),
-            state: job.state.key().to_owned(),
+            state: if job.freezing {
+                "preview, freezing".to_owned()
+            } else {
+                job.state.key().to_owned()
+            },
             selection: job.selection.clone(),
             total: job.total,
             done: job.done,
@@ -687,9 +791,9 @@ mod tests {
 
     #[test]
     fn the_sample_says_the_first_ten_only_of_more() {
-        assert_eq!(sample_heading(1, 1), "The customer");
-        assert_eq!(sample_heading(3, 3), "All 3");
-        assert_eq!(sample_heading(10, 10), "All 10");
+        assert_eq!(sample_heading(1, 1), "This customer");
+        assert_eq!(sample_heading(3, 3), "These 3 customers");
+        assert_eq!(sample_heading(10, 10), "These 10 customers");
         assert_eq!(sample_heading(10, 277_667), "The first 10 of 277,667");
     }
 
@@ -712,6 +816,18 @@ mod tests {
         ] {
             assert_eq!(list_path_with_query(list, elsewhere, None), None, "{elsewhere}");
         }
+    }
+
+    #[test]
+    fn a_refreshing_preview_names_the_list_it_returns_to() {
+        assert_eq!(
+            refresh_url("/w/acme/jobs/7", "/w/acme/customers?country=DE&q=ada"),
+            "/w/acme/jobs/7?from=country%3DDE%26q%3Dada"
+        );
+        assert_eq!(
+            refresh_url("/w/acme/jobs/7", "/w/acme/customers"),
+            "/w/acme/jobs/7"
+        );
     }
 
     #[test]

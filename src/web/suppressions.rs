@@ -15,6 +15,7 @@ use super::WebError;
 use crate::domain::{Email, Identifier, IdentifierMode, Permission, TimeZone};
 use crate::erasure::suppress::digests_matching_identifier;
 use crate::erasure::suppression::{suppress_identifier, unsuppress_digests};
+use crate::format::filters;
 use crate::store::suppressions::{self, Suppression};
 use crate::store::StoreError;
 

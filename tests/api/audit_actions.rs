@@ -889,6 +889,7 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         )
         .await,
     );
+    app.wait_until_frozen(&format!("{WS}/jobs/{job}")).await;
     audit.mark();
     see_other(
         app.post_form(&format!("{WS}/jobs/{job}/confirm"), &[]).await,

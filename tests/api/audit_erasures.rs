@@ -183,6 +183,7 @@ async fn bulk(app: &TestApp, fields: &[(&str, &str)], confirm: &[(&str, &str)]) 
         )
         .await,
     );
+    app.wait_until_frozen(&format!("{WS}/jobs/{job}")).await;
     see_other(
         app.post_form(&format!("{WS}/jobs/{job}/confirm"), confirm).await,
         "confirm",
@@ -337,6 +338,7 @@ async fn erase(app: &TestApp, cx: &mut Context, path: ErasurePath) -> Expected {
                 )
                 .await,
             );
+            app.wait_until_frozen(&format!("{WS}/jobs/{job}")).await;
             see_other(
                 app.post_form(&format!("{WS}/jobs/{job}/confirm"), &[]).await,
                 "confirm",

@@ -567,6 +567,7 @@ async fn cancelling_a_job_stops_it_after_the_batch_in_progress(backend: Backend)
     );
 
     let job = preview(&app, &[("intent", "delete_filtered"), ("country", "NL")]).await;
+    app.wait_until_frozen(&job).await;
     app.post_form(&format!("{job}/confirm"), &[]).await;
     let cancel = app.post_form(&format!("{job}/cancel"), &[]).await;
     assert_eq!(cancel.status(), StatusCode::SEE_OTHER);
@@ -635,7 +636,7 @@ async fn a_preview_says_exactly_what_it_will_do_and_cancel_returns_to_the_same_l
         page.contains("Delete 3 customers (1 on legal hold will be skipped)?"),
         "{page}"
     );
-    assert!(page.contains("All 3"), "not \"the first 3\"");
+    assert!(page.contains("These 3 customers"), "not \"the first 3\"");
     assert!(!page.contains("The first"));
     let back = scraper::Html::parse_document(&page)
         .select(&scraper::Selector::parse(r#"input[name="back"]"#).unwrap())

@@ -29,6 +29,7 @@ mod merge_customers;
 mod nested_attributes;
 mod owner_code;
 mod password;
+mod preview_freeze;
 mod recovery_codes;
 mod request_safety;
 mod residue;

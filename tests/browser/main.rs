@@ -8,6 +8,7 @@ mod driver;
 #[allow(dead_code)]
 mod helpers;
 mod list_steering;
+mod preview_freeze;
 
 use daily_use::{
     a_disabled_person_is_told_whom_to_ask, a_mistake_returns_to_the_same_page_with_the_filters_kept,
@@ -123,7 +124,7 @@ async fn filter_select_and_delete_selected(backend: Backend) {
     browser.press("Delete selected").await;
     browser.heading("Delete 1 customer?").await;
     browser.wait_for_text("Bernd Bauer").await;
-    browser.screenshot("preview").await;
+    browser.screenshot("preview-selected").await;
     browser.press("Delete 1 customer").await;
     browser.wait_for_text("Previewed 1, deleted 1").await;
     browser.screenshot("job-progress").await;

@@ -396,6 +396,7 @@ async fn mixed_load_during_a_bulk_deletion(backend: Backend) {
     let job = helpers::location(&preview);
     assert!(job.contains("/jobs/"), "{job}");
     let job_id: i64 = job.rsplit('/').next().unwrap().parse().unwrap();
+    super::wait_until_frozen(&server, &owner, &job).await;
     let targets = scalar(
         &database,
         &format!("SELECT COUNT(*) AS n FROM job_targets WHERE job_id = {job_id}"),

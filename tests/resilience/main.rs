@@ -11,6 +11,7 @@ mod database_outage;
 mod delete_all_kill;
 mod import_kill;
 mod load;
+mod preview_freeze_kill;
 mod sign_in_flood;
 
 use std::time::Duration;
@@ -168,9 +169,24 @@ async fn start_delete_job(server: &Server, client: &reqwest::Client, database: &
     .await;
     let job = helpers::location(&preview);
     assert!(job.contains("/jobs/"), "{job}");
+    wait_until_frozen(server, client, &job).await;
     let confirmed = post(server, client, &format!("{job}/confirm"), &[]).await;
     assert_eq!(confirmed.status(), 303);
     job
+}
+
+/// Waits (up to a minute) until the preview at `job` has frozen its whole set; returns
+/// its status.
+async fn wait_until_frozen(server: &impl Address, client: &reqwest::Client, job: &str) -> serde_json::Value {
+    for _ in 0..600 {
+        if let Some(status) = progress(server, client, job).await {
+            if status["frozen"] == true {
+                return status;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the preview at {job} was not frozen within a minute");
 }
 
 fn scalar(database: &TestDatabase, sql: &str) -> i64 {
@@ -525,6 +541,7 @@ async fn restoring_a_backup_and_replaying_the_journal_erases_them_again(backend:
     )
     .await;
     let job = helpers::location(&preview);
+    wait_until_frozen(&server, &client, &job).await;
     post(&server, &client, &format!("{job}/confirm"), &[]).await;
     for _ in 0..300 {
         if progress(&server, &client, &job)

@@ -10,6 +10,7 @@ use askama::Template;
 
 use super::{load_nav, manager, refused_to, SettingsNav};
 use crate::domain::{BuiltinRole, Permission, PermissionSet, RoleName};
+use crate::format::filters;
 use crate::store::roles::Role;
 use crate::store::{self, StoreError};
 use crate::team::{self, TeamError};

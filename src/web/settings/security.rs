@@ -90,7 +90,10 @@ async fn sign_out_everywhere(
     session.sign_out();
     session.flash(
         FlashKind::Info,
-        format!("Signed out of {ended} session(s). Sign in again to continue."),
+        format!(
+            "Signed out of {}. Sign in again to continue.",
+            crate::format::count(ended as i64, "session", "sessions")
+        ),
     );
     Ok(see_other("/login"))
 }

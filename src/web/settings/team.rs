@@ -389,7 +389,10 @@ async fn sign_out_member(
     match ended {
         Ok((name, ended)) => session.flash(
             FlashKind::Success,
-            format!("{name} is signed out of {ended} session(s)."),
+            format!(
+                "{name} is signed out of {}.",
+                crate::format::count(ended as i64, "session", "sessions")
+            ),
         ),
         Err(err) => return refused_to(&session, team_path(&access), err),
     }

@@ -433,6 +433,32 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits (up to a minute) until the preview at `job_path` has frozen its whole set,
+    /// as its page's script does; returns its status.
+    pub async fn wait_until_frozen(&self, job_path: &str) -> serde_json::Value {
+        self.wait_until_frozen_with(&self.client, job_path).await
+    }
+
+    pub async fn wait_until_frozen_with(
+        &self,
+        client: &reqwest::Client,
+        job_path: &str,
+    ) -> serde_json::Value {
+        for _ in 0..1200 {
+            let status: serde_json::Value = self
+                .get_with(client, &format!("{job_path}/progress.json"))
+                .await
+                .json()
+                .await
+                .expect("the preview's status as JSON");
+            if status["frozen"] == true {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the preview at {job_path} was not frozen within a minute");
+    }
+
     /// How many audit entries record the action.
     pub fn audited(&self, action: &str) -> i64 {
         self.number(&format!(
