@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, NaiveTime};
+use rand::distributions::{Distribution, WeightedIndex};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -25,6 +26,42 @@ const ROWS_PER_INSERT: usize = 1_000;
 const ROWS_PER_TRANSACTION: u64 = 50_000;
 const EXTERNAL_ID_PREFIX: &str = "cust-";
 const DAY_SECONDS: i64 = 86_400;
+
+/// Email domains and their weights, skewed as real address books are: the ten most
+/// common hold from about 3 % to 10 % of the customers each (so a search for a domain
+/// can match a tenth of a workspace), the other twenty 1 % to 3 % each.
+const EMAIL_DOMAINS: [(&str, u32); 30] = [
+    ("gmail.com", 95),
+    ("yahoo.com", 90),
+    ("outlook.com", 80),
+    ("hotmail.com", 70),
+    ("icloud.com", 60),
+    ("gmx.de", 50),
+    ("web.de", 45),
+    ("orange.fr", 40),
+    ("aol.com", 35),
+    ("proton.me", 30),
+    ("live.co.uk", 28),
+    ("libero.it", 27),
+    ("t-online.de", 26),
+    ("free.fr", 25),
+    ("mail.ru", 24),
+    ("yandex.com", 23),
+    ("naver.com", 22),
+    ("qq.com", 21),
+    ("rediffmail.com", 20),
+    ("uol.com.br", 19),
+    ("bigpond.com", 18),
+    ("telenet.be", 17),
+    ("seznam.cz", 16),
+    ("wp.pl", 15),
+    ("btinternet.com", 14),
+    ("sky.com", 13),
+    ("comcast.net", 12),
+    ("shaw.ca", 11),
+    ("zoho.com", 10),
+    ("fastmail.com", 9),
+];
 
 const COUNTRIES: [(&str, [&str; 5]); 20] = [
     ("US", ["New York", "Chicago", "Austin", "Seattle", "Denver"]),
@@ -149,6 +186,7 @@ pub fn seed(
         bulk_load::count_with_external_prefix(conn, workspace.id, EXTERNAL_ID_PREFIX)? as u64 + 1;
     let mut generator = Generator {
         rng: StdRng::seed_from_u64(plan.seed),
+        domains: Domains::new(plan.seed),
         workspace_id: workspace.id,
         day_start: store::now().date().and_time(NaiveTime::MIN),
         events_per_customer: plan.events_per_customer,
@@ -216,8 +254,31 @@ pub fn run_command(settings: &Settings, plan: &SeedPlan) -> Result<(), String> {
     Ok(())
 }
 
+/// Draws each customer's email domain from its own RNG, seeded from the same
+/// `--seed`, so that the rest of the data stays what the seed gave before domains
+/// were drawn.
+struct Domains {
+    rng: StdRng,
+    weights: WeightedIndex<u32>,
+}
+
+impl Domains {
+    fn new(seed: u64) -> Domains {
+        Domains {
+            rng: StdRng::seed_from_u64(seed ^ 0x656d_6169_6c5f_646f),
+            weights: WeightedIndex::new(EMAIL_DOMAINS.iter().map(|(_, weight)| *weight))
+                .expect("positive weights"),
+        }
+    }
+
+    fn next(&mut self) -> &'static str {
+        EMAIL_DOMAINS[self.weights.sample(&mut self.rng)].0
+    }
+}
+
 struct Generator {
     rng: StdRng,
+    domains: Domains,
     workspace_id: i64,
     day_start: NaiveDateTime,
     events_per_customer: u32,
@@ -270,7 +331,7 @@ impl Generator {
         CustomerRow {
             workspace_id: self.workspace_id,
             external_id: Some(format!("{EXTERNAL_ID_PREFIX}{n}")),
-            email: Some(format!("user{n}@example.com")),
+            email: Some(format!("user{n}@{}", self.domains.next())),
             phone: Some(format!(
                 "+{} {:04} {:06}",
                 rng.gen_range(1..99),
@@ -344,4 +405,36 @@ fn pick<'a>(rng: &mut StdRng, choices: &[&'a str]) -> &'a str {
 
 fn number_of(external_id: &str) -> Option<u64> {
     external_id.strip_prefix(EXTERNAL_ID_PREFIX)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_ten_most_common_domains_each_hold_one_to_ten_percent() {
+        let draws = 200_000;
+        let mut domains = Domains::new(7);
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for _ in 0..draws {
+            *seen.entry(domains.next()).or_default() += 1;
+        }
+        assert_eq!(seen.len(), EMAIL_DOMAINS.len(), "every domain is drawn");
+        let mut shares: Vec<f64> = seen.values().map(|&n| n as f64 / draws as f64).collect();
+        shares.sort_by(|a, b| b.total_cmp(a));
+        for share in &shares[..10] {
+            assert!((0.01..=0.10).contains(share), "{shares:?}");
+        }
+        assert!(shares[0] > 3.0 * shares[9], "skewed: {shares:?}");
+        assert!(shares[29] < 0.01 + 0.005, "{shares:?}");
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_domains() {
+        let (mut a, mut b, mut c) = (Domains::new(1), Domains::new(1), Domains::new(2));
+        let first: Vec<_> = (0..50).map(|_| a.next()).collect();
+        assert_eq!(first, (0..50).map(|_| b.next()).collect::<Vec<_>>());
+        assert_ne!(first, (0..50).map(|_| c.next()).collect::<Vec<_>>());
+    }
 }
