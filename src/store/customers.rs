@@ -134,9 +134,18 @@ fn page(
     let matching = Matching::new(conn, workspace_id, filter, now())?;
     // One row more than asked tells whether a next page exists.
     let wanted = limit + 1;
-    let mut rows = match filter.sort() {
-        CustomerSort::LastSeen | CustomerSort::Created => rows_by_time(conn, &matching, wanted)?,
-        CustomerSort::Name => rows_by_name(conn, &matching, wanted)?,
+    let mut walked = None;
+    if let Some(budget) = walk_budget(conn, filter, wanted)? {
+        let rows = rows_in_order(conn, &matching.walking(budget), wanted)?;
+        // A full page from the walk is the page; a short one may only mean the walk
+        // stopped before the matches ran out, so the trigram index answers instead.
+        if rows.len() as i64 == wanted {
+            walked = Some(rows);
+        }
+    }
+    let mut rows = match walked {
+        Some(rows) => rows,
+        None => rows_in_order(conn, &matching, wanted)?,
     };
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -146,6 +155,93 @@ fn page(
     };
     let found = rows.len();
     Ok((rows, next, found))
+}
+
+/// The page's rows in the filter's order.
+fn rows_in_order(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> StoreResult<Vec<Customer>> {
+    match matching.filter.sort() {
+        CustomerSort::LastSeen | CustomerSort::Created => rows_by_time(conn, matching, wanted),
+        CustomerSort::Name => rows_by_name(conn, matching, wanted),
+    }
+}
+
+/// The most customers a search reads in sort order (see `walk_budget`).
+const MAX_WALK_ROWS: f64 = 8_000.0;
+/// How many pages' worth of matches the walk expects to find among the rows it may
+/// read: room for the estimate to be off by that much before the walk comes up short.
+const WALK_MARGIN: f64 = 3.0;
+
+/// How many customers to read in sort order, checking the search on each, when the
+/// search matches so many that a page's worth turns up after reading few of them;
+/// `None` when it should be looked up in the trigram index instead.
+///
+/// A search that matches a tenth of a million customers finds its hundred thousand
+/// matches through the trigram index and sorts them all for a page of fifty (a
+/// quarter of a second), where reading the sort index from the top finds fifty after
+/// about five hundred rows. A rare search is the other way round: its few matches come
+/// straight from the trigram index, and the walk would read every customer. Which it
+/// is comes from the share of sampled customers that may match (`trigram_sample`),
+/// which the walk's other filters (a country, a status, a last-seen range) leave as it
+/// is: the walk reads their index, where the matches are as frequent as anywhere.
+///
+/// The walk stops after the rows it was given: a search that matches fewer than the
+/// estimate costs those rows, then its trigram lookup, never a wrong page.
+///
+/// SQLite checks each row with LIKE, which ignores the case of ASCII letters only,
+/// where the FTS5 index folds the case of other letters too; so only an ASCII search
+/// walks there, whose matches the two agree on.
+fn walk_budget(conn: &mut DbConnection, filter: &CustomerFilter, wanted: i64) -> StoreResult<Option<i64>> {
+    let Some(q) = filter.q() else {
+        return Ok(None);
+    };
+    if !uses_search_index(q) || filter.id().is_some() || (conn.backend() == Backend::Sqlite && !q.is_ascii())
+    {
+        return Ok(None);
+    }
+    let sample = super::trigram_sample::current(conn)?;
+    let Some(share) = sample.share_matching(&q.to_lowercase()) else {
+        return Ok(None);
+    };
+    let rows = WALK_MARGIN * wanted as f64 / share;
+    Ok((share > 0.0 && rows <= MAX_WALK_ROWS).then(|| rows.ceil() as i64))
+}
+
+/// Whether a page of `limit` customers for `filter` first reads the sort index and
+/// checks the search on each customer (`walk_budget`), rather than looking it up in the
+/// trigram index; the same rows either way.
+pub fn search_walks(conn: &mut DbConnection, filter: &CustomerFilter, limit: i64) -> StoreResult<bool> {
+    Ok(walk_budget(conn, filter, limit + 1)?.is_some())
+}
+
+/// The ids of a page, from `ordered` (the matching customers in the page's order, from
+/// the cursor on): the first `wanted` of them, or when the search walks the sort index,
+/// the ones that match the search among the first rows of the walk.
+fn page_ids<'a>(
+    matching: &Matching,
+    ordered: customers::BoxedQuery<'a, Db>,
+    order: String,
+    wanted: i64,
+) -> customers::BoxedQuery<'a, Db, diesel::sql_types::BigInt> {
+    match matching.walk {
+        None => ordered.limit(wanted).select(customers::id),
+        Some(budget) => {
+            let walked = ordered.limit(budget).select(customers::id);
+            // `+` keeps SQLite from walking the workspace's index a second time: the
+            // rows are the walked ids, found by rowid.
+            let by_id = customers::table
+                .filter(
+                    fragment::<diesel::sql_types::BigInt>("+customers.workspace_id")
+                        .eq(matching.workspace_id),
+                )
+                .filter(in_subquery("customers.id", walked))
+                .into_boxed();
+            matching
+                .search_per_row(by_id)
+                .order(fragment::<Text>(order))
+                .limit(wanted)
+                .select(customers::id)
+        }
+    }
 }
 
 /// The whole rows of the ids `page_ids` selects, in `order` (SQL of this crate), as one
@@ -191,13 +287,16 @@ fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
 /// index through a million rows for eleven matches. Not for the attribute filter,
 /// whose common values the index walk finds at once, nor on PostgreSQL for a search
 /// too short for the trigram indexes, which reads the table either way.
-fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort) -> &'static str {
-    let search = filter.q();
-    let as_expression = match conn.backend() {
-        Backend::Sqlite => search.is_some(),
-        Backend::Postgres => search.is_some_and(uses_search_index),
-    };
-    sort_expression(conn.backend(), sort, as_expression)
+///
+/// A search that walks the sort index (`walk_budget`) wants the column itself.
+fn sort_column(matching: &Matching, sort: CustomerSort) -> &'static str {
+    let search = matching.filter.q();
+    let as_expression = matching.walk.is_none()
+        && match matching.backend {
+            Backend::Sqlite => search.is_some(),
+            Backend::Postgres => search.is_some_and(uses_search_index),
+        };
+    sort_expression(matching.backend, sort, as_expression)
 }
 
 /// The sort column, or (`as_expression`) an expression of it in the same order that no
@@ -225,7 +324,7 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let sort = filter.sort();
     // Raw SQL so that a search writes it as an expression, in the conditions as well
     // as the order (see `sort_column`).
-    let column = sort_column(conn, filter, sort);
+    let column = sort_column(matching, sort);
     let key = || fragment::<Timestamp>(column);
     let mut query = matching.query();
     let after = match (sort, filter.cursor()) {
@@ -240,17 +339,17 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
             .filter(key().le(at))
             .filter(key().lt(at).or(customers::id.lt(id)));
     }
-    let page_ids = query
-        .order((key().desc(), customers::id.desc()))
-        .limit(wanted)
-        .select(customers::id);
-    let in_order = sort_expression(matching.backend, sort, true);
-    rows_of(
-        conn,
-        matching.workspace_id,
-        page_ids,
-        format!("{in_order} DESC, customers.id DESC"),
-    )
+    let in_order = format!(
+        "{} DESC, customers.id DESC",
+        sort_expression(matching.backend, sort, true)
+    );
+    let page_ids = page_ids(
+        matching,
+        query.order((key().desc(), customers::id.desc())),
+        in_order.clone(),
+        wanted,
+    );
+    rows_of(conn, matching.workspace_id, page_ids, in_order)
 }
 
 /// The page's rows sorted by name: names A to Z, then the customers without a name by
@@ -264,7 +363,7 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let filter = matching.filter;
     // The name as raw SQL so that a search can write it as an expression, in the
     // conditions as well as the order (see `sort_column`).
-    let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
+    let key = fragment::<Nullable<Text>>(sort_column(matching, CustomerSort::Name));
     let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
     let mut rows = Vec::new();
     // The cursor names only the last customer shown; where the page starts is their
@@ -291,27 +390,30 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
                 .filter(key.clone().ge(name.clone()))
                 .filter(key.clone().gt(name).or(customers::id.gt(id)).assume_not_null());
         }
-        let page_ids = named
-            .order((key.clone().asc(), customers::id.asc()))
-            .limit(wanted)
-            .select(customers::id);
-        rows = rows_of(
-            conn,
-            matching.workspace_id,
-            page_ids,
-            format!("{in_order} ASC, customers.id ASC"),
-        )?;
+        let order = format!("{in_order} ASC, customers.id ASC");
+        let page_ids = page_ids(
+            matching,
+            named.order((key.clone().asc(), customers::id.asc())),
+            order.clone(),
+            wanted,
+        );
+        rows = rows_of(conn, matching.workspace_id, page_ids, order)?;
     }
     let missing = wanted - rows.len() as i64;
-    if missing > 0 {
+    // A walk through the names that came up short may have stopped before the named
+    // matches ran out: the unnamed ones are not next.
+    let named_walk_short = matching.walk.is_some() && after_unnamed.is_none();
+    if missing > 0 && !named_walk_short {
         let mut unnamed = matching.query().filter(key.is_null());
         if let Some(id) = after_unnamed {
             unnamed = unnamed.filter(customers::id.gt(id));
         }
-        let page_ids = unnamed
-            .order(customers::id.asc())
-            .limit(missing)
-            .select(customers::id);
+        let page_ids = page_ids(
+            matching,
+            unnamed.order(customers::id.asc()),
+            "customers.id ASC".to_owned(),
+            missing,
+        );
         rows.extend(rows_of(
             conn,
             matching.workspace_id,
@@ -332,6 +434,10 @@ struct Matching<'f> {
     /// PostgreSQL: the part of the search text to look up in the trigram indexes, when
     /// cheaper than the whole (`trigram_plan`); the whole is then checked per row.
     index_part: Option<String>,
+    /// When the search is checked on each customer read in sort order, rather than
+    /// looked up in the trigram index: how many customers to read (`walk_budget`).
+    /// Its query then holds the other filters only (`search_per_row` adds the search).
+    walk: Option<i64>,
 }
 
 impl<'f> Matching<'f> {
@@ -354,14 +460,56 @@ impl<'f> Matching<'f> {
             filter,
             at,
             index_part,
+            walk: None,
         })
+    }
+
+    /// The same filter, its search checked on the first `budget` customers in sort
+    /// order.
+    fn walking(&self, budget: i64) -> Matching<'f> {
+        Matching {
+            index_part: None,
+            walk: Some(budget),
+            ..*self
+        }
+    }
+
+    /// `query` narrowed to the customers that match the search, checked on each row
+    /// rather than looked up in an index (the same test as a short search's on SQLite,
+    /// and as the trigram lookup's on PostgreSQL, where `lower(...) LIKE` is what the
+    /// trigram indexes answer).
+    fn search_per_row<'a>(&self, query: customers::BoxedQuery<'a, Db>) -> customers::BoxedQuery<'a, Db> {
+        let Some(q) = self.filter.q() else {
+            return query;
+        };
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        match self.backend {
+            Backend::Sqlite => query.filter(
+                customers::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(customers::email.like(pattern.clone()).escape('\\'))
+                    .or(customers::external_id.like(pattern).escape('\\')),
+            ),
+            Backend::Postgres => query.filter(
+                lower(customers::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(customers::email).like(pattern.clone()).escape('\\'))
+                    .or(lower(customers::external_id).like(pattern).escape('\\')),
+            ),
+        }
     }
 
     /// The matching customers, in no order yet. Lemmy style: a boxed query with one
     /// `.filter` per option that is set.
     fn query<'a>(&self) -> customers::BoxedQuery<'a, Db> {
         let (backend, workspace_id, filter, at) = (self.backend, self.workspace_id, self.filter, self.at);
-        let mut query = if backend == Backend::Sqlite && filter.q().is_some() && !filter.narrows_by_index() {
+        let mut query = if backend == Backend::Sqlite
+            && filter.q().is_some()
+            && self.walk.is_none()
+            && !filter.narrows_by_index()
+        {
             // `+` keeps SQLite from walking an index on the workspace: a search's rows
             // come from the trigram index by id, or (under three characters) from
             // reading the table straight through, both far cheaper than fetching every
@@ -374,7 +522,7 @@ impl<'f> Matching<'f> {
                 .filter(customers::workspace_id.eq(workspace_id))
                 .into_boxed()
         };
-        if let Some(q) = filter.q() {
+        if let Some(q) = filter.q().filter(|_| self.walk.is_none()) {
             // A case-insensitive substring. Three characters or more are looked up in the
             // trigram index (SQLite FTS5 `customer_search`, PostgreSQL pg_trgm indexes on
             // the same `lower(column) LIKE` written below); shorter ones read every row.
