@@ -110,27 +110,42 @@ pub fn count(conn: &mut DbConnection, workspace_id: i64, filter: &CustomerFilter
 /// With it, how many match ([`count`]): a first page that holds every match is its own
 /// count, which spares a search its second pass through the trigram index (on
 /// PostgreSQL a search's count read the same index entries and rows as its page).
+///
+/// `None` for the count when `counting` is `Counting::WhenCheap` and the search
+/// matches so many customers that its page came from walking the sort index
+/// (`walk_budget`): counting them would read every match through the trigram index,
+/// many times what the page cost. The caller counts them apart ([`count`]).
 pub fn list_and_count(
     conn: &mut DbConnection,
     workspace_id: i64,
     filter: &CustomerFilter,
     limit: i64,
-) -> StoreResult<(Vec<Customer>, Option<Cursor>, i64)> {
-    let (rows, next, found) = page(conn, workspace_id, filter, limit)?;
+    counting: Counting,
+) -> StoreResult<(Vec<Customer>, Option<Cursor>, Option<i64>)> {
+    let (rows, next, found, walked) = page(conn, workspace_id, filter, limit)?;
     let counted = match (filter.cursor(), &next) {
-        (None, None) => found as i64,
-        _ => count(conn, workspace_id, filter)?,
+        (None, None) => Some(found as i64),
+        _ if walked && counting == Counting::WhenCheap => None,
+        _ => Some(count(conn, workspace_id, filter)?),
     };
     Ok((rows, next, counted))
 }
 
-/// One page, its next cursor, and how many matches the page's query found.
+/// Whether the list counts its matches with the page whatever it costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    Exact,
+    WhenCheap,
+}
+
+/// One page, its next cursor, how many matches the page's query found, and whether it
+/// found them by walking the sort index.
 fn page(
     conn: &mut DbConnection,
     workspace_id: i64,
     filter: &CustomerFilter,
     limit: i64,
-) -> StoreResult<(Vec<Customer>, Option<Cursor>, usize)> {
+) -> StoreResult<(Vec<Customer>, Option<Cursor>, usize, bool)> {
     let matching = Matching::new(conn, workspace_id, filter, now())?;
     // One row more than asked tells whether a next page exists.
     let wanted = limit + 1;
@@ -143,6 +158,7 @@ fn page(
             walked = Some(rows);
         }
     }
+    let was_walked = walked.is_some();
     let mut rows = match walked {
         Some(rows) => rows,
         None => rows_in_order(conn, &matching, wanted)?,
@@ -154,7 +170,7 @@ fn page(
         None
     };
     let found = rows.len();
-    Ok((rows, next, found))
+    Ok((rows, next, found, was_walked))
 }
 
 /// The page's rows in the filter's order.
