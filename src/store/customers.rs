@@ -5,9 +5,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 
-use super::prepared_sql::{fragment, in_subquery};
+use super::prepared_sql::{around, fragment, in_subquery, Value};
 use super::{now, StoreResult};
 use crate::db::schema::{customers, events};
 use crate::db::{Backend, DbConnection};
@@ -229,34 +230,53 @@ pub fn search_walks(conn: &mut DbConnection, filter: &CustomerFilter, limit: i64
     Ok(walk_budget(conn, filter, limit + 1)?.is_some())
 }
 
-/// The ids of a page, from `ordered` (the matching customers in the page's order, from
-/// the cursor on): the first `wanted` of them, or when the search walks the sort index,
-/// the ones that match the search among the first rows of the walk.
+/// The ids of a page, as a query: from `ordered` (the matching customers in the page's
+/// order, from the cursor on) the first `wanted`, or when the search walks the sort
+/// index, the first `wanted` that match the search among the walk's first rows.
+///
+/// The walk is a subquery in FROM, in sort order and bounded by its budget, around
+/// which the search is checked and the page's worth taken: both engines read it as a
+/// stream (a SQLite co-routine, a PostgreSQL subquery scan), so it stops at the
+/// page's last match rather than reading the whole budget. As a condition on the ids
+/// instead (`id IN (walk) AND search`), PostgreSQL answered the search from the
+/// trigram indexes and joined the walk to it, all the cost the walk was to save.
 fn page_ids<'a>(
     matching: &Matching,
     ordered: customers::BoxedQuery<'a, Db>,
-    order: String,
     wanted: i64,
-) -> customers::BoxedQuery<'a, Db, diesel::sql_types::BigInt> {
-    match matching.walk {
-        None => ordered.limit(wanted).select(customers::id),
-        Some(budget) => {
-            let walked = ordered.limit(budget).select(customers::id);
-            // `+` keeps SQLite from walking the workspace's index a second time: the
-            // rows are the walked ids, found by rowid.
-            let by_id = customers::table
-                .filter(
-                    fragment::<diesel::sql_types::BigInt>("+customers.workspace_id")
-                        .eq(matching.workspace_id),
-                )
-                .filter(in_subquery("customers.id", walked))
-                .into_boxed();
-            matching
-                .search_per_row(by_id)
-                .order(fragment::<Text>(order))
-                .limit(wanted)
-                .select(customers::id)
+) -> Box<dyn QueryFragment<Db> + Send + 'a> {
+    match (matching.walk, matching.filter.q()) {
+        (Some(budget), Some(q)) => {
+            let walked = ordered.limit(budget).select((
+                customers::id,
+                customers::name,
+                customers::email,
+                customers::external_id,
+            ));
+            let mut check = fragment::<diesel::sql_types::Untyped>(") AS walk WHERE (");
+            for (n, column) in ["walk.name", "walk.email", "walk.external_id"]
+                .into_iter()
+                .enumerate()
+            {
+                let or = if n == 0 { "" } else { " OR " };
+                check = match matching.backend {
+                    // SQLite's LIKE ignores ASCII case, as the search does (`walk_budget`
+                    // walks ASCII searches only).
+                    Backend::Sqlite => check
+                        .sql(format!("{or}{column} LIKE "))
+                        .bind_text(format!("%{}%", escape_like(&q.to_lowercase())))
+                        .sql(" ESCAPE '\\'"),
+                    // `strpos`, which no index answers, as the whole text's check.
+                    Backend::Postgres => check
+                        .sql(format!("{or}strpos(lower({column}), "))
+                        .bind_text(q.to_lowercase())
+                        .sql(") > 0"),
+                };
+            }
+            let check = check.sql(") LIMIT ").bind(Value::BigInt(wanted));
+            Box::new(around(fragment("SELECT walk.id FROM ("), walked, check))
         }
+        _ => Box::new(ordered.limit(wanted).select(customers::id)),
     }
 }
 
@@ -265,7 +285,7 @@ fn page_ids<'a>(
 fn rows_of(
     conn: &mut DbConnection,
     workspace_id: i64,
-    page_ids: customers::BoxedQuery<'_, Db, diesel::sql_types::BigInt>,
+    page_ids: Box<dyn QueryFragment<Db> + Send + '_>,
     order: String,
 ) -> StoreResult<Vec<Customer>> {
     Ok(customers::table
@@ -362,7 +382,6 @@ fn rows_by_time(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
     let page_ids = page_ids(
         matching,
         query.order((key().desc(), customers::id.desc())),
-        in_order.clone(),
         wanted,
     );
     rows_of(conn, matching.workspace_id, page_ids, in_order)
@@ -410,7 +429,6 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
         let page_ids = page_ids(
             matching,
             named.order((key.clone().asc(), customers::id.asc())),
-            order.clone(),
             wanted,
         );
         rows = rows_of(conn, matching.workspace_id, page_ids, order)?;
@@ -424,12 +442,7 @@ fn rows_by_name(conn: &mut DbConnection, matching: &Matching, wanted: i64) -> St
         if let Some(id) = after_unnamed {
             unnamed = unnamed.filter(customers::id.gt(id));
         }
-        let page_ids = page_ids(
-            matching,
-            unnamed.order(customers::id.asc()),
-            "customers.id ASC".to_owned(),
-            missing,
-        );
+        let page_ids = page_ids(matching, unnamed.order(customers::id.asc()), missing);
         rows.extend(rows_of(
             conn,
             matching.workspace_id,
@@ -487,33 +500,6 @@ impl<'f> Matching<'f> {
             index_part: None,
             walk: Some(budget),
             ..*self
-        }
-    }
-
-    /// `query` narrowed to the customers that match the search, checked on each row
-    /// rather than looked up in an index (the same test as a short search's on SQLite,
-    /// and as the trigram lookup's on PostgreSQL, where `lower(...) LIKE` is what the
-    /// trigram indexes answer).
-    fn search_per_row<'a>(&self, query: customers::BoxedQuery<'a, Db>) -> customers::BoxedQuery<'a, Db> {
-        let Some(q) = self.filter.q() else {
-            return query;
-        };
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        match self.backend {
-            Backend::Sqlite => query.filter(
-                customers::name
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(customers::email.like(pattern.clone()).escape('\\'))
-                    .or(customers::external_id.like(pattern).escape('\\')),
-            ),
-            Backend::Postgres => query.filter(
-                lower(customers::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(customers::email).like(pattern.clone()).escape('\\'))
-                    .or(lower(customers::external_id).like(pattern).escape('\\')),
-            ),
         }
     }
 
