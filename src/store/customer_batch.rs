@@ -441,7 +441,10 @@ impl UpdateColumns {
                 .enumerate()
                 .map(|(at, column)| format!("value ->> {} AS {column}", at + 1))
                 .collect();
-            let assign: Vec<String> = columns.iter().map(|column| format!("{column} = u.{column}")).collect();
+            let assign: Vec<String> = columns
+                .iter()
+                .map(|column| format!("{column} = u.{column}"))
+                .collect();
             diesel::sql_query(format!(
                 "WITH u AS (SELECT value ->> 0 AS id, {} FROM json_each(?)) \
                  UPDATE customers SET {} FROM u WHERE customers.id = u.id AND customers.workspace_id = ?",
@@ -457,7 +460,15 @@ impl UpdateColumns {
 }
 
 /// The columns an identify may set, in the order of `UpdateColumns::write_sqlite`'s bits.
-const UPDATABLE: [&str; 7] = ["email", "phone", "name", "country", "city", "attributes", "created_at"];
+const UPDATABLE: [&str; 7] = [
+    "email",
+    "phone",
+    "name",
+    "country",
+    "city",
+    "attributes",
+    "created_at",
+];
 
 /// The row `identify` would leave for a new customer.
 fn new_row(workspace_id: i64, write: &BatchWrite<'_>, at: NaiveDateTime) -> Result<CustomerRow, WriteError> {
