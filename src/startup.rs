@@ -168,11 +168,12 @@ impl Application {
             crate::store::tallies::compact,
             "could not fold the customer tallies",
         );
-        // A PostgreSQL search asks the trigram indexes for the cheapest part of its
-        // text, judged by a sample of the customers (`store::trigram_sample`). Taking
-        // it reads a few thousand scattered rows (half a second when not cached), so
-        // it is taken here, at start and every minute, rather than by a search.
-        spawn_postgres_task(
+        // A search chooses its plan by how many customers it may match, and on
+        // PostgreSQL asks the trigram indexes for the cheapest part of its text, both
+        // judged by a sample of the customers (`store::trigram_sample`). Taking it
+        // reads a few thousand scattered rows (half a second when not cached), so it
+        // is taken here, at start and every minute, rather than by a search.
+        spawn_task(
             state.clone(),
             std::time::Duration::from_secs(60),
             crate::store::maintenance::sample_search_trigrams,
@@ -243,6 +244,16 @@ fn spawn_postgres_task(
     if state.db.backend() != crate::db::Backend::Postgres {
         return;
     }
+    spawn_task(state, period, task, failure);
+}
+
+/// Runs `task` at start and every `period`, on either engine.
+fn spawn_task(
+    state: AppState,
+    period: std::time::Duration,
+    task: fn(&mut crate::db::DbConnection) -> Result<(), crate::store::StoreError>,
+    failure: &'static str,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -81,6 +81,21 @@
     if (wide.addEventListener) { wide.addEventListener("change", unfold); }
   }
 
+  // A count the list left for later: fetch it and put it in place of "still counting".
+  var pending = document.querySelector("[data-count-url]");
+  if (pending) {
+    fetch(pending.dataset.countUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) {
+        if (!c) { return; }
+        pending.querySelector("[data-count-text]").textContent = c.text;
+        var link = pending.querySelector("[data-count-link]");
+        if (link) { link.remove(); }
+        document.querySelectorAll("[data-matching-text]").forEach(function (el) { el.textContent = c.matching_text + " "; });
+      })
+      .catch(function () {});
+  }
+
   // "Select all on this page" ticks every row checkbox of the bulk form.
   document.querySelectorAll("[data-select-page]").forEach(function (box) {
     box.addEventListener("change", function () {

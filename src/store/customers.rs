@@ -5,9 +5,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 
-use super::prepared_sql::{fragment, in_subquery};
+use super::prepared_sql::{around, fragment, in_subquery, Value};
 use super::{now, StoreResult};
 use crate::db::schema::{customers, events};
 use crate::db::{Backend, DbConnection};
@@ -102,8 +103,9 @@ pub struct Page {
     pub next: Option<Cursor>,
     /// Where the page before this one ends (its first row), when there is one.
     pub previous: Option<Cursor>,
-    /// How many customers match, exactly (the page plays no part).
-    pub matching: i64,
+    /// How many customers match, exactly (the page plays no part); `None` when it was
+    /// left to be counted apart (`Counting::WhenCheap`).
+    pub matching: Option<i64>,
 }
 
 /// One page of matching customers, where the filter says it starts, with the cursors
@@ -123,21 +125,41 @@ pub struct Page {
 /// now it sorts 3,800 index entries and reads 51 rows. One statement also means one
 /// snapshot: the cursor is the last row's own key.
 ///
-/// How many match ([`count`]): a first page that holds every match is its own count,
-/// which spares a search its second pass through the trigram index (on PostgreSQL a
-/// search's count read the same index entries and rows as its page).
+/// With it, how many match ([`count`]): a first page that holds every match is its own
+/// count, which spares a search its second pass through the trigram index (on
+/// PostgreSQL a search's count read the same index entries and rows as its page).
+///
+/// `None` for the count when `counting` is `Counting::WhenCheap` and the search
+/// matches so many customers that its page came from walking the sort index
+/// (`walk_budget`): counting them would read every match through the trigram index,
+/// many times what the page cost. The caller counts them apart ([`count`]).
 pub fn list_and_count(
     conn: &mut DbConnection,
     workspace_id: i64,
     filter: &CustomerFilter,
+    counting: Counting,
 ) -> StoreResult<Page> {
     let matching = Matching::new(conn, workspace_id, filter, now())?;
     let limit = filter.per_page().get();
     // One row more than asked tells whether another page lies beyond.
     let wanted = limit + 1;
+    let budget = walk_budget(conn, filter, wanted)?;
+    let mut walked = false;
+    // A full read from the walk is the read; a short one may only mean the walk stopped
+    // before the matches ran out, so the trigram index answers instead.
+    let mut read_rows = |conn: &mut DbConnection, from: Option<&Position>, way: Way| {
+        if let Some(budget) = budget {
+            let rows = read(conn, &matching.walking(budget), from, way, wanted)?;
+            if rows.len() as i64 == wanted {
+                walked = true;
+                return Ok(rows);
+            }
+        }
+        read(conn, &matching, from, way, wanted)
+    };
     let (rows, previous, next) = match filter.start() {
         None => {
-            let mut rows = read(conn, &matching, None, Way::Forward, wanted)?;
+            let mut rows = read_rows(conn, None, Way::Forward)?;
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             (rows, false, more)
@@ -147,18 +169,18 @@ pub fn list_and_count(
         // the nearest page there is (or, back at the start, the first page).
         Some(PageStart::After(cursor)) => {
             let from = Position::of_cursor(conn, workspace_id, cursor)?;
-            let mut rows = read(conn, &matching, Some(&from), Way::Forward, wanted)?;
+            let mut rows = read_rows(conn, Some(&from), Way::Forward)?;
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             (rows, true, more)
         }
         Some(PageStart::Before(cursor)) => {
             let from = Position::of_cursor(conn, workspace_id, cursor)?;
-            let mut rows = read(conn, &matching, Some(&from), Way::Backward, wanted)?;
+            let mut rows = read_rows(conn, Some(&from), Way::Backward)?;
             if rows.is_empty() {
                 // Nothing before it any more: the list starts here, so show its first
                 // page rather than an empty one.
-                let mut rows = read(conn, &matching, None, Way::Forward, wanted)?;
+                let mut rows = read_rows(conn, None, Way::Forward)?;
                 let more = rows.len() as i64 > limit;
                 rows.truncate(limit as usize);
                 (rows, false, more)
@@ -178,8 +200,9 @@ pub fn list_and_count(
         .then(|| rows.first().map(|row| cursor_of(sort, row)))
         .flatten();
     let matching_count = match (filter.start(), &next) {
-        (None, None) => rows.len() as i64,
-        _ => count(conn, workspace_id, filter)?,
+        (None, None) => Some(rows.len() as i64),
+        _ if walked && counting == Counting::WhenCheap => None,
+        _ => Some(count(conn, workspace_id, filter)?),
     };
     Ok(Page {
         rows,
@@ -187,6 +210,13 @@ pub fn list_and_count(
         previous,
         matching: matching_count,
     })
+}
+
+/// Whether the list counts its matches with the page whatever it costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    Exact,
+    WhenCheap,
 }
 
 /// Which way a read walks the list from where it starts.
@@ -253,12 +283,110 @@ fn read(
     }
 }
 
+/// The most customers a search reads in sort order (see `walk_budget`).
+const MAX_WALK_ROWS: f64 = 8_000.0;
+/// How many pages' worth of matches the walk expects to find among the rows it may
+/// read: room for the estimate to be off by that much before the walk comes up short.
+const WALK_MARGIN: f64 = 3.0;
+
+/// How many customers to read in sort order, checking the search on each, when the
+/// search matches so many that a page's worth turns up after reading few of them;
+/// `None` when it should be looked up in the trigram index instead.
+///
+/// A search that matches a tenth of a million customers finds its hundred thousand
+/// matches through the trigram index and sorts them all for a page of fifty (a
+/// quarter of a second), where reading the sort index from the top finds fifty after
+/// about five hundred rows. A rare search is the other way round: its few matches come
+/// straight from the trigram index, and the walk would read every customer. Which it
+/// is comes from the share of sampled customers that may match (`trigram_sample`),
+/// which the walk's other filters (a country, a status, a last-seen range) leave as it
+/// is: the walk reads their index, where the matches are as frequent as anywhere.
+///
+/// The walk stops after the rows it was given: a search that matches fewer than the
+/// estimate costs those rows, then its trigram lookup, never a wrong page.
+///
+/// SQLite checks each row with LIKE, which ignores the case of ASCII letters only,
+/// where the FTS5 index folds the case of other letters too; so only an ASCII search
+/// walks there, whose matches the two agree on.
+fn walk_budget(conn: &mut DbConnection, filter: &CustomerFilter, wanted: i64) -> StoreResult<Option<i64>> {
+    let Some(q) = filter.q() else {
+        return Ok(None);
+    };
+    if !uses_search_index(q) || filter.id().is_some() || (conn.backend() == Backend::Sqlite && !q.is_ascii())
+    {
+        return Ok(None);
+    }
+    let sample = super::trigram_sample::current(conn)?;
+    let Some(share) = sample.share_matching(&q.to_lowercase()) else {
+        return Ok(None);
+    };
+    let rows = WALK_MARGIN * wanted as f64 / share;
+    Ok((share > 0.0 && rows <= MAX_WALK_ROWS).then(|| rows.ceil() as i64))
+}
+
+/// Whether a page of `limit` customers for `filter` first reads the sort index and
+/// checks the search on each customer (`walk_budget`), rather than looking it up in the
+/// trigram index; the same rows either way.
+pub fn search_walks(conn: &mut DbConnection, filter: &CustomerFilter, limit: i64) -> StoreResult<bool> {
+    Ok(walk_budget(conn, filter, limit + 1)?.is_some())
+}
+
+/// The ids of a page, as a query: from `ordered` (the matching customers in the page's
+/// order, from the cursor on) the first `wanted`, or when the search walks the sort
+/// index, the first `wanted` that match the search among the walk's first rows.
+///
+/// The walk is a subquery in FROM, in sort order and bounded by its budget, around
+/// which the search is checked and the page's worth taken: both engines read it as a
+/// stream (a SQLite co-routine, a PostgreSQL subquery scan), so it stops at the
+/// page's last match rather than reading the whole budget. As a condition on the ids
+/// instead (`id IN (walk) AND search`), PostgreSQL answered the search from the
+/// trigram indexes and joined the walk to it, all the cost the walk was to save.
+fn page_ids<'a>(
+    matching: &Matching,
+    ordered: customers::BoxedQuery<'a, Db>,
+    wanted: i64,
+) -> Box<dyn QueryFragment<Db> + Send + 'a> {
+    match (matching.walk, matching.filter.q()) {
+        (Some(budget), Some(q)) => {
+            let walked = ordered.limit(budget).select((
+                customers::id,
+                customers::name,
+                customers::email,
+                customers::external_id,
+            ));
+            let mut check = fragment::<diesel::sql_types::Untyped>(") AS walk WHERE (");
+            for (n, column) in ["walk.name", "walk.email", "walk.external_id"]
+                .into_iter()
+                .enumerate()
+            {
+                let or = if n == 0 { "" } else { " OR " };
+                check = match matching.backend {
+                    // SQLite's LIKE ignores ASCII case, as the search does (`walk_budget`
+                    // walks ASCII searches only).
+                    Backend::Sqlite => check
+                        .sql(format!("{or}{column} LIKE "))
+                        .bind_text(format!("%{}%", escape_like(&q.to_lowercase())))
+                        .sql(" ESCAPE '\\'"),
+                    // `strpos`, which no index answers, as the whole text's check.
+                    Backend::Postgres => check
+                        .sql(format!("{or}strpos(lower({column}), "))
+                        .bind_text(q.to_lowercase())
+                        .sql(") > 0"),
+                };
+            }
+            let check = check.sql(") LIMIT ").bind(Value::BigInt(wanted));
+            Box::new(around(fragment("SELECT walk.id FROM ("), walked, check))
+        }
+        _ => Box::new(ordered.limit(wanted).select(customers::id)),
+    }
+}
+
 /// The whole rows of the ids `page_ids` selects, in `order` (SQL of this crate), as one
 /// statement with it.
 fn rows_of(
     conn: &mut DbConnection,
     workspace_id: i64,
-    page_ids: customers::BoxedQuery<'_, Db, diesel::sql_types::BigInt>,
+    page_ids: Box<dyn QueryFragment<Db> + Send + '_>,
     order: String,
 ) -> StoreResult<Vec<Customer>> {
     Ok(customers::table
@@ -296,13 +424,16 @@ fn cursor_of(sort: CustomerSort, row: &Customer) -> Cursor {
 /// index through a million rows for eleven matches. Not for the attribute filter,
 /// whose common values the index walk finds at once, nor on PostgreSQL for a search
 /// too short for the trigram indexes, which reads the table either way.
-fn sort_column(conn: &DbConnection, filter: &CustomerFilter, sort: CustomerSort) -> &'static str {
-    let search = filter.q();
-    let as_expression = match conn.backend() {
-        Backend::Sqlite => search.is_some(),
-        Backend::Postgres => search.is_some_and(uses_search_index),
-    };
-    sort_expression(conn.backend(), sort, as_expression)
+///
+/// A search that walks the sort index (`walk_budget`) wants the column itself.
+fn sort_column(matching: &Matching, sort: CustomerSort) -> &'static str {
+    let search = matching.filter.q();
+    let as_expression = matching.walk.is_none()
+        && match matching.backend {
+            Backend::Sqlite => search.is_some(),
+            Backend::Postgres => search.is_some_and(uses_search_index),
+        };
+    sort_expression(matching.backend, sort, as_expression)
 }
 
 /// The sort column, or (`as_expression`) an expression of it in the same order that no
@@ -344,7 +475,7 @@ fn rows_by_time(
     let sort = filter.sort();
     // Raw SQL so that a search writes it as an expression, in the conditions as well
     // as the order (see `sort_column`).
-    let column = sort_column(conn, filter, sort);
+    let column = sort_column(matching, sort);
     let key = || fragment::<Timestamp>(column);
     let mut query = matching.query();
     if let Some(Position::Time { at, id }) = from {
@@ -360,12 +491,14 @@ fn rows_by_time(
                 .filter(key().gt(at).or(customers::id.gt(id))),
         };
     }
-    let page_ids = match direction {
-        SortDirection::Descending => query.order((key().desc(), customers::id.desc())),
-        SortDirection::Ascending => query.order((key().asc(), customers::id.asc())),
-    }
-    .limit(wanted)
-    .select(customers::id);
+    let page_ids = page_ids(
+        matching,
+        match direction {
+            SortDirection::Descending => query.order((key().desc(), customers::id.desc())),
+            SortDirection::Ascending => query.order((key().asc(), customers::id.asc())),
+        },
+        wanted,
+    );
     let in_order = sort_expression(matching.backend, sort, true);
     let way = sql_direction(direction);
     rows_of(
@@ -393,10 +526,9 @@ fn rows_by_name(
     direction: SortDirection,
     wanted: i64,
 ) -> StoreResult<Vec<Customer>> {
-    let filter = matching.filter;
     // The name as raw SQL so that a search can write it as an expression, in the
     // conditions as well as the order (see `sort_column`).
-    let key = fragment::<Nullable<Text>>(sort_column(conn, filter, CustomerSort::Name));
+    let key = fragment::<Nullable<Text>>(sort_column(matching, CustomerSort::Name));
     let in_order = sort_expression(matching.backend, CustomerSort::Name, true);
     let sql_way = sql_direction(direction);
     let (from_named, from_id) = match from {
@@ -434,12 +566,14 @@ fn rows_by_name(
                         .filter(key.clone().lt(name).or(customers::id.lt(id)).assume_not_null()),
                 };
             }
-            let page_ids = match direction {
-                SortDirection::Ascending => query.order((key.clone().asc(), customers::id.asc())),
-                SortDirection::Descending => query.order((key.clone().desc(), customers::id.desc())),
-            }
-            .limit(missing)
-            .select(customers::id);
+            let page_ids = page_ids(
+                matching,
+                match direction {
+                    SortDirection::Ascending => query.order((key.clone().asc(), customers::id.asc())),
+                    SortDirection::Descending => query.order((key.clone().desc(), customers::id.desc())),
+                },
+                missing,
+            );
             rows.extend(rows_of(
                 conn,
                 matching.workspace_id,
@@ -454,18 +588,26 @@ fn rows_by_name(
                     SortDirection::Descending => query.filter(customers::id.lt(id)),
                 };
             }
-            let page_ids = match direction {
-                SortDirection::Ascending => query.order(customers::id.asc()),
-                SortDirection::Descending => query.order(customers::id.desc()),
-            }
-            .limit(missing)
-            .select(customers::id);
+            let page_ids = page_ids(
+                matching,
+                match direction {
+                    SortDirection::Ascending => query.order(customers::id.asc()),
+                    SortDirection::Descending => query.order(customers::id.desc()),
+                },
+                missing,
+            );
             rows.extend(rows_of(
                 conn,
                 matching.workspace_id,
                 page_ids,
                 format!("customers.id {sql_way}"),
             )?);
+        }
+        // A walk that came up short in this segment may have stopped before its matches
+        // ran out: the next segment's rows are not next, and the short read sends the
+        // page to the trigram index instead.
+        if matching.walk.is_some() && (rows.len() as i64) < wanted {
+            break;
         }
     }
     Ok(rows)
@@ -481,6 +623,10 @@ struct Matching<'f> {
     /// PostgreSQL: the part of the search text to look up in the trigram indexes, when
     /// cheaper than the whole (`trigram_plan`); the whole is then checked per row.
     index_part: Option<String>,
+    /// When the search is checked on each customer read in sort order, rather than
+    /// looked up in the trigram index: how many customers to read (`walk_budget`).
+    /// Its query then holds the other filters only (`search_per_row` adds the search).
+    walk: Option<i64>,
 }
 
 impl<'f> Matching<'f> {
@@ -503,14 +649,29 @@ impl<'f> Matching<'f> {
             filter,
             at,
             index_part,
+            walk: None,
         })
+    }
+
+    /// The same filter, its search checked on the first `budget` customers in sort
+    /// order.
+    fn walking(&self, budget: i64) -> Matching<'f> {
+        Matching {
+            index_part: None,
+            walk: Some(budget),
+            ..*self
+        }
     }
 
     /// The matching customers, in no order yet. Lemmy style: a boxed query with one
     /// `.filter` per option that is set.
     fn query<'a>(&self) -> customers::BoxedQuery<'a, Db> {
         let (backend, workspace_id, filter, at) = (self.backend, self.workspace_id, self.filter, self.at);
-        let mut query = if backend == Backend::Sqlite && filter.q().is_some() && !filter.narrows_by_index() {
+        let mut query = if backend == Backend::Sqlite
+            && filter.q().is_some()
+            && self.walk.is_none()
+            && !filter.narrows_by_index()
+        {
             // `+` keeps SQLite from walking an index on the workspace: a search's rows
             // come from the trigram index by id, or (under three characters) from
             // reading the table straight through, both far cheaper than fetching every
@@ -523,7 +684,7 @@ impl<'f> Matching<'f> {
                 .filter(customers::workspace_id.eq(workspace_id))
                 .into_boxed()
         };
-        if let Some(q) = filter.q() {
+        if let Some(q) = filter.q().filter(|_| self.walk.is_none()) {
             // A case-insensitive substring. Three characters or more are looked up in the
             // trigram index (SQLite FTS5 `customer_search`, PostgreSQL pg_trgm indexes on
             // the same `lower(column) LIKE` written below); shorter ones read every row.

@@ -99,11 +99,8 @@ fn set_cache(conn: &mut DbConnection, pragma: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// PostgreSQL: a new sample of the customers' trigrams for planning searches
-/// (`trigram_sample`); nothing on SQLite, whose search index is FTS5.
+/// A new sample of the customers' trigrams for planning searches (`trigram_sample`).
 pub fn sample_search_trigrams(conn: &mut DbConnection) -> StoreResult<()> {
-    if conn.backend() == crate::db::Backend::Postgres {
-        super::trigram_sample::refresh(conn)?;
-    }
+    super::trigram_sample::refresh(conn)?;
     Ok(())
 }

@@ -205,6 +205,38 @@ impl<Q, GB> ValidGrouping<GB> for InSubquery<Q> {
     type IsAggregate = is_aggregate::Never;
 }
 
+/// `query` inside SQL of this crate (`before` and `after`, with bound values): a
+/// diesel query as a subquery in FROM, which diesel's own builder does not write.
+#[derive(Debug, Clone)]
+pub struct Around<Q> {
+    before: Fragment<Untyped>,
+    query: Q,
+    after: Fragment<Untyped>,
+}
+
+pub fn around<Q>(before: Fragment<Untyped>, query: Q, after: Fragment<Untyped>) -> Around<Q> {
+    Around { before, query, after }
+}
+
+impl<Q, DB> QueryFragment<DB> for Around<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+    Fragment<Untyped>: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.before.walk_ast(out.reborrow())?;
+        self.query.walk_ast(out.reborrow())?;
+        self.after.walk_ast(out.reborrow())?;
+        Ok(())
+    }
+}
+
+impl<Q> QueryId for Around<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::pg::Pg;

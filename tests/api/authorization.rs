@@ -222,6 +222,7 @@ static WEB_ROUTES: &[Route] = &[
 
     // Customers: customers.view to look; the erasing permission of each action to act.
     get("/w/{workspace}/customers", [A, A, A, A, A, S]),
+    get("/w/{workspace}/customers/count", [A, A, A, A, A, S]),
     get("/w/{workspace}/customers/{id}", [A, A, A, A, A, S]),
     post("/w/{workspace}/customers/bulk", [A, A, F, F, F, S],
         &[("intent", "delete_selected"), ("ids", "{customer}")], EMPTY),

@@ -34,6 +34,7 @@ mod recovery_codes;
 mod request_safety;
 mod residue;
 mod role_migration;
+mod search_plans;
 mod sign_in;
 mod sign_in_limits;
 mod suppression;

@@ -303,6 +303,56 @@ async fn suppress_then_look_the_identifier_up(backend: Backend) {
     browser.quit().await;
 }
 
+/// A search that matches many customers shows its page before its count; the page's
+/// script fetches the count and puts it in place, and the "Count matches" link goes.
+async fn a_search_with_many_matches_fills_in_its_count(backend: Backend) {
+    let app = ready_app(backend).await;
+    let rows: Vec<erasure::store::bulk_load::CustomerRow> = (0..240)
+        .map(|n| erasure::store::bulk_load::CustomerRow {
+            workspace_id: 1,
+            external_id: Some(format!("many-{n}")),
+            email: Some(format!("many{n}@example.org")),
+            phone: None,
+            name: Some(format!("Ada Many {n}")),
+            country: Some("FR".to_owned()),
+            city: None,
+            attributes: "{}".to_owned(),
+            created_at: chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+            last_seen_at: chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+                .unwrap()
+                .and_hms_opt(0, n / 60, n % 60)
+                .unwrap(),
+        })
+        .collect();
+    erasure::store::bulk_load::insert_customers(&mut app.db(), &rows).unwrap();
+    erasure::store::maintenance::sample_search_trigrams(&mut app.db()).unwrap();
+    let browser = Browser::start(&app.address).await;
+    sign_in(&browser, OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    browser.open("/w/acme-shop/customers?q=ada+many").await;
+    browser.heading("Customers").await;
+    browser.wait_for_text("240 customers match").await;
+    assert!(!browser.text().await.contains("still counting"));
+    assert!(
+        !browser.has_link("Count matches").await,
+        "the link goes once counted"
+    );
+    // The number the script puts into "Select all … matching", however the label's
+    // parts are spaced.
+    let words = browser
+        .text()
+        .await
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(words.contains("Select all 240 matching"), "{words}");
+    browser.screenshot("search-counted").await;
+    browser.quit().await;
+}
+
 /// Runs a flow on SQLite, and on PostgreSQL too when it is configured.
 macro_rules! browser_flows {
     ($($name:ident),* $(,)?) => {
@@ -335,5 +385,6 @@ mod flows {
         a_mistake_returns_to_the_same_page_with_the_filters_kept,
         a_disabled_person_is_told_whom_to_ask,
         an_empty_workspace_shows_how_customers_arrive,
+        a_search_with_many_matches_fills_in_its_count,
     );
 }

@@ -47,12 +47,16 @@ struct ListPage {
 
 struct Results {
     count_text: String,
+    /// When the count was left for later (a search with many matches): where the
+    /// script fetches it, and the same page counted in full for a browser without it.
+    counting: Option<PendingCount>,
     description: String,
     masked: bool,
     no_customers: bool,
     no_matches: bool,
     rows: Vec<CustomerRow>,
-    matching_text: String,
+    /// How many match, in figures; `None` while still counting.
+    matching_text: Option<String>,
     spans_pages: bool,
     page_ids: String,
     filter_fields: Vec<(&'static str, String)>,
@@ -122,6 +126,22 @@ impl SortHeader {
         }
     }
 }
+
+struct PendingCount {
+    json_href: String,
+    exact_href: String,
+}
+
+/// "1 customer matches", "1,204 customers match".
+fn count_text(matching: i64) -> String {
+    match matching {
+        1 => "1 customer matches".to_owned(),
+        n => format!("{} customers match", thousands(n)),
+    }
+}
+
+/// The query key that asks the list to count every match before answering.
+const EXACT_COUNT_KEY: &str = "count";
 
 /// One field of the filter form, with what was typed and what was wrong with it.
 struct FormField {
@@ -339,12 +359,18 @@ pub async fn list(
     };
     let workspace_id = access.workspace.id;
     let wanted = filter.clone();
+    let counting = if query.get(EXACT_COUNT_KEY) == Some("exact") {
+        store::customers::Counting::Exact
+    } else {
+        store::customers::Counting::WhenCheap
+    };
     let listed = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
-            let page = store::customers::list_and_count(conn, workspace_id, &wanted)?;
-            // Only an empty result needs to know whether the workspace is empty too.
-            let any_at_all = page.matching > 0
+            let page = store::customers::list_and_count(conn, workspace_id, &wanted, counting)?;
+            // Only an empty result needs to know whether the workspace is empty too; a
+            // count left for later comes with a full page.
+            let any_at_all = page.matching.is_none_or(|m| m > 0)
                 || (wanted.narrows() && store::customers::count_all(conn, workspace_id)? > 0);
             Ok((page, any_at_all))
         })
@@ -370,13 +396,24 @@ pub async fn list(
     };
     let results = Results {
         count_text: match matching {
-            1 => "1 customer matches".to_owned(),
-            n => format!("{} customers match", thousands(n)),
+            Some(n) => count_text(n),
+            None => "Many customers match: still counting them.".to_owned(),
         },
+        counting: matching.is_none().then(|| PendingCount {
+            json_href: match filter.first_page().to_query_string() {
+                qs if qs.is_empty() => format!("{base}/count"),
+                qs => format!("{base}/count?{qs}"),
+            },
+            exact_href: {
+                let page = href(&filter);
+                let separator = if page.contains('?') { '&' } else { '?' };
+                format!("{page}{separator}{EXACT_COUNT_KEY}=exact")
+            },
+        }),
         description: filter.describe(),
         masked,
         no_customers: !any_at_all,
-        no_matches: any_at_all && matching == 0,
+        no_matches: any_at_all && matching == Some(0),
         page_ids: page
             .rows
             .iter()
@@ -384,8 +421,8 @@ pub async fn list(
             .collect::<Vec<_>>()
             .join(","),
         rows: page.rows.iter().map(|c| CustomerRow::new(c, &viewer)).collect(),
-        matching_text: thousands(matching),
-        spans_pages: matching > filter.per_page().get(),
+        matching_text: matching.map(thousands),
+        spans_pages: matching.is_none_or(|m| m > filter.per_page().get()),
         // The bulk form's "all matching" is the filters alone: the order and the page
         // size ride along only to bring the person back to the same list.
         filter_fields: filter.first_page().to_query_pairs(),
@@ -405,7 +442,7 @@ pub async fn list(
             .filter(|_| {
                 PageSize::choices()
                     .next()
-                    .is_some_and(|smallest| matching > smallest.get())
+                    .is_some_and(|smallest| matching.is_none_or(|m| m > smallest.get()))
             })
             .collect(),
     };
@@ -428,4 +465,36 @@ pub async fn list(
             clear_href: href(&filter.cleared()),
         },
     )
+}
+
+/// GET /w/{workspace}/customers/count: how many customers match the list's filters,
+/// exactly, as JSON. The list leaves this count for later when it is costly (a search
+/// with many matches); its script fetches it here. The same permission, workspace and
+/// withheld criteria as the list: a viewer without `customers.view_pii` is counted the
+/// list they are shown.
+pub async fn count(
+    state: web::Data<AppState>,
+    access: Authorized<perm::CustomersView>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let query = QueryMap::parse(req.query_string());
+    let viewer = Viewer::new(&access);
+    let filter = match CustomerFilter::from_query(&query) {
+        Ok(filter) => viewer.allowed_filter(filter).0,
+        Err(_) => {
+            return Ok(HttpResponse::BadRequest().json(serde_json::json!({
+                "error": "The filters could not be understood.",
+            })))
+        }
+    };
+    let workspace_id = access.workspace.id;
+    let matching = state
+        .db
+        .run(move |conn| store::customers::count(conn, workspace_id, &filter))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "count": matching,
+        "text": count_text(matching),
+        "matching_text": thousands(matching),
+    })))
 }
