@@ -10,6 +10,7 @@ pub mod format;
 pub mod mail;
 pub mod memory;
 pub mod password;
+pub mod propagation;
 pub mod secret;
 pub mod seed;
 pub mod startup;
