@@ -4,6 +4,7 @@
 pub mod api;
 pub mod arrange;
 pub mod smtp;
+pub mod webhook_receiver;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
