@@ -321,3 +321,54 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Downstream systems told about erasures; see the migration.
+    destinations (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        url -> Text,
+        events -> Text,
+        holds_external_id -> Bool,
+        include_identifiers -> Bool,
+        secret_nonce -> Text,
+        previous_secret_nonce -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        paused_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Events waiting for, or done with, delivery to a destination; see the migration.
+    outbox (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        destination_id -> BigInt,
+        message_id -> Text,
+        event_type -> Text,
+        body -> Nullable<Text>,
+        carries_identifiers -> Bool,
+        customers -> BigInt,
+        job_id -> Nullable<BigInt>,
+        receipt_id -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        retry_from -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(outbox -> destinations (destination_id));
+diesel::allow_tables_to_appear_in_same_query!(destinations, outbox);

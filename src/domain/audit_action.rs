@@ -52,10 +52,17 @@ pub enum AuditAction {
     ErasuresReplayed,
     CustomersMerged,
     TimeZoneChanged,
+    DestinationCreated,
+    DestinationUpdated,
+    DestinationSecretRotated,
+    DestinationPaused,
+    DestinationResumed,
+    DestinationRemoved,
+    DeliveryResent,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 48] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -104,6 +111,13 @@ impl AuditAction {
         AuditAction::ErasuresReplayed,
         AuditAction::CustomersMerged,
         AuditAction::TimeZoneChanged,
+        AuditAction::DestinationCreated,
+        AuditAction::DestinationUpdated,
+        AuditAction::DestinationSecretRotated,
+        AuditAction::DestinationPaused,
+        AuditAction::DestinationResumed,
+        AuditAction::DestinationRemoved,
+        AuditAction::DeliveryResent,
     ];
 
     pub fn key(self) -> &'static str {
@@ -157,6 +171,13 @@ impl AuditAction {
             ErasuresReplayed => "erasures.replayed",
             CustomersMerged => "customers.merged",
             TimeZoneChanged => "time_zone.changed",
+            DestinationCreated => "destination.created",
+            DestinationUpdated => "destination.updated",
+            DestinationSecretRotated => "destination.secret_rotated",
+            DestinationPaused => "destination.paused",
+            DestinationResumed => "destination.resumed",
+            DestinationRemoved => "destination.removed",
+            DeliveryResent => "delivery.resent",
         }
     }
 
@@ -212,6 +233,13 @@ impl AuditAction {
             ErasuresReplayed => "Erasures replayed after a restore",
             CustomersMerged => "Customers merged",
             TimeZoneChanged => "Time zone changed",
+            DestinationCreated => "Destination added",
+            DestinationUpdated => "Destination changed",
+            DestinationSecretRotated => "Destination secret rotated",
+            DestinationPaused => "Destination paused",
+            DestinationResumed => "Destination resumed",
+            DestinationRemoved => "Destination removed",
+            DeliveryResent => "Delivery resent",
         }
     }
 

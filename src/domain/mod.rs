@@ -6,6 +6,7 @@ mod audit_action;
 mod customer_filter;
 mod customer_import;
 mod customer_patch;
+mod destination_event;
 pub mod destination_url;
 mod device;
 pub mod email;
@@ -39,6 +40,9 @@ pub use customer_filter::{
 };
 pub use customer_import::{parse_customer_csv, ImportFileError, ParsedImport, Rejection, MAX_IMPORT_ROWS};
 pub use customer_patch::{Change, CustomerPatch, PatchError, MAX_ATTRIBUTES};
+pub use destination_event::{
+    DeliveryState, DestinationEvent, DestinationEvents, DestinationEventsError, PausedReason,
+};
 pub use destination_url::{DestinationUrl, DestinationUrlError};
 pub use device::{
     DeviceError, DevicePlatform, DeviceToken, DeviceUpdate, MAX_DEVICES_PER_CUSTOMER, MAX_DEVICE_TOKEN_CHARS,
