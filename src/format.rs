@@ -50,6 +50,21 @@ pub fn second(at: NaiveDateTime, zone: TimeZone) -> String {
     format!("{} {name}", local.format("%Y-%m-%d %H:%M:%S"))
 }
 
+/// A span as a person says it: "3 days", "5 hours", "1 minute", "40 seconds".
+pub fn duration_in_words(span: chrono::Duration) -> String {
+    let seconds = span.num_seconds().max(0);
+    for (unit, one, many) in [
+        (86_400, "day", "days"),
+        (3_600, "hour", "hours"),
+        (60, "minute", "minutes"),
+    ] {
+        if seconds >= unit && seconds % unit == 0 {
+            return count(seconds / unit, one, many);
+        }
+    }
+    count(seconds, "second", "seconds")
+}
+
 /// A time in an export or JSON: ISO 8601 with its offset.
 pub fn iso(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -58,6 +73,14 @@ pub fn iso(at: NaiveDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_are_said_in_their_largest_whole_unit() {
+        assert_eq!(duration_in_words(chrono::Duration::days(3)), "3 days");
+        assert_eq!(duration_in_words(chrono::Duration::hours(1)), "1 hour");
+        assert_eq!(duration_in_words(chrono::Duration::seconds(90)), "90 seconds");
+        assert_eq!(duration_in_words(chrono::Duration::minutes(2)), "2 minutes");
+    }
 
     #[test]
     fn numbers_are_grouped_by_thousands() {

@@ -1,8 +1,9 @@
 //! Erasing one batch of customers, inside the caller's transaction: the unit both
 //! single erasures and jobs are made of.
 
-use crate::domain::{JobKind, PersonalData};
+use crate::domain::{DestinationEvent, JobKind, PersonalData};
 use crate::erasure::journal::{Journal, JournalEntry};
+use crate::erasure::outgoing::{self, ErasedCustomer, Told};
 use crate::erasure::pending_imports::{forget_in_pending_imports, Forgotten};
 use crate::erasure::{anonymize, suppress};
 use crate::secret::SecretKey;
@@ -32,15 +33,17 @@ impl ErasureScope<'_> {
     }
 }
 
-/// Deletes or archives the given customers. Ids that no longer exist count as
-/// already gone, held customers are skipped, and an archived profile archived
-/// again is scrubbed again (counted as skipped when it was already clean).
+/// Deletes or archives the given customers, and leaves in the outbox the events that
+/// tell the workspace's destinations of it. Ids that no longer exist count as already
+/// gone, held customers are skipped, and an archived profile archived again is scrubbed
+/// again (counted as skipped when it was already clean).
 pub fn erase_batch(
     conn: &mut crate::db::DbConnection,
     scope: &ErasureScope<'_>,
     kind: JobKind,
     ids: &[i64],
     suppress_identifiers: bool,
+    told: Told<'_>,
 ) -> StoreResult<BatchCounts> {
     let targets = erasures::load_targets(conn, scope.workspace.id, ids)?;
     let mut counts = BatchCounts {
@@ -57,8 +60,9 @@ pub fn erase_batch(
     forget_in_pending_imports(conn, scope.secret, scope.workspace.id, &forgotten)?;
     let mut journal = JournalEntry::new(scope.workspace.id);
     if kind.deletes() {
+        let mut erased: Vec<ErasedCustomer> = acting.iter().map(ErasedCustomer::from).collect();
         if suppress_identifiers {
-            for target in &acting {
+            for (target, told_of) in acting.iter().zip(erased.iter_mut()) {
                 let digests = suppress::digests_for(
                     scope.secret,
                     target.external_id.as_deref(),
@@ -74,7 +78,8 @@ pub fn erase_batch(
                         "deleted",
                         &scope.actor_label,
                     )?;
-                    journal.suppressed.push((digest_kind.to_owned(), digest));
+                    journal.suppressed.push((digest_kind.to_owned(), digest.clone()));
+                    told_of.suppressed.push((digest_kind, digest));
                 }
             }
         }
@@ -84,9 +89,18 @@ pub fn erase_batch(
         counts.devices_removed = removed.devices;
         counts.done = ids.len() as i64;
         journal.deleted = ids;
+        outgoing::customers_erased(
+            conn,
+            scope.workspace,
+            DestinationEvent::CustomerDeleted,
+            told,
+            &erased,
+            suppress_identifiers,
+        )?;
         scope.journal.record_before_commit(&journal)?;
         return Ok(counts);
     }
+    let mut erased = Vec::new();
     let rule = PersonalData::new(&scope.pii_keys());
     for target in acting {
         // Locked (PostgreSQL) so that a device being added now is either committed
@@ -128,14 +142,24 @@ pub fn erase_batch(
             let attributes = scrubbed_attributes.unwrap_or(target.attributes.clone());
             erasures::rescrub_anonymized(conn, scope.workspace.id, target.id, &attributes)?;
             journal.archived.push(target.id);
+            erased.push(ErasedCustomer::from(&target));
             counts.done += 1;
             continue;
         }
         let attributes = scrubbed_attributes.unwrap_or(target.attributes.clone());
         erasures::write_anonymized(conn, scope.workspace.id, target.id, &attributes, scope.by_user)?;
         journal.archived.push(target.id);
+        erased.push(ErasedCustomer::from(&target));
         counts.done += 1;
     }
+    outgoing::customers_erased(
+        conn,
+        scope.workspace,
+        DestinationEvent::CustomerArchived,
+        told,
+        &erased,
+        false,
+    )?;
     scope.journal.record_before_commit(&journal)?;
     Ok(counts)
 }

@@ -16,6 +16,7 @@ pub mod import_report;
 pub mod journal;
 pub mod legal_hold;
 pub mod merge;
+pub mod outgoing;
 pub mod owner_code;
 pub mod pending_imports;
 pub mod preview;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, IdentifierKind, JobKind};
+use crate::domain::{AuditAction, DestinationEvent, IdentifierKind, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::erasure_audit;
 use crate::erasure::journal::{Journal, JournalEntry};
+use crate::erasure::outgoing::{self, ErasedCustomer, Told};
 use crate::erasure::ErasureError;
 use crate::secret::SecretKey;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
@@ -44,9 +45,21 @@ pub fn replay(
             let Some(workspace) = workspaces::find(conn, entry.workspace_id)? else {
                 return Ok(());
             };
-            let found = erasures::existing_ids(conn, workspace.id, &entry.deleted)?;
-            erasures::delete_customers(conn, workspace.id, &found)?;
-            report.deleted_again += found.len() as i64;
+            // Read before they go: a restore may have lost the events that told the
+            // destinations of these deletions, so they are told again.
+            let found = erasures::load_targets(conn, workspace.id, &entry.deleted)?;
+            let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
+            erasures::delete_customers(conn, workspace.id, &ids)?;
+            report.deleted_again += ids.len() as i64;
+            let told_of: Vec<ErasedCustomer> = found.iter().map(ErasedCustomer::from).collect();
+            outgoing::customers_erased(
+                conn,
+                &workspace,
+                DestinationEvent::CustomerDeleted,
+                Told::Replay,
+                &told_of,
+                false,
+            )?;
             let to_archive = erasures::existing_ids(conn, workspace.id, &entry.archived)?;
             for id in &to_archive {
                 // It was erased; a hold in the older backup does not undo that.
@@ -134,7 +147,7 @@ fn erase_archive_quietly(
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(erase_batch(conn, scope, JobKind::Archive, ids, false)?.done)
+    Ok(erase_batch(conn, scope, JobKind::Archive, ids, false, Told::Replay)?.done)
 }
 
 /// A journal line's suppression kind: a kind nobody wrote stops the replay rather

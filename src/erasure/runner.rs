@@ -21,6 +21,7 @@ use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::erasure_audit;
 use crate::erasure::import::{self, ImportRun, ImportStep};
 use crate::erasure::journal::Journal;
+use crate::erasure::outgoing::{self, JobRef, Told};
 use crate::erasure::preview::freeze_batch;
 use crate::erasure::ErasureError;
 use crate::mail::{Mailer, OutgoingMail};
@@ -311,7 +312,11 @@ impl JobRunner {
             actor_label: format!("user:{}", job.created_by),
             journal: &self.journal,
         };
-        let counts = erase_batch(conn, &scope, kind, &ids, job.suppress)?;
+        let told = Told::Batch(JobRef {
+            id: job.id,
+            receipt_id: &job.receipt_id,
+        });
+        let counts = erase_batch(conn, &scope, kind, &ids, job.suppress, told)?;
         jobs::remove_targets_through(conn, job_id, last)?;
         if !jobs::record_batch(conn, job_id, &self.owner, counts, self.settings.job_lease)? {
             return Err(ErasureError::LostLease);
@@ -358,6 +363,14 @@ impl JobRunner {
             serde_json::from_str(&job.report).unwrap_or_else(|_| serde_json::json!({}));
         report["audit_hash"] = serde_json::Value::String(erasure.map_or(entry.hash, |e| e.hash));
         jobs::set_report(conn, job.id, &report.to_string())?;
+        if job.kind == JobKind::DeleteAll && final_state == JobState::Done {
+            let workspace = workspaces::find(conn, job.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
+            let told = JobRef {
+                id: job.id,
+                receipt_id: &job.receipt_id,
+            };
+            outgoing::delete_all_finished(conn, &workspace, told, job.done, job.skipped_held)?;
+        }
         Ok(jobs::get(conn, job.id)?)
     }
 

@@ -6,6 +6,7 @@ use crate::domain::{Identifier, JobKind};
 use crate::erasure::batch::{erase_batch, ErasureScope};
 use crate::erasure::eraser::Eraser;
 use crate::erasure::erasure_audit;
+use crate::erasure::outgoing::{JobRef, Told};
 use crate::erasure::receipt::new_receipt_id;
 use crate::erasure::ErasureError;
 use crate::store::audit::{self, Actor, NewEntry, RequestOrigin};
@@ -126,7 +127,11 @@ pub(crate) fn erase_one(
         )?;
         // One customer's trigrams leave the search index now, not at the next merge.
         erasures::erase_search_entries_at_once(conn, true)?;
-        let counts = erase_batch(conn, scope, kind, &[customer_id], suppress)?;
+        let told = Told::Single(JobRef {
+            id: job.id,
+            receipt_id: &receipt_id,
+        });
+        let counts = erase_batch(conn, scope, kind, &[customer_id], suppress, told)?;
         erasures::erase_search_entries_at_once(conn, false)?;
         let action = erasure_audit::erasure_action(kind);
         let entry = audit::append(

@@ -2,9 +2,10 @@
 //! Track API alike: one function each, so that both keep the same guarantees.
 
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::{AuditAction, Identifier, JobKind};
+use crate::domain::{AuditAction, DestinationEvent, Identifier, JobKind};
 use crate::erasure::eraser::Eraser;
 use crate::erasure::journal::JournalEntry;
+use crate::erasure::outgoing::{self, JobRef};
 use crate::erasure::pending_imports::{forget_in_pending_imports, Forgotten};
 use crate::erasure::single::{erase_one, flush_after_commit, SingleErasure};
 use crate::erasure::suppress::digests_of_identifier;
@@ -68,6 +69,20 @@ pub fn suppress_identifier(
         entry.suppressed = digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
         eraser.journal.record_before_commit(&entry)?;
         if added > 0 {
+            let job = deleted.as_ref().map(|d| JobRef {
+                id: d.job.id,
+                receipt_id: &d.job.receipt_id,
+            });
+            let told: Vec<(String, String)> =
+                digests.iter().map(|(k, d)| (k.to_string(), d.clone())).collect();
+            outgoing::identifiers_changed(
+                conn,
+                &eraser.workspace,
+                DestinationEvent::IdentifiersSuppressed,
+                &told,
+                Some(reason),
+                job,
+            )?;
             audit::append(
                 conn,
                 NewEntry::new(eraser.actor, AuditAction::IdentifierSuppressed, &eraser.origin)
@@ -110,6 +125,14 @@ pub fn unsuppress_digests(
         }
         // Journaled too: a replay after a restore must not bring back a suppression
         // that was lifted since.
+        outgoing::identifiers_changed(
+            conn,
+            &eraser.workspace,
+            DestinationEvent::IdentifiersUnsuppressed,
+            &removed,
+            None,
+            None,
+        )?;
         let mut entry = JournalEntry::new(workspace_id);
         entry.unsuppressed = removed.clone();
         eraser.journal.record_before_commit(&entry)?;
