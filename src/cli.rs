@@ -149,6 +149,9 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         import_preview_minutes: 60,
         trusted_proxies: Vec::new(),
         password_workers: None,
+        delivery_timeout_seconds: 10,
+        delivery_retry_first_ms: 5_000,
+        delivery_retry_window_seconds: 259_200,
     };
     Settings::from_args(db, &serve).map_err(|e| e.to_string())
 }

@@ -98,6 +98,20 @@ pub struct ServeArgs {
     /// these (only) the client's address is read from X-Forwarded-For
     #[arg(long = "trusted-proxy", env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Seconds one delivery to a destination may take before it counts as failed
+    #[arg(long, env = "DELIVERY_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub delivery_timeout_seconds: u32,
+
+    /// Milliseconds before the first retry of a failed delivery; each next retry waits
+    /// twice as long (up to six hours), give or take a fifth
+    #[arg(long, env = "DELIVERY_RETRY_FIRST_MS", default_value_t = 5_000)]
+    pub delivery_retry_first_ms: u64,
+
+    /// Seconds a failing event is retried before it is given up (three days), and a
+    /// destination failing every delivery is paused after
+    #[arg(long, env = "DELIVERY_RETRY_WINDOW_SECONDS", default_value_t = 259_200)]
+    pub delivery_retry_window_seconds: u32,
 }
 
 /// How often abandoned import previews are looked for: a preview outlives its time by
@@ -141,6 +155,29 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How many passwords are hashed at once, and how many wait.
     pub password_pool: crate::password::PoolSize,
+    pub delivery: DeliverySettings,
+}
+
+/// How deliveries to destinations are attempted and retried.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    pub timeout: std::time::Duration,
+    pub retry_first: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    /// How long an event is retried, and how long a destination may fail every
+    /// delivery before it is paused.
+    pub retry_window: chrono::Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            timeout: std::time::Duration::from_secs(10),
+            retry_first: std::time::Duration::from_secs(5),
+            retry_max: std::time::Duration::from_secs(6 * 3600),
+            retry_window: chrono::Duration::days(3),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +232,14 @@ impl Settings {
                 Some(workers) => crate::password::PoolSize::with_workers(workers),
                 None => crate::password::PoolSize::for_this_machine(),
             },
+            delivery: DeliverySettings {
+                timeout: std::time::Duration::from_secs(u64::from(serve.delivery_timeout_seconds.max(1))),
+                retry_first: std::time::Duration::from_millis(serve.delivery_retry_first_ms.max(10)),
+                retry_window: chrono::Duration::seconds(i64::from(
+                    serve.delivery_retry_window_seconds.max(1),
+                )),
+                ..DeliverySettings::default()
+            },
         })
     }
 
@@ -220,6 +265,7 @@ impl Settings {
             import_preview_sweep: IMPORT_PREVIEW_SWEEP,
             trusted_proxies: Vec::new(),
             password_pool: crate::password::PoolSize::for_this_machine(),
+            delivery: DeliverySettings::default(),
         }
     }
 

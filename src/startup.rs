@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::db::{self, Backend, Database, DatabaseUrl, PoolSettings};
 use crate::erasure::runner::JobRunner;
 use crate::mail::{MailError, Mailer};
+use crate::propagation::deliverer::Deliverer;
 use crate::secret::{SecretKey, SecretKeyError};
 use crate::store::audit::{self, AuditSeal, Rekeying};
 use crate::web::api::RateLimiter;
@@ -142,6 +143,7 @@ impl Application {
         let api_limiter = Arc::new(RateLimiter::new(settings.api_rate_per_second));
         let settings = Arc::new(settings);
         let jobs = JobRunner::new(db.clone(), secret.clone(), mailer.clone(), settings.clone());
+        let deliverer = Deliverer::new(db.clone(), secret.clone(), mailer.clone(), settings.clone());
         let journal = crate::erasure::journal::Journal::in_data_dir(&settings.data_dir);
         let passwords = crate::password::HashingPool::start(settings.password_pool);
         let state = AppState {
@@ -153,9 +155,11 @@ impl Application {
             jobs: jobs.clone(),
             journal,
             passwords,
+            deliverer: deliverer.clone(),
         };
         let server = run(listener, state.clone())?;
         jobs.spawn();
+        deliverer.spawn();
         spawn_housekeeping(state.clone());
         spawn_import_preview_sweep(state.clone());
         spawn_anonymous_event_purge(state.clone());

@@ -6,6 +6,7 @@ use crate::erasure::journal::Journal;
 use crate::erasure::runner::JobRunner;
 use crate::mail::Mailer;
 use crate::password::HashingPool;
+use crate::propagation::deliverer::Deliverer;
 use crate::secret::SecretKey;
 use crate::web::api::RateLimiter;
 
@@ -25,4 +26,6 @@ pub struct AppState {
     /// The only place the server hashes passwords: bounded, so a flood of sign-in
     /// attempts is turned away instead of taking the memory.
     pub passwords: HashingPool,
+    /// Delivers the outbox to destinations; woken when events wait again.
+    pub deliverer: Deliverer,
 }
