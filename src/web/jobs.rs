@@ -17,6 +17,7 @@ use crate::erasure::owner_code::CodePurpose;
 use crate::erasure::runner::receipt_url;
 use crate::erasure::ErasureError;
 use crate::format::filters;
+use crate::propagation::receipts::{told_for_receipt, DestinationTold};
 use crate::store::jobs::{self, Job, PreviewCounts};
 use crate::store::{erasures, users, StoreError};
 
@@ -679,6 +680,17 @@ struct ReceiptPage {
     started_at: String,
     finished_at: String,
     json_url: String,
+    destinations: Vec<ToldRow>,
+}
+
+/// What one destination was told of the erasure, on the receipt.
+struct ToldRow {
+    name: String,
+    state: &'static str,
+    state_key: &'static str,
+    delivered: i64,
+    events: i64,
+    last_attempt: String,
 }
 
 /// A receipt is for the audit reader, or for whoever ran the erasure.
@@ -730,7 +742,26 @@ async fn receipt(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
+    let told = load_told(&state, &access, &job).await?;
+    let zone = access.time_zone();
     render(&ReceiptPage {
+        destinations: told
+            .iter()
+            .map(|t| ToldRow {
+                name: if t.removed {
+                    format!("{} (removed)", t.name)
+                } else {
+                    t.name.clone()
+                },
+                state: t.state().label(),
+                state_key: t.state().key(),
+                delivered: t.delivered,
+                events: t.events,
+                last_attempt: t
+                    .last_attempt
+                    .map_or_else(|| "Not yet".to_owned(), |at| crate::format::second(at, zone)),
+            })
+            .collect(),
         json_url: format!("{}/receipts/{}.json", access.base(), job.receipt_id),
         audit_hash: report_text(&job, "audit_hash"),
         started_at: timestamp(job.started_at, access.time_zone()),
@@ -748,6 +779,7 @@ async fn receipt_json(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
+    let told = load_told(&state, &access, &job).await?;
     let kind = job.kind;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "receipt_id": job.receipt_id,
@@ -772,7 +804,31 @@ async fn receipt_json(
         "started_at": iso_timestamp(job.started_at),
         "finished_at": iso_timestamp(job.finished_at),
         "audit_entry_hash": report_text(&job, "audit_hash"),
+        "destinations": told.iter().map(|t| serde_json::json!({
+            "name": t.name,
+            "removed": t.removed,
+            "state": t.state().key(),
+            "events": t.events,
+            "delivered": t.delivered,
+            "pending": t.pending,
+            "failed": t.failed,
+            "last_attempt_at": iso_timestamp(t.last_attempt),
+        })).collect::<Vec<_>>(),
     })))
+}
+
+/// What the workspace's destinations were told of this receipt's erasure.
+async fn load_told(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    job: &Job,
+) -> Result<Vec<DestinationTold>, WebError> {
+    let workspace_id = access.workspace.id;
+    let receipt_id = job.receipt_id.clone();
+    Ok(state
+        .db
+        .run(move |conn| told_for_receipt(conn, workspace_id, &receipt_id))
+        .await?)
 }
 
 #[cfg(test)]

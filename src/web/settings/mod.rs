@@ -1,6 +1,7 @@
 //! Settings: the user's own security and preferences, the workspaces, and in each workspace its
 //! settings, team and roles.
 
+mod destinations;
 mod nav;
 mod owner_code;
 mod password;
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     team::routes(cfg);
     roles::routes(cfg);
     owner_code::routes(cfg);
+    destinations::routes(cfg);
 }
 
 /// The settings navigation for this user, with `current` marked.
