@@ -64,7 +64,14 @@ fn scope(action: AuditAction) -> Scope {
         | JobFinished
         | JobCancelled
         | ErasuresReplayed
-        | CustomersMerged => Scope::Workspace,
+        | CustomersMerged
+        | DestinationCreated
+        | DestinationUpdated
+        | DestinationSecretRotated
+        | DestinationPaused
+        | DestinationResumed
+        | DestinationRemoved
+        | DeliveryResent => Scope::Workspace,
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
@@ -1349,6 +1356,70 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         AuditAction::SignInFlood,
         Want::new(Who::Nobody, None, "").affected(100),
     );
+
+    // A destination told of erasures: added, changed, its secret rotated, paused and
+    // resumed, an event sent again, removed.
+    audit.mark();
+    let added = app
+        .post_form(
+            &format!("{WS}/settings/destinations"),
+            &[
+                ("name", "Warehouse"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("events", "customer.deleted"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let destination = app.number("SELECT id AS v FROM destinations WHERE name = 'Warehouse'");
+    let target = format!("destination:{destination}");
+    audit.one(
+        AuditAction::DestinationCreated,
+        Want::new(me, Some(ws), target.clone()),
+    );
+    let page = format!("{WS}/settings/destinations/{destination}");
+    for (path, fields, action) in [
+        (
+            page.clone(),
+            vec![
+                ("name", "Warehouse EU"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("events", "customer.deleted"),
+            ],
+            AuditAction::DestinationUpdated,
+        ),
+        (
+            format!("{page}/rotate"),
+            vec![],
+            AuditAction::DestinationSecretRotated,
+        ),
+        (format!("{page}/pause"), vec![], AuditAction::DestinationPaused),
+    ] {
+        audit.mark();
+        let response = app.post_form(&path, &fields).await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{path}"
+        );
+        audit.one(action, Want::new(me, Some(ws), target.clone()));
+    }
+    app.sql(&format!(
+        "INSERT INTO outbox (workspace_id, destination_id, message_id, event_type, body, state, next_attempt_at, retry_from, created_at) \
+         VALUES ({ws}, {destination}, 'msg_audit', 'customer.deleted', '{{}}', 'failed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    ));
+    let event = app.number("SELECT id AS v FROM outbox WHERE message_id = 'msg_audit'");
+    for (path, action) in [
+        (
+            format!("{page}/deliveries/{event}/resend"),
+            AuditAction::DeliveryResent,
+        ),
+        (format!("{page}/resume"), AuditAction::DestinationResumed),
+        (format!("{page}/remove"), AuditAction::DestinationRemoved),
+    ] {
+        audit.mark();
+        see_other(app.post_form(&path, &[]).await, "a destination's change").await;
+        audit.one(action, Want::new(me, Some(ws), target.clone()));
+    }
 
     // The key is revoked once the integration is done with it.
     audit.mark();

@@ -181,6 +181,21 @@ static WEB_ROUTES: &[Route] = &[
     get("/w/{workspace}/settings/api-keys", [A, A, F, F, F, S]),
     post("/w/{workspace}/settings/api-keys", [A, A, F, F, F, S], &[("name", "Sneaky key")], Probe::Harmless(&[("name", "")])),
     post("/w/{workspace}/settings/api-keys/{id}/revoke", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("revokes the key")),
+    get("/w/{workspace}/settings/destinations", [A, A, F, F, F, S]),
+    post("/w/{workspace}/settings/destinations", [A, A, F, F, F, S],
+        &[("name", "Sneaky"), ("url", "https://collector.example.net/"), ("events", "customer.deleted"), ("include_identifiers", "on")],
+        Probe::Harmless(&[("name", "")])),
+    get("/w/{workspace}/settings/destinations/{id}", [A, A, F, F, F, S]),
+    post("/w/{workspace}/settings/destinations/{id}", [A, A, F, F, F, S],
+        &[("name", "Sneaky"), ("url", "https://collector.example.net/"), ("events", "customer.deleted"), ("include_identifiers", "on")],
+        Probe::Harmless(&[("name", "")])),
+    post("/w/{workspace}/settings/destinations/{id}/rotate", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("rotates the secret")),
+    post("/w/{workspace}/settings/destinations/{id}/pause", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("pauses the destination")),
+    post("/w/{workspace}/settings/destinations/{id}/resume", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("resumes the destination")),
+    post("/w/{workspace}/settings/destinations/{id}/remove", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("removes the destination")),
+    post("/w/{workspace}/settings/destinations/{id}/test", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("sends a request")),
+    post("/w/{workspace}/settings/destinations/{id}/deliveries/{event}/resend", [A, A, F, F, F, S], NO_FIELDS,
+        Probe::Skip("sends the event again")),
     get("/w/{workspace}/customers/import", [A, A, F, F, F, S]),
     // Not multipart: the upload page with its error, and no job.
     post("/w/{workspace}/customers/import", [A, A, F, F, F, S], NO_FIELDS, SAME),
@@ -710,6 +725,8 @@ struct World {
     import_job: i64,
     suppression: i64,
     api_key: i64,
+    destination: i64,
+    delivery: i64,
     viewer_role: i64,
     member_role: i64,
     admin_role: i64,
@@ -977,6 +994,20 @@ async fn arrange(backend: Backend) -> World {
         "UPDATE api_keys SET revoked_at = '2026-01-01 00:00:00' WHERE id = {revoked_id}"
     ));
 
+    // A paused destination, with one event waiting for it.
+    app.sql(&format!(
+        "INSERT INTO destinations (workspace_id, name, url, events, secret_nonce, paused_reason, created_by, created_at) \
+         SELECT id, 'Warehouse', 'http://127.0.0.1:9/events', 'customer.deleted', 'nonce', 'owner', 1, '2026-01-01 00:00:00' \
+         FROM workspaces WHERE slug = '{WS}';"
+    ));
+    let destination = app.number("SELECT id AS v FROM destinations");
+    app.sql(&format!(
+        "INSERT INTO outbox (workspace_id, destination_id, message_id, event_type, body, state, next_attempt_at, retry_from, created_at) \
+         SELECT workspace_id, id, 'msg_matrix', 'customer.deleted', '{{}}', 'pending', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00' \
+         FROM destinations WHERE id = {destination};"
+    ));
+    let delivery = app.number("SELECT id AS v FROM outbox");
+
     // An open invitation, for an address that has no account yet.
     let token_digest = app.state.secret.digest("invitation", INVITATION_TOKEN.as_bytes());
     app.sql(&format!(
@@ -1016,6 +1047,8 @@ async fn arrange(backend: Backend) -> World {
         import_job,
         suppression,
         api_key,
+        destination,
+        delivery,
         viewer_role: app.number("SELECT id AS v FROM roles WHERE name = 'Viewer' AND builtin IS NULL"),
         member_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'member'"),
         admin_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'admin'"),
@@ -1045,6 +1078,8 @@ impl World {
                         ("id", "imports") => self.import_job.to_string(),
                         ("id", "suppressions") => self.suppression.to_string(),
                         ("id", "api-keys") => self.api_key.to_string(),
+                        ("id", "destinations") => self.destination.to_string(),
+                        ("event", _) => self.delivery.to_string(),
                         ("receipt", _) => self.receipt.clone(),
                         ("user", _) => self.member_user.to_string(),
                         ("role", _) => self.viewer_role.to_string(),

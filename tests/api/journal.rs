@@ -1,11 +1,13 @@
 //! The erasure journal is on disk before an erasure commits: when it cannot be
-//! written, the erasure is refused and nothing is erased, whichever path asked.
+//! written, the erasure is refused and nothing is erased, whichever path asked; and a
+//! destination hears nothing of the erasure that rolled back.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::api::{call, issue_key};
 use crate::helpers::arrange::NewPerson;
+use crate::helpers::webhook_receiver::WebhookReceiver;
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -51,8 +53,24 @@ async fn arranged(backend: Backend) -> (TestApp, i64) {
     (app, id)
 }
 
+/// A destination wanting every event, on a real receiver.
+async fn listening(app: &TestApp) -> WebhookReceiver {
+    let receiver = WebhookReceiver::start().await;
+    let mut fields = vec![("name", "Warehouse".to_owned()), ("url", receiver.url("/"))];
+    for event in ["customer.deleted", "customer.archived", "identifiers.suppressed"] {
+        fields.push(("events", event.to_owned()));
+    }
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let added = app
+        .post_form(&format!("{WS}/settings/destinations"), &fields)
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    receiver
+}
+
 async fn refused_without_the_journal(backend: Backend, path: Path) {
     let (app, id) = arranged(backend).await;
+    let receiver = listening(&app).await;
     let (_, key) = issue_key(&app, "Backend");
     let status = match path {
         Path::ProfileDelete => app
@@ -111,6 +129,12 @@ async fn refused_without_the_journal(backend: Backend, path: Path) {
     );
     assert_eq!(app.count("events"), 1, "{path:?}: the events are kept");
     assert_eq!(app.count("suppressions"), 0, "{path:?}: nothing was suppressed");
+    assert_eq!(app.count("outbox"), 0, "{path:?}: no event outlived the rollback");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(
+        receiver.requests().is_empty(),
+        "{path:?}: the destination heard nothing"
+    );
 }
 
 async fn a_profile_deletion_is_refused_without_the_journal(backend: Backend) {

@@ -13,6 +13,7 @@ mod cli;
 mod customerio_client;
 mod customers;
 mod delete_all;
+mod destinations;
 mod erasure;
 mod foundation;
 mod guessing;

@@ -9,6 +9,7 @@ mod server;
 mod audit_export;
 mod database_outage;
 mod delete_all_kill;
+mod delivery_kill;
 mod import_kill;
 mod load;
 mod preview_freeze_kill;

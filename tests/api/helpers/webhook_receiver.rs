@@ -53,6 +53,8 @@ impl ReceivedRequest {
 struct Answers {
     sequence: VecDeque<u16>,
     otherwise: u16,
+    /// Where a 3xx answer points.
+    location: Option<String>,
 }
 
 #[derive(Clone)]
@@ -78,6 +80,7 @@ impl WebhookReceiver {
             answers: Arc::new(Mutex::new(Answers {
                 sequence: VecDeque::new(),
                 otherwise: 200,
+                location: None,
             })),
             holding: Arc::new(watch::channel(false).0),
         };
@@ -111,6 +114,14 @@ impl WebhookReceiver {
         let mut answers = self.answers.lock().expect("answers lock");
         answers.sequence = statuses.into();
         answers.otherwise = 200;
+    }
+
+    /// Answers every request from now on with a 307 pointing at `location`.
+    pub fn redirect_to(&self, location: &str) {
+        let mut answers = self.answers.lock().expect("answers lock");
+        answers.sequence.clear();
+        answers.otherwise = 307;
+        answers.location = Some(location.to_owned());
     }
 
     /// Keeps requests waiting, unanswered, until [`WebhookReceiver::release`].
@@ -168,7 +179,10 @@ impl WebhookReceiver {
             };
             let mut holding = self.holding.subscribe();
             let _ = holding.wait_for(|held| !*held).await;
-            write.write_all(response(status, keep_alive).as_bytes()).await?;
+            let location = self.answers.lock().expect("answers lock").location.clone();
+            write
+                .write_all(response(status, keep_alive, location.as_deref()).as_bytes())
+                .await?;
             if !keep_alive {
                 return write.shutdown().await;
             }
@@ -248,7 +262,7 @@ async fn read_request<R: tokio::io::AsyncRead + Unpin>(
     Ok(Some(Parsed::Request(request, keep_alive)))
 }
 
-fn response(status: u16, keep_alive: bool) -> String {
+fn response(status: u16, keep_alive: bool, location: Option<&str>) -> String {
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -260,7 +274,11 @@ fn response(status: u16, keep_alive: bool) -> String {
     } else {
         "Content-Length: 0\r\n"
     };
-    format!("HTTP/1.1 {status} {reason}\r\n{length}Connection: {connection}\r\n\r\n")
+    let location = match location {
+        Some(to) if (300..400).contains(&status) => format!("Location: {to}\r\n"),
+        _ => String::new(),
+    };
+    format!("HTTP/1.1 {status} {reason}\r\n{location}{length}Connection: {connection}\r\n\r\n")
 }
 
 /// Checks a request as a Standard Webhooks receiver holding `secret_whsec` would:
