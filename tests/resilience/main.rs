@@ -10,6 +10,7 @@ mod audit_export;
 mod database_outage;
 mod delete_all_kill;
 mod delivery_kill;
+mod delivery_shared;
 mod import_kill;
 mod load;
 mod preview_freeze_kill;
