@@ -233,10 +233,11 @@ impl Deliverer {
         let delivery = self.settings.delivery;
         let destination_id = destination.id;
         let jitter: f64 = rand::thread_rng().gen();
+        let carried_identifiers = event.carries_identifiers;
         let paused = self
             .db
             .run(move |conn| {
-                write_transaction(conn, |conn| -> Result<Option<PausedReason>, StoreError> {
+                let paused = write_transaction(conn, |conn| -> Result<Option<PausedReason>, StoreError> {
                     let at = now();
                     match answer {
                         Answer::Acknowledged(status) => {
@@ -282,7 +283,15 @@ impl Deliverer {
                             Ok((at - since >= delivery.retry_window).then_some(PausedReason::Failing))
                         }
                     }
-                })
+                })?;
+                // An event that named the person lost its body if it is done with: the
+                // old body leaves the log files too, as an erasure's pages do.
+                if carried_identifiers {
+                    if let Err(err) = crate::store::erasures::flush_erased_pages(conn, false) {
+                        tracing::warn!(error = %err, "could not flush a cleared event's pages");
+                    }
+                }
+                Ok::<_, StoreError>(paused)
             })
             .await?;
         if let Some(reason) = paused {

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::arrange::NewPerson;
+use crate::helpers::destinations::{add_destination, outbox_settles, shown_secret};
 use crate::helpers::erasure_paths::{erase, plant, restore_and_replay, wait_for_job, ErasurePath, WS};
 use crate::helpers::webhook_receiver::{verify, ReceivedRequest, WebhookReceiver};
 use crate::helpers::*;
@@ -41,36 +42,6 @@ on_both_backends!(
 );
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A destination added through its page; returns its id and the secret shown once.
-async fn add_destination(app: &TestApp, url: &str, extra: &[(&str, &str)]) -> (i64, String) {
-    let mut fields = vec![("name", "Warehouse"), ("url", url)];
-    for event in [
-        "customer.deleted",
-        "customer.archived",
-        "identifiers.suppressed",
-        "identifiers.unsuppressed",
-        "delete_all.finished",
-    ] {
-        fields.push(("events", event));
-    }
-    fields.extend_from_slice(extra);
-    let response = app
-        .post_form(&format!("{WS}/settings/destinations"), &fields)
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = response.text().await.unwrap();
-    let secret = html
-        .split("id=\"new-secret\"")
-        .nth(1)
-        .and_then(|rest| rest.split("value=\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .expect("the secret is shown once")
-        .to_owned();
-    assert!(secret.starts_with("whsec_"), "{secret}");
-    let id = app.number("SELECT MAX(id) AS v FROM destinations");
-    (id, secret)
-}
 
 /// Every request arrived so far, each checked against the secret, as JSON bodies.
 fn verified_bodies(receiver: &WebhookReceiver, secret: &str) -> Vec<Value> {
@@ -120,16 +91,6 @@ async fn wait_for_event(receiver: &WebhookReceiver, wanted: impl Fn(&Value) -> b
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn outbox_settles(app: &TestApp) {
-    for _ in 0..400 {
-        if app.count("outbox WHERE state = 'pending'") == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("events are still pending");
 }
 
 /// Erases the planted customer through `path`; the destination hears of it, signed,
@@ -515,13 +476,7 @@ async fn after_a_rotation_deliveries_are_signed_with_both_secrets(backend: Backe
         .await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let html = rotated.text().await.unwrap();
-    let new = html
-        .split("id=\"new-secret\"")
-        .nth(1)
-        .and_then(|rest| rest.split("value=\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let new = shown_secret(&html);
     assert_ne!(new, old);
     assert!(html.contains("the previous secret signs too until"), "{html}");
 

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::helpers::api::{call, issue_key};
 use crate::helpers::arrange::NewPerson;
+use crate::helpers::destinations::add_destination;
 use crate::helpers::webhook_receiver::WebhookReceiver;
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -53,24 +54,10 @@ async fn arranged(backend: Backend) -> (TestApp, i64) {
     (app, id)
 }
 
-/// A destination wanting every event, on a real receiver.
-async fn listening(app: &TestApp) -> WebhookReceiver {
-    let receiver = WebhookReceiver::start().await;
-    let mut fields = vec![("name", "Warehouse".to_owned()), ("url", receiver.url("/"))];
-    for event in ["customer.deleted", "customer.archived", "identifiers.suppressed"] {
-        fields.push(("events", event.to_owned()));
-    }
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let added = app
-        .post_form(&format!("{WS}/settings/destinations"), &fields)
-        .await;
-    assert_eq!(added.status(), StatusCode::OK);
-    receiver
-}
-
 async fn refused_without_the_journal(backend: Backend, path: Path) {
     let (app, id) = arranged(backend).await;
-    let receiver = listening(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    add_destination(&app, &receiver.url("/"), &[("include_identifiers", "on")]).await;
     let (_, key) = issue_key(&app, "Backend");
     let status = match path {
         Path::ProfileDelete => app

@@ -11,7 +11,9 @@ use serde_json::json;
 
 use crate::helpers::api::{call, issue_key};
 use crate::helpers::arrange::NewPerson;
+use crate::helpers::destinations::{add_destination, outbox_settles};
 use crate::helpers::erasure_paths::{erase, plant, restore_and_replay, ErasurePath, WS};
+use crate::helpers::webhook_receiver::WebhookReceiver;
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -39,6 +41,10 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
     let app = spawn_app(backend).await;
     app.setup_owner().await;
     let token = format!("zq{}x{:?}", std::process::id() % 1000, path).to_lowercase();
+    // A destination that is sent every identifier: what it was sent leaves the outbox,
+    // and the files, once delivered.
+    let receiver = WebhookReceiver::start().await;
+    add_destination(&app, &receiver.url("/"), &[("include_identifiers", "on")]).await;
     let planted = plant(&app, &token);
     claim_anonymous_event_naming(&app, &token).await;
     let events = 3;
@@ -52,6 +58,11 @@ async fn erased_values_are_nowhere(backend: Backend, path: ErasurePath) {
     if path == ErasurePath::Replay {
         restore_and_replay(&app, id, &token);
     }
+    outbox_settles(&app).await;
+    assert!(
+        receiver.requests().iter().any(|r| r.body_text().contains(&token)),
+        "the destination was sent the identifiers"
+    );
     if matches!(path, ErasurePath::ProfileArchive | ErasurePath::FilteredArchive) {
         let archived = app.get_html(&format!("{WS}/customers/{id}")).await;
         assert!(

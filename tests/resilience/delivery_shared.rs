@@ -27,7 +27,11 @@ async fn two_servers_sharing_the_outbox_deliver_each_event_once(backend: Backend
         &first,
         &client,
         &format!("/w/{WORKSPACE}/settings/destinations"),
-        &[("name", "Warehouse"), ("url", &receiver.url("/")), ("events", "customer.deleted")],
+        &[
+            ("name", "Warehouse"),
+            ("url", &receiver.url("/")),
+            ("events", "customer.deleted"),
+        ],
     )
     .await;
     assert_eq!(added.status(), 200);
@@ -36,24 +40,39 @@ async fn two_servers_sharing_the_outbox_deliver_each_event_once(backend: Backend
     // deliverers find them due.
     for id in 1..=DELETED {
         let server = if id % 2 == 0 { &first } else { &second };
-        let deleted = post(server, &client, &format!("/w/{WORKSPACE}/customers/{id}/delete"), &[]).await;
+        let deleted = post(
+            server,
+            &client,
+            &format!("/w/{WORKSPACE}/customers/{id}/delete"),
+            &[],
+        )
+        .await;
         assert_eq!(deleted.status(), 303, "customer {id}");
     }
     for _ in 0..300 {
-        if scalar(&database, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'") == DELETED {
+        if scalar(
+            &database,
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'",
+        ) == DELETED
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        scalar(&database, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'"),
+        scalar(
+            &database,
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'"
+        ),
         DELETED,
         "every event delivered"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for request in receiver.requests() {
-        *seen.entry(request.header("webhook-id").unwrap().to_owned()).or_default() += 1;
+        *seen
+            .entry(request.header("webhook-id").unwrap().to_owned())
+            .or_default() += 1;
     }
     assert_eq!(seen.len() as i64, DELETED, "one webhook-id per deletion");
     assert!(

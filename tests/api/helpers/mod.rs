@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod arrange;
+pub mod destinations;
 pub mod erasure_paths;
 pub mod smtp;
 pub mod webhook_receiver;
