@@ -3,6 +3,7 @@
 //! `screenshots/`; a failing step saves one of the moment it failed.
 
 mod daily_use;
+mod destinations;
 mod driver;
 #[path = "../api/helpers/mod.rs"]
 #[allow(dead_code)]
@@ -14,6 +15,7 @@ use daily_use::{
     a_disabled_person_is_told_whom_to_ask, a_mistake_returns_to_the_same_page_with_the_filters_kept,
     an_empty_workspace_shows_how_customers_arrive, the_audit_log_lists_every_deletion_in_words,
 };
+use destinations::add_a_destination_test_it_and_see_a_deletion_delivered;
 use driver::{browser_or_skip, Browser};
 use helpers::*;
 
@@ -386,5 +388,6 @@ mod flows {
         a_disabled_person_is_told_whom_to_ask,
         an_empty_workspace_shows_how_customers_arrive,
         a_search_with_many_matches_fills_in_its_count,
+        add_a_destination_test_it_and_see_a_deletion_delivered,
     );
 }
