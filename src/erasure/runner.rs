@@ -64,11 +64,7 @@ enum Step {
 
 impl JobRunner {
     pub fn new(db: Database, secret: SecretKey, mailer: Mailer, settings: Arc<Settings>) -> JobRunner {
-        let owner = format!(
-            "{}-{}",
-            std::process::id(),
-            Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
-        );
+        let owner = lease_owner_name();
         let journal = Journal::in_data_dir(&settings.data_dir);
         JobRunner {
             db,
@@ -426,6 +422,17 @@ impl JobRunner {
             }
         }
     }
+}
+
+/// How a background worker of this process signs the leases it takes: the process id
+/// (so a test or an operator can tell which server holds one) and a random part (so a
+/// restarted process with a reused id is another owner).
+pub fn lease_owner_name() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
+    )
 }
 
 /// How many customers the next batch takes.

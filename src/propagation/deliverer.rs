@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::db::{write_transaction, Database};
 use crate::domain::{DestinationUrl, PausedReason};
+use crate::erasure::runner::lease_owner_name;
 use crate::mail::{Mailer, OutgoingMail};
 use crate::propagation::destinations::pause_on_its_own;
 use crate::propagation::guarded_client::GuardedClient;
@@ -56,11 +56,7 @@ enum Answer {
 
 impl Deliverer {
     pub fn new(db: Database, secret: SecretKey, mailer: Mailer, settings: Arc<Settings>) -> Deliverer {
-        let owner = format!(
-            "{}-{}",
-            std::process::id(),
-            Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
-        );
+        let owner = lease_owner_name();
         Deliverer {
             client: GuardedClient::new(settings.delivery.timeout),
             db,

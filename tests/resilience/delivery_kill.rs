@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::helpers::destinations::shown_secret;
 use super::helpers::webhook_receiver::{verify, WebhookReceiver};
 use super::helpers::{new_client, Backend};
 use super::server::Server;
@@ -33,14 +34,7 @@ async fn an_event_whose_server_was_killed_mid_delivery_is_delivered_after_the_re
         ],
     )
     .await;
-    let html = added.text().await.unwrap();
-    let secret = html
-        .split("id=\"new-secret\"")
-        .nth(1)
-        .and_then(|rest| rest.split("value=\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .expect("the secret")
-        .to_owned();
+    let secret = shown_secret(&added.text().await.unwrap());
 
     let deleted = post(
         &server,

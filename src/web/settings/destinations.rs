@@ -463,24 +463,38 @@ async fn rotate(
     render_destination(&state, &session, &access, StatusCode::OK, id, shown).await
 }
 
+/// A change that needs nothing but the destination: made, then back to `back` with
+/// `done` said.
+async fn change_then(
+    state: &AppState,
+    session: &TypedSession,
+    access: &WorkspaceAccess,
+    id: i64,
+    change: fn(&mut crate::db::DbConnection, &crate::team::Manager, i64) -> change::DestinationResult<()>,
+    done: &str,
+    back: String,
+) -> Result<HttpResponse, WebError> {
+    let manager = manager(access);
+    state
+        .db
+        .run(move |conn| change(conn, &manager, id))
+        .await
+        .map_err(refused)?;
+    // Events may be due now (after a resume); looking costs one query.
+    state.deliverer.wake();
+    session.flash(FlashKind::Success, done.to_owned());
+    Ok(see_other(back))
+}
+
 async fn pause(
     state: web::Data<AppState>,
     session: TypedSession,
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::pause(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    session.flash(
-        FlashKind::Success,
-        "Paused. Erasure events wait, and are delivered when you resume it.",
-    );
-    Ok(see_other(page_path(&access, id)))
+    let done = "Paused. Erasure events wait, and are delivered when you resume it.";
+    let back = page_path(&access, path.1);
+    change_then(&state, &session, &access, path.1, change::pause, done, back).await
 }
 
 async fn resume(
@@ -489,19 +503,9 @@ async fn resume(
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::resume(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    state.deliverer.wake();
-    session.flash(
-        FlashKind::Success,
-        "Resumed: the events that waited are on their way.",
-    );
-    Ok(see_other(page_path(&access, id)))
+    let done = "Resumed: the events that waited are on their way.";
+    let back = page_path(&access, path.1);
+    change_then(&state, &session, &access, path.1, change::resume, done, back).await
 }
 
 async fn remove(
@@ -510,18 +514,9 @@ async fn remove(
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::remove(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    session.flash(
-        FlashKind::Success,
-        "The destination is removed. Receipts still show what it was told.",
-    );
-    Ok(see_other(list_path(&access)))
+    let done = "The destination is removed. Receipts still show what it was told.";
+    let back = list_path(&access);
+    change_then(&state, &session, &access, path.1, change::remove, done, back).await
 }
 
 async fn test(
