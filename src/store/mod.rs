@@ -15,6 +15,7 @@ pub mod devices;
 pub mod erasures;
 mod error;
 pub mod events;
+pub mod exports;
 pub mod import_rows;
 pub mod invitations;
 pub mod jobs;
