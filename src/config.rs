@@ -118,6 +118,9 @@ pub struct ServeArgs {
 /// at most this much.
 const IMPORT_PREVIEW_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often request reminders and export purges are looked for.
+const REQUEST_UPKEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// PostgreSQL's connections: two per core, at least four.
 ///
 /// Each connection is a server process. More of them than the cores can run only take
@@ -156,6 +159,8 @@ pub struct Settings {
     /// How many passwords are hashed at once, and how many wait.
     pub password_pool: crate::password::PoolSize,
     pub delivery: DeliverySettings,
+    /// How often request reminders and export purges are looked for.
+    pub request_upkeep: std::time::Duration,
 }
 
 /// How deliveries to destinations are attempted and retried.
@@ -240,6 +245,7 @@ impl Settings {
                 )),
                 ..DeliverySettings::default()
             },
+            request_upkeep: REQUEST_UPKEEP,
         })
     }
 
@@ -266,6 +272,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             password_pool: crate::password::PoolSize::for_this_machine(),
             delivery: DeliverySettings::default(),
+            request_upkeep: REQUEST_UPKEEP,
         }
     }
 

@@ -163,6 +163,7 @@ impl Application {
         spawn_housekeeping(state.clone());
         spawn_import_preview_sweep(state.clone());
         spawn_anonymous_event_purge(state.clone());
+        spawn_request_upkeep(state.clone());
         // On PostgreSQL the customer tallies grow by appended deltas (see
         // `store::tallies`); folding them every few seconds keeps each count a sum
         // over a few rows per key.
@@ -314,6 +315,34 @@ fn spawn_anonymous_event_purge(state: AppState) {
 }
 
 /// Periodic clean-up that no request should wait for.
+/// Data-subject requests: reminders of due dates, and exports past their seven days
+/// purged. Every minute, so a moved clock (or a test) sees it soon.
+fn spawn_request_upkeep(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.settings.request_upkeep);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let public_url = state.settings.public_url.clone();
+            if let Err(err) =
+                crate::requests::reminders::send_due(&state.db, &state.mailer, &public_url).await
+            {
+                tracing::warn!(error = %err, "could not send request reminders");
+            }
+            let data_dir = state.settings.data_dir.clone();
+            let purged = state
+                .db
+                .run(move |conn| crate::requests::access_export::purge_expired(conn, &data_dir))
+                .await;
+            match purged {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired request exports purged"),
+                Err(err) => tracing::warn!(error = %err, "could not purge request exports"),
+            }
+        }
+    });
+}
+
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));

@@ -372,3 +372,30 @@ diesel::table! {
 
 diesel::joinable!(outbox -> destinations (destination_id));
 diesel::allow_tables_to_appear_in_same_query!(destinations, outbox);
+
+diesel::table! {
+    /// Data-subject requests; see the migration.
+    requests (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        kind -> Text,
+        email -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        identifier_digests -> Text,
+        verification -> Text,
+        received_at -> Timestamp,
+        due_at -> Timestamp,
+        extension_reason -> Nullable<Text>,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        job_id -> Nullable<BigInt>,
+        exported_at -> Nullable<Timestamp>,
+        export_expires_at -> Nullable<Timestamp>,
+        due_soon_mailed_at -> Nullable<Timestamp>,
+        overdue_mailed_at -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}

@@ -59,10 +59,16 @@ pub enum AuditAction {
     DestinationResumed,
     DestinationRemoved,
     DeliveryResent,
+    RequestRecorded,
+    RequestExtended,
+    RequestErasureStarted,
+    RequestExported,
+    RequestExportDownloaded,
+    RequestClosed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 61] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -118,6 +124,12 @@ impl AuditAction {
         AuditAction::DestinationResumed,
         AuditAction::DestinationRemoved,
         AuditAction::DeliveryResent,
+        AuditAction::RequestRecorded,
+        AuditAction::RequestExtended,
+        AuditAction::RequestErasureStarted,
+        AuditAction::RequestExported,
+        AuditAction::RequestExportDownloaded,
+        AuditAction::RequestClosed,
     ];
 
     pub fn key(self) -> &'static str {
@@ -178,6 +190,12 @@ impl AuditAction {
             DestinationResumed => "destination.resumed",
             DestinationRemoved => "destination.removed",
             DeliveryResent => "delivery.resent",
+            RequestRecorded => "request.recorded",
+            RequestExtended => "request.extended",
+            RequestErasureStarted => "request.erasure_started",
+            RequestExported => "request.exported",
+            RequestExportDownloaded => "request.export_downloaded",
+            RequestClosed => "request.closed",
         }
     }
 
@@ -240,6 +258,12 @@ impl AuditAction {
             DestinationResumed => "Destination resumed",
             DestinationRemoved => "Destination removed",
             DeliveryResent => "Delivery resent",
+            RequestRecorded => "Request recorded",
+            RequestExtended => "Request extended",
+            RequestErasureStarted => "Request's erasure started",
+            RequestExported => "Request's data exported",
+            RequestExportDownloaded => "Request's export downloaded",
+            RequestClosed => "Request closed",
         }
     }
 

@@ -6,6 +6,7 @@ mod audit_action;
 mod customer_filter;
 mod customer_import;
 mod customer_patch;
+pub mod data_request;
 mod destination_event;
 pub mod destination_url;
 mod device;

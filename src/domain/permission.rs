@@ -13,6 +13,7 @@ pub enum Permission {
     AuditView,
     TeamManage,
     SettingsManage,
+    RequestsManage,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub enum Permission {
 pub struct UnknownPermission(pub String);
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::CustomersView,
         Permission::CustomersViewPii,
         Permission::CustomersArchive,
@@ -30,6 +31,7 @@ impl Permission {
         Permission::AuditView,
         Permission::TeamManage,
         Permission::SettingsManage,
+        Permission::RequestsManage,
     ];
 
     pub fn key(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Permission {
             Permission::AuditView => "audit.view",
             Permission::TeamManage => "team.manage",
             Permission::SettingsManage => "settings.manage",
+            Permission::RequestsManage => "requests.manage",
         }
     }
 
@@ -58,6 +61,7 @@ impl Permission {
             Permission::AuditView => "Read the audit log",
             Permission::TeamManage => "Manage the team",
             Permission::SettingsManage => "Manage workspace settings",
+            Permission::RequestsManage => "Handle data-subject requests",
         }
     }
 
@@ -79,6 +83,9 @@ impl Permission {
             Permission::AuditView => "Read the audit log and erasure receipts.",
             Permission::TeamManage => "Invite, change and remove team members; edit roles.",
             Permission::SettingsManage => "Change workspace settings and API keys.",
+            Permission::RequestsManage => {
+                "Record data-subject requests, export a person's data for them, erase it and close the request."
+            }
         }
     }
 

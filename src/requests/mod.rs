@@ -1,4 +1,8 @@
-//! Data-subject requests: what the law lets a person ask of the data held about them,
-//! starting with access (GDPR Art. 15) and portability (Art. 20): their data, exported.
+//! Data-subject requests: a person's request (access, erasure or both) from intake to a
+//! receipt within the legal deadline, and the export of everything stored about them
+//! (GDPR Art. 15 access, Art. 20 portability).
 
+pub mod access_export;
 pub mod export;
+pub mod lifecycle;
+pub mod reminders;

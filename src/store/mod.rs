@@ -26,6 +26,7 @@ pub mod otp;
 pub mod outbox;
 pub mod password_resets;
 mod prepared_sql;
+pub mod requests;
 pub mod roles;
 pub mod sessions;
 pub mod sign_in_addresses;

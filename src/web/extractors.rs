@@ -238,6 +238,7 @@ permission_markers! {
     AuditView => AuditView,
     TeamManage => TeamManage,
     SettingsManage => SettingsManage,
+    RequestsManage => RequestsManage,
 }
 
 /// Workspace access that also holds permission `P`; otherwise 403, and the refusal is

@@ -681,6 +681,8 @@ struct ReceiptPage {
     finished_at: String,
     json_url: String,
     destinations: Vec<ToldRow>,
+    /// The data-subject request this erasure answered, if one did.
+    request: Option<(i64, String)>,
 }
 
 /// What one destination was told of the erasure, on the receipt.
@@ -743,8 +745,10 @@ async fn receipt(
 ) -> Result<HttpResponse, WebError> {
     let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
     let told = load_told(&state, &access, &job).await?;
+    let request = load_request(&state, &access, &job).await?;
     let zone = access.time_zone();
     render(&ReceiptPage {
+        request: request.map(|id| (id, format!("{}/requests/{id}", access.base()))),
         destinations: told
             .iter()
             .map(|t| ToldRow {
@@ -780,6 +784,7 @@ async fn receipt_json(
 ) -> Result<HttpResponse, WebError> {
     let (job, started_by) = load_receipt(&state, &req, &access, path.1.clone()).await?;
     let told = load_told(&state, &access, &job).await?;
+    let request = load_request(&state, &access, &job).await?;
     let kind = job.kind;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "receipt_id": job.receipt_id,
@@ -804,6 +809,7 @@ async fn receipt_json(
         "started_at": iso_timestamp(job.started_at),
         "finished_at": iso_timestamp(job.finished_at),
         "audit_entry_hash": report_text(&job, "audit_hash"),
+        "request": request,
         "destinations": told.iter().map(|t| serde_json::json!({
             "name": t.name,
             "removed": t.removed,
@@ -815,6 +821,21 @@ async fn receipt_json(
             "last_attempt_at": iso_timestamp(t.last_attempt),
         })).collect::<Vec<_>>(),
     })))
+}
+
+/// The data-subject request whose erasure this receipt is, if any.
+async fn load_request(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    job: &Job,
+) -> Result<Option<i64>, WebError> {
+    let workspace_id = access.workspace.id;
+    let job_id = job.id;
+    Ok(state
+        .db
+        .run(move |conn| crate::store::requests::for_job(conn, workspace_id, job_id))
+        .await?
+        .map(|r| r.id))
 }
 
 /// What the workspace's destinations were told of this receipt's erasure.

@@ -22,6 +22,7 @@ pub enum Section {
     Customers,
     Suppressions,
     Audit,
+    Requests,
     Settings,
 }
 
@@ -34,6 +35,7 @@ pub struct Layout {
     pub show_customers: bool,
     pub show_audit: bool,
     pub show_suppressions: bool,
+    pub show_requests: bool,
     pub show_settings: bool,
     pub section: Section,
     pub flashes: Vec<Flash>,
@@ -51,6 +53,7 @@ impl Layout {
             show_customers: false,
             show_audit: false,
             show_suppressions: false,
+            show_requests: false,
             show_settings: false,
             section: Section::None,
             flashes: session.take_flashes(),
@@ -68,6 +71,7 @@ impl Layout {
             show_customers: false,
             show_audit: false,
             show_suppressions: false,
+            show_requests: false,
             show_settings: true,
             section: Section::Settings,
             flashes: session.take_flashes(),
@@ -94,6 +98,7 @@ impl Layout {
             show_audit: access.can(Permission::AuditView),
             show_suppressions: access.can(Permission::SuppressionsManage)
                 || access.can(Permission::AuditView),
+            show_requests: access.can(Permission::RequestsManage) || access.can(Permission::AuditView),
             show_settings: true,
             section,
             flashes: session.take_flashes(),
@@ -106,6 +111,10 @@ impl Layout {
 
     pub fn section_is_suppressions(&self) -> bool {
         self.section == Section::Suppressions
+    }
+
+    pub fn section_is_requests(&self) -> bool {
+        self.section == Section::Requests
     }
 
     pub fn section_is_audit(&self) -> bool {

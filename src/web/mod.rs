@@ -24,6 +24,7 @@ mod layout;
 mod middleware;
 mod owner_code;
 mod password;
+mod requests;
 pub mod session;
 pub mod session_store;
 mod settings;
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     password::routes(cfg);
     settings::routes(cfg);
+    requests::routes(cfg);
     delete_all::routes(cfg);
     erasures::routes(cfg);
     // Before the customers' routes, whose /customers/{id} would take /customers/import.

@@ -71,7 +71,13 @@ fn scope(action: AuditAction) -> Scope {
         | DestinationPaused
         | DestinationResumed
         | DestinationRemoved
-        | DeliveryResent => Scope::Workspace,
+        | DeliveryResent
+        | RequestRecorded
+        | RequestExtended
+        | RequestErasureStarted
+        | RequestExported
+        | RequestExportDownloaded
+        | RequestClosed => Scope::Workspace,
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
@@ -1419,6 +1425,60 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
         audit.mark();
         see_other(app.post_form(&path, &[]).await, "a destination's change").await;
         audit.one(action, Want::new(me, Some(ws), target.clone()));
+    }
+
+    // A data-subject request: recorded, extended, exported and downloaded, its erasure
+    // started, closed.
+    crate::helpers::arrange::NewPerson::new("requested-1").insert(&app);
+    audit.mark();
+    let recorded = app
+        .post_form(
+            &format!("{WS}/requests"),
+            &[
+                ("kind", "both"),
+                ("external_id", "requested-1"),
+                ("verification", "Signed letter"),
+                ("received_on", &erasure::store::now().date().to_string()),
+            ],
+        )
+        .await;
+    let request = see_other(recorded, "record a request").await;
+    let request_id: i64 = request.rsplit('/').next().unwrap().parse().unwrap();
+    let target = format!("request:{request_id}");
+    audit.one(
+        AuditAction::RequestRecorded,
+        Want::new(me, Some(ws), target.clone()),
+    );
+    for (path, fields, action) in [
+        (
+            format!("{request}/extend"),
+            vec![("days", "10"), ("reason", "Many at once")],
+            AuditAction::RequestExtended,
+        ),
+        (format!("{request}/export"), vec![], AuditAction::RequestExported),
+        (
+            format!("{request}/erase"),
+            vec![("intent", "archive")],
+            AuditAction::RequestErasureStarted,
+        ),
+        (
+            format!("{request}/close"),
+            vec![("outcome", "completed")],
+            AuditAction::RequestClosed,
+        ),
+    ] {
+        audit.mark();
+        see_other(app.post_form(&path, &fields).await, "a request's change").await;
+        audit.one(action, Want::new(me, Some(ws), target.clone()));
+        if action == AuditAction::RequestExported {
+            audit.mark();
+            let downloaded = app.get(&format!("{request}/export.json")).await;
+            assert_eq!(downloaded.status(), StatusCode::OK);
+            audit.one(
+                AuditAction::RequestExportDownloaded,
+                Want::new(me, Some(ws), target.clone()),
+            );
+        }
     }
 
     // The key is revoked once the integration is done with it.

@@ -181,6 +181,21 @@ static WEB_ROUTES: &[Route] = &[
     get("/w/{workspace}/settings/api-keys", [A, A, F, F, F, S]),
     post("/w/{workspace}/settings/api-keys", [A, A, F, F, F, S], &[("name", "Sneaky key")], Probe::Harmless(&[("name", "")])),
     post("/w/{workspace}/settings/api-keys/{id}/revoke", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("revokes the key")),
+    // Data-subject requests: handled with requests.manage, read with audit.view too.
+    get("/w/{workspace}/requests", [A, A, A, F, F, S]),
+    post("/w/{workspace}/requests", [A, A, F, F, F, S],
+        &[("kind", "both"), ("email", "sneaky@example.com"), ("verification", "none"), ("received_on", "2026-01-01")],
+        Probe::Harmless(&[("kind", "")])),
+    get("/w/{workspace}/requests/new", [A, A, F, F, F, S]),
+    get("/w/{workspace}/requests/{id}", [A, A, A, F, F, S]),
+    post("/w/{workspace}/requests/{id}/extend", [A, A, F, F, F, S], &[("days", "60"), ("reason", "Sneaky")],
+        Probe::Harmless(&[("days", "0")])),
+    post("/w/{workspace}/requests/{id}/erase", [A, A, F, F, F, S], &[("intent", "delete")], Probe::Skip("starts an erasure")),
+    post("/w/{workspace}/requests/{id}/export", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("writes an export")),
+    get("/w/{workspace}/requests/{id}/export.json", [A, A, F, F, F, S]),
+    get("/w/{workspace}/requests/{id}/export.html", [A, A, F, F, F, S]),
+    post("/w/{workspace}/requests/{id}/close", [A, A, F, F, F, S], &[("outcome", "completed")],
+        Probe::Harmless(&[("outcome", "")])),
     get("/w/{workspace}/settings/destinations", [A, A, F, F, F, S]),
     post("/w/{workspace}/settings/destinations", [A, A, F, F, F, S],
         &[("name", "Sneaky"), ("url", "https://collector.example.net/"), ("events", "customer.deleted"), ("include_identifiers", "on")],
@@ -727,6 +742,7 @@ struct World {
     api_key: i64,
     destination: i64,
     delivery: i64,
+    request: i64,
     viewer_role: i64,
     member_role: i64,
     admin_role: i64,
@@ -1008,6 +1024,19 @@ async fn arrange(backend: Backend) -> World {
     ));
     let delivery = app.number("SELECT id AS v FROM outbox");
 
+    // An open data-subject request, with an export to download.
+    app.sql(&format!(
+        "INSERT INTO requests (workspace_id, kind, external_id, verification, received_at, due_at, state, created_by, created_at, export_expires_at) \
+         SELECT id, 'both', 'requested-1', 'letter', '2026-01-01 00:00:00', '2999-01-01 00:00:00', 'open', 1, '2026-01-01 00:00:00', '2999-01-01 00:00:00' \
+         FROM workspaces WHERE slug = '{WS}';"
+    ));
+    let request = app.number("SELECT id AS v FROM requests");
+    let exports = app.data_dir.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    for extension in ["json", "html"] {
+        std::fs::write(exports.join(format!("request-{request}.{extension}")), "{}").unwrap();
+    }
+
     // An open invitation, for an address that has no account yet.
     let token_digest = app.state.secret.digest("invitation", INVITATION_TOKEN.as_bytes());
     app.sql(&format!(
@@ -1049,6 +1078,7 @@ async fn arrange(backend: Backend) -> World {
         api_key,
         destination,
         delivery,
+        request,
         viewer_role: app.number("SELECT id AS v FROM roles WHERE name = 'Viewer' AND builtin IS NULL"),
         member_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'member'"),
         admin_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'admin'"),
@@ -1079,6 +1109,7 @@ impl World {
                         ("id", "suppressions") => self.suppression.to_string(),
                         ("id", "api-keys") => self.api_key.to_string(),
                         ("id", "destinations") => self.destination.to_string(),
+                        ("id", "requests") => self.request.to_string(),
                         ("event", _) => self.delivery.to_string(),
                         ("receipt", _) => self.receipt.clone(),
                         ("user", _) => self.member_user.to_string(),

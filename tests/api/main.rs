@@ -33,6 +33,7 @@ mod password;
 mod preview_freeze;
 mod recovery_codes;
 mod request_safety;
+mod requests;
 mod residue;
 mod role_migration;
 mod search_plans;
