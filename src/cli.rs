@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         journal: Vec<std::path::PathBuf>,
     },
+    /// Work with retention policies
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Apply pending database migrations and exit
     Migrate {
         #[command(flatten)]
@@ -96,6 +101,16 @@ enum Command {
 enum AuditCommand {
     /// Walk the hash chain and report the first altered or missing entry
     Verify {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run the retention policies that are due now (the server runs them every minute);
+    /// their jobs are erased by a running server's job runner
+    Run {
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -223,6 +238,9 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Retention {
+            command: RetentionCommand::Run { db },
+        } => run_retention(&db),
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;
             open_database_unsealed(&settings).map_err(|e| e.to_string())?;
@@ -274,6 +292,49 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn run_retention(db: &DatabaseArgs) -> Result<(), String> {
+    use crate::retention::runs::{RunContext, RunOutcome};
+    let settings = settings_without_server(db)?;
+    let secret = load_secret(&settings).map_err(|e| e.to_string())?;
+    let database = open_database(&settings, &secret).map_err(|e| e.to_string())?;
+    let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+    let mailer = crate::mail::Mailer::new(
+        settings.smtp_url.as_deref(),
+        settings.data_dir.join("outbox"),
+        &settings.mail_from,
+    )
+    .map_err(|e| e.to_string())?;
+    let context = RunContext {
+        journal: crate::erasure::journal::Journal::in_data_dir(&settings.data_dir),
+        secret,
+    };
+    let outcomes = crate::retention::schedule::run_and_tell(
+        &mut conn,
+        &context,
+        &mailer,
+        &settings.public_url,
+        crate::store::now(),
+    )
+    .map_err(|e| e.to_string())?;
+    for outcome in &outcomes {
+        match outcome {
+            RunOutcome::Started { policy_id, job_id, customers } => {
+                println!("policy {policy_id}: job {job_id} queued for {customers} customers")
+            }
+            RunOutcome::WaitsForOwner { policy_id, job_id, customers, .. } => println!(
+                "policy {policy_id}: job {job_id} for {customers} customers waits for the owner's confirmation"
+            ),
+            RunOutcome::Pending { policy_id, job_id } => {
+                println!("policy {policy_id}: job {job_id} from an earlier run is not done yet")
+            }
+            RunOutcome::NothingNew { policy_id } => println!("policy {policy_id}: nothing new to erase"),
+            RunOutcome::NotDue { policy_id } => println!("policy {policy_id}: run elsewhere meanwhile"),
+        }
+    }
+    println!("{} due retention policies run", outcomes.len());
+    Ok(())
 }
 
 fn create_api_key(db: &DatabaseArgs, slug: &str, name: &str) -> Result<(), String> {

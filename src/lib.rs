@@ -11,6 +11,7 @@ pub mod mail;
 pub mod memory;
 pub mod password;
 pub mod propagation;
+pub mod retention;
 pub mod secret;
 pub mod seed;
 pub mod startup;

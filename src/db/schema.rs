@@ -372,3 +372,21 @@ diesel::table! {
 
 diesel::joinable!(outbox -> destinations (destination_id));
 diesel::allow_tables_to_appear_in_same_query!(destinations, outbox);
+
+diesel::table! {
+    /// Archive or delete customers not seen for a number of days; see the migration.
+    retention_policies (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        action -> Text,
+        days -> Integer,
+        filter -> Text,
+        paused -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        last_run_at -> Nullable<Timestamp>,
+        next_run_at -> Timestamp,
+        last_job_id -> Nullable<BigInt>,
+        confirmed_big_run -> Bool,
+    }
+}

@@ -59,10 +59,15 @@ pub enum AuditAction {
     DestinationResumed,
     DestinationRemoved,
     DeliveryResent,
+    RetentionPolicyCreated,
+    RetentionPolicyUpdated,
+    RetentionPolicyPaused,
+    RetentionPolicyResumed,
+    RetentionPolicyDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 60] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -118,6 +123,11 @@ impl AuditAction {
         AuditAction::DestinationResumed,
         AuditAction::DestinationRemoved,
         AuditAction::DeliveryResent,
+        AuditAction::RetentionPolicyCreated,
+        AuditAction::RetentionPolicyUpdated,
+        AuditAction::RetentionPolicyPaused,
+        AuditAction::RetentionPolicyResumed,
+        AuditAction::RetentionPolicyDeleted,
     ];
 
     pub fn key(self) -> &'static str {
@@ -178,6 +188,11 @@ impl AuditAction {
             DestinationResumed => "destination.resumed",
             DestinationRemoved => "destination.removed",
             DeliveryResent => "delivery.resent",
+            RetentionPolicyCreated => "retention_policy.created",
+            RetentionPolicyUpdated => "retention_policy.updated",
+            RetentionPolicyPaused => "retention_policy.paused",
+            RetentionPolicyResumed => "retention_policy.resumed",
+            RetentionPolicyDeleted => "retention_policy.deleted",
         }
     }
 
@@ -240,6 +255,11 @@ impl AuditAction {
             DestinationResumed => "Destination resumed",
             DestinationRemoved => "Destination removed",
             DeliveryResent => "Delivery resent",
+            RetentionPolicyCreated => "Retention policy added",
+            RetentionPolicyUpdated => "Retention policy changed",
+            RetentionPolicyPaused => "Retention policy paused",
+            RetentionPolicyResumed => "Retention policy resumed",
+            RetentionPolicyDeleted => "Retention policy deleted",
         }
     }
 
