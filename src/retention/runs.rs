@@ -125,11 +125,14 @@ pub fn run_policy(
         Err(Stop::Failed(err)) => Err(err),
         // The preview is gone with the rolled-back transaction; the run itself counts.
         Err(Stop::NothingNew) => write_transaction(conn, |conn| {
-            Ok(if retention_policies::claim_run(conn, id, now, now + run_every())? {
-                RunOutcome::NothingNew { policy_id: id }
-            } else {
-                RunOutcome::NotDue { policy_id: id }
-            })
+            if !retention_policies::claim_run(conn, id, now, now + run_every())? {
+                return Ok(RunOutcome::NotDue { policy_id: id });
+            }
+            let policy = retention_policies::get(conn, id)?;
+            if let Previous::Confirmed { waited: true } = previous_job(conn, &policy)? {
+                remember_confirmation(conn, &policy)?;
+            }
+            Ok(RunOutcome::NothingNew { policy_id: id })
         }),
     }
 }
@@ -149,8 +152,8 @@ fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDat
         Previous::Pending(job_id) => return Ok(RunOutcome::Pending { policy_id: id, job_id }),
         Previous::None | Previous::Declined => true,
         Previous::Confirmed { waited } => {
-            if waited && !policy.confirmed_big_run {
-                retention_policies::set_confirmed_big_run(conn, id)?;
+            if waited {
+                remember_confirmation(conn, &policy)?;
             }
             false
         }
@@ -199,6 +202,15 @@ fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDat
     })
 }
 
+/// The owner confirmed a run of the policy that waited for them: later runs above a
+/// tenth of the workspace go ahead on their own.
+fn remember_confirmation(conn: &mut DbConnection, policy: &RetentionPolicy) -> Result<(), StoreError> {
+    if !policy.confirmed_big_run {
+        retention_policies::set_confirmed_big_run(conn, policy.id)?;
+    }
+    Ok(())
+}
+
 /// Where the policy's previous run stands.
 enum Previous {
     /// It never made a job.
@@ -211,7 +223,7 @@ enum Previous {
     Confirmed { waited: bool },
 }
 
-fn previous_job(conn: &mut DbConnection, policy: &RetentionPolicy) -> Result<Previous, Stop> {
+fn previous_job(conn: &mut DbConnection, policy: &RetentionPolicy) -> Result<Previous, StoreError> {
     let Some(job_id) = policy.last_job_id else {
         return Ok(Previous::None);
     };

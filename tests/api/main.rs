@@ -34,6 +34,7 @@ mod preview_freeze;
 mod recovery_codes;
 mod request_safety;
 mod residue;
+mod retention;
 mod role_migration;
 mod search_plans;
 mod sign_in;
