@@ -289,7 +289,13 @@ fn spawn_retention_schedule(state: AppState) {
             let ran = state
                 .db
                 .run(move |conn| {
-                    crate::retention::schedule::run_and_tell(conn, &context, &mailer, &public_url, crate::store::now())
+                    crate::retention::schedule::run_and_tell(
+                        conn,
+                        &context,
+                        &mailer,
+                        &public_url,
+                        crate::store::now(),
+                    )
                 })
                 .await;
             match ran {

@@ -23,8 +23,8 @@ mod permission;
 mod person_name;
 mod personal_data;
 mod pii_keys;
-mod role;
 mod retention_rule;
+mod role;
 mod role_name;
 mod strict_json;
 mod time_zone;
@@ -62,8 +62,8 @@ pub use person_name::{PersonName, PersonNameError};
 pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUFFIXES};
 pub use pii_keys::{PiiKeys, PiiKeysError};
 pub use retention_rule::{
-    RetentionAction, RetentionErrors, RetentionField, RetentionInput, RetentionRule, MAX_DAYS as MAX_RETENTION_DAYS,
-    MIN_DAYS as MIN_RETENTION_DAYS,
+    RetentionAction, RetentionErrors, RetentionField, RetentionInput, RetentionRule,
+    MAX_DAYS as MAX_RETENTION_DAYS, MIN_DAYS as MIN_RETENTION_DAYS,
 };
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};

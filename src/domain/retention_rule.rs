@@ -101,7 +101,11 @@ impl RetentionErrors {
 
 impl fmt::Display for RetentionErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|(field, m)| format!("{}: {m}", field.key())).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(field, m)| format!("{}: {m}", field.key()))
+            .collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -176,7 +180,10 @@ impl RetentionRule {
     pub fn from_stored(action: &str, days: i32, filter: &str) -> Option<RetentionRule> {
         let action = RetentionAction::parse(action)?;
         let filter = CustomerFilter::from_stored(filter).ok()?;
-        if !(MIN_DAYS..=MAX_DAYS).contains(&days) || filter.seen_from().is_some() || filter.seen_to().is_some() {
+        if !(MIN_DAYS..=MAX_DAYS).contains(&days)
+            || filter.seen_from().is_some()
+            || filter.seen_to().is_some()
+        {
             return None;
         }
         Some(RetentionRule { action, days, filter })
@@ -218,7 +225,10 @@ impl RetentionRule {
         let mut pairs = url::form_urlencoded::parse(self.filter.to_stored().as_bytes())
             .into_owned()
             .collect::<Vec<_>>();
-        pairs.push(("seen_to".to_owned(), self.last_seen_day(now).format("%Y-%m-%d").to_string()));
+        pairs.push((
+            "seen_to".to_owned(),
+            self.last_seen_day(now).format("%Y-%m-%d").to_string(),
+        ));
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
@@ -263,7 +273,10 @@ mod tests {
     }
 
     fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(10, 30, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(10, 30, 0)
+            .unwrap()
     }
 
     #[test]
@@ -280,7 +293,10 @@ mod tests {
         let rule = RetentionRule::parse(&input("delete", "30", "anonymous", "de")).unwrap();
         assert_eq!(rule.status(), Some(CustomerStatus::Anonymous));
         assert_eq!(rule.country(), Some("DE"));
-        assert_eq!(rule.describe(), "anonymous customers in DE last seen over 30 days ago");
+        assert_eq!(
+            rule.describe(),
+            "anonymous customers in DE last seen over 30 days ago"
+        );
         let back = RetentionRule::from_stored("delete", 30, &rule.stored_filter()).unwrap();
         assert_eq!(back, rule);
     }
@@ -289,10 +305,16 @@ mod tests {
     fn every_wrong_field_is_reported_at_once() {
         let errors = RetentionRule::parse(&input("shred", "0", "sleepy", "")).unwrap_err();
         assert!(errors.message(RetentionField::Action).is_some());
-        assert!(errors.message(RetentionField::Days).unwrap().contains("1 to 3650"));
+        assert!(errors
+            .message(RetentionField::Days)
+            .unwrap()
+            .contains("1 to 3650"));
         assert!(errors.message(RetentionField::Status).is_some());
         let errors = RetentionRule::parse(&input("archive", "many", "", "")).unwrap_err();
-        assert!(errors.message(RetentionField::Days).unwrap().contains("whole number"));
+        assert!(errors
+            .message(RetentionField::Days)
+            .unwrap()
+            .contains("whole number"));
         assert!(RetentionRule::parse(&input("archive", "3651", "", "")).is_err());
         assert!(RetentionRule::parse(&input("archive", "3650", "", "")).is_ok());
     }
@@ -300,16 +322,25 @@ mod tests {
     #[test]
     fn archiving_the_anonymous_is_refused() {
         let errors = RetentionRule::parse(&input("archive", "90", "anonymous", "")).unwrap_err();
-        assert!(errors.message(RetentionField::Status).unwrap().contains("archived already"));
+        assert!(errors
+            .message(RetentionField::Status)
+            .unwrap()
+            .contains("archived already"));
     }
 
     #[test]
     fn a_run_finds_those_seen_more_than_the_days_before() {
         let rule = RetentionRule::parse(&input("archive", "10", "", "NL")).unwrap();
         let now = at(2026, 12, 20);
-        assert_eq!(rule.last_seen_day(now), NaiveDate::from_ymd_opt(2026, 12, 9).unwrap());
+        assert_eq!(
+            rule.last_seen_day(now),
+            NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
+        );
         let filter = rule.customers_at(now);
-        assert_eq!(filter.seen_to(), Some(NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()));
+        assert_eq!(
+            filter.seen_to(),
+            Some(NaiveDate::from_ymd_opt(2026, 12, 9).unwrap())
+        );
         assert_eq!(filter.country(), Some("NL"));
         assert!(filter.unarchived(), "an archiving run skips the archived");
         assert_eq!(
@@ -317,7 +348,10 @@ mod tests {
             filter,
             "a job's stored filter keeps it"
         );
-        assert!(!filter.to_query_string().contains("unarchived"), "links leave it out");
+        assert!(
+            !filter.to_query_string().contains("unarchived"),
+            "links leave it out"
+        );
         let deleting = RetentionRule::parse(&input("delete", "10", "", "")).unwrap();
         assert!(!deleting.customers_at(now).unarchived());
     }

@@ -17,11 +17,21 @@ fn checked(input: &RetentionInput) -> RetentionResult<RetentionRule> {
 
 /// A new policy, due at once: its first run is a preview within the minute (and waits
 /// for the owner when it would touch more than a tenth of the workspace).
-pub fn create(conn: &mut DbConnection, manager: &Manager, input: &RetentionInput) -> RetentionResult<RetentionPolicy> {
+pub fn create(
+    conn: &mut DbConnection,
+    manager: &Manager,
+    input: &RetentionInput,
+) -> RetentionResult<RetentionPolicy> {
     let rule = checked(input)?;
     write_transaction(conn, |conn| {
         let policy = retention_policies::insert(conn, manager.workspace_id, &rule, manager.user_id, now())?;
-        record(conn, manager, AuditAction::RetentionPolicyCreated, policy.id, recorded(&rule))?;
+        record(
+            conn,
+            manager,
+            AuditAction::RetentionPolicyCreated,
+            policy.id,
+            recorded(&rule),
+        )?;
         Ok(policy)
     })
 }
@@ -37,7 +47,13 @@ pub fn update(
     write_transaction(conn, |conn| {
         let policy = find(conn, manager, id)?;
         retention_policies::update_rule(conn, policy.id, &rule)?;
-        record(conn, manager, AuditAction::RetentionPolicyUpdated, policy.id, recorded(&rule))?;
+        record(
+            conn,
+            manager,
+            AuditAction::RetentionPolicyUpdated,
+            policy.id,
+            recorded(&rule),
+        )?;
         Ok(retention_policies::get(conn, policy.id)?)
     })
 }
@@ -50,7 +66,13 @@ pub fn pause(conn: &mut DbConnection, manager: &Manager, id: i64) -> RetentionRe
             return Ok(());
         }
         retention_policies::set_paused(conn, policy.id, true)?;
-        record(conn, manager, AuditAction::RetentionPolicyPaused, policy.id, json!({}))
+        record(
+            conn,
+            manager,
+            AuditAction::RetentionPolicyPaused,
+            policy.id,
+            json!({}),
+        )
     })
 }
 
@@ -62,7 +84,13 @@ pub fn resume(conn: &mut DbConnection, manager: &Manager, id: i64) -> RetentionR
             return Ok(());
         }
         retention_policies::set_paused(conn, policy.id, false)?;
-        record(conn, manager, AuditAction::RetentionPolicyResumed, policy.id, json!({}))
+        record(
+            conn,
+            manager,
+            AuditAction::RetentionPolicyResumed,
+            policy.id,
+            json!({}),
+        )
     })
 }
 
@@ -71,8 +99,17 @@ pub fn delete(conn: &mut DbConnection, manager: &Manager, id: i64) -> RetentionR
     write_transaction(conn, |conn| {
         let policy = find(conn, manager, id)?;
         retention_policies::delete(conn, policy.id)?;
-        let details = policy.rule().map(|rule| recorded(&rule)).unwrap_or_else(|| json!({}));
-        record(conn, manager, AuditAction::RetentionPolicyDeleted, policy.id, details)
+        let details = policy
+            .rule()
+            .map(|rule| recorded(&rule))
+            .unwrap_or_else(|| json!({}));
+        record(
+            conn,
+            manager,
+            AuditAction::RetentionPolicyDeleted,
+            policy.id,
+            details,
+        )
     })
 }
 

@@ -46,7 +46,11 @@ pub struct RunContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunOutcome {
     /// A job was confirmed and queued for the runner.
-    Started { policy_id: i64, job_id: i64, customers: i64 },
+    Started {
+        policy_id: i64,
+        job_id: i64,
+        customers: i64,
+    },
     /// A preview waits for the account owner's confirmation.
     WaitsForOwner {
         policy_id: i64,
@@ -102,7 +106,11 @@ impl From<diesel::result::Error> for Stop {
 
 /// Runs every unpaused policy due at `now`, each in its own transaction; a policy
 /// whose run fails is logged and tried again at its next run, the others go on.
-pub fn run_due(conn: &mut DbConnection, context: &RunContext, now: NaiveDateTime) -> RetentionResult<Vec<RunOutcome>> {
+pub fn run_due(
+    conn: &mut DbConnection,
+    context: &RunContext,
+    now: NaiveDateTime,
+) -> RetentionResult<Vec<RunOutcome>> {
     let mut outcomes = Vec::new();
     for id in retention_policies::due_ids(conn, now)? {
         match run_policy(conn, context, id, now) {
@@ -137,7 +145,12 @@ pub fn run_policy(
     }
 }
 
-fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDateTime) -> Result<RunOutcome, Stop> {
+fn attempt(
+    conn: &mut DbConnection,
+    context: &RunContext,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<RunOutcome, Stop> {
     // Taken first, so that of several servers one runs it.
     if !retention_policies::claim_run(conn, id, now, now + run_every())? {
         return Ok(RunOutcome::NotDue { policy_id: id });
@@ -149,7 +162,12 @@ fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDat
     let workspace = workspaces::find(conn, policy.workspace_id)?.ok_or(ErasureError::WorkspaceGone)?;
 
     let first = match previous_job(conn, &policy)? {
-        Previous::Pending(job_id) => return Ok(RunOutcome::Pending { policy_id: id, job_id }),
+        Previous::Pending(job_id) => {
+            return Ok(RunOutcome::Pending {
+                policy_id: id,
+                job_id,
+            })
+        }
         Previous::None | Previous::Declined => true,
         Previous::Confirmed { waited } => {
             if waited {
@@ -160,7 +178,13 @@ fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDat
     };
 
     let selection = Selection::Filter(rule.customers_at(now));
-    let job = match create_preview(conn, &workspace, policy.created_by, rule.action().job_kind(), &selection) {
+    let job = match create_preview(
+        conn,
+        &workspace,
+        policy.created_by,
+        rule.action().job_kind(),
+        &selection,
+    ) {
         Err(ErasureError::EmptySelection) => return Err(Stop::NothingNew),
         made => made?,
     };
@@ -168,7 +192,11 @@ fn attempt(conn: &mut DbConnection, context: &RunContext, id: i64, now: NaiveDat
     if counts.customers <= counts.held {
         return Err(Stop::NothingNew);
     }
-    jobs::describe_selection(conn, job.id, &format!("Retention policy #{id}: {}", rule.describe()))?;
+    jobs::describe_selection(
+        conn,
+        job.id,
+        &format!("Retention policy #{id}: {}", rule.describe()),
+    )?;
     retention_policies::record_job(conn, id, job.id)?;
     let job = jobs::get(conn, job.id)?;
     let workspace_customers = customers::count_all(conn, workspace.id)?;

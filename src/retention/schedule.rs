@@ -32,7 +32,9 @@ pub fn run_and_tell(
         else {
             continue;
         };
-        let (Some(owner), Some(workspace)) = (users::find_owner(conn)?, workspaces::find(conn, *workspace_id)?) else {
+        let (Some(owner), Some(workspace)) =
+            (users::find_owner(conn)?, workspaces::find(conn, *workspace_id)?)
+        else {
             tracing::warn!(policy = policy_id, "no account owner to confirm a retention run");
             continue;
         };

@@ -102,7 +102,12 @@ pub fn due_ids(conn: &mut DbConnection, at: NaiveDateTime) -> StoreResult<Vec<i6
 
 /// Takes a due run: moves the next run to `next` while the policy is still due and
 /// unpaused at `at`. False when another server took it, or it was paused meanwhile.
-pub fn claim_run(conn: &mut DbConnection, id: i64, at: NaiveDateTime, next: NaiveDateTime) -> StoreResult<bool> {
+pub fn claim_run(
+    conn: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+    next: NaiveDateTime,
+) -> StoreResult<bool> {
     let changed = diesel::update(
         retention_policies::table
             .find(id)

@@ -1450,9 +1450,21 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
             vec![("action", "archive"), ("days", "3000"), ("country", "NL")],
             AuditAction::RetentionPolicyUpdated,
         ),
-        (format!("{page}/pause"), vec![], AuditAction::RetentionPolicyPaused),
-        (format!("{page}/resume"), vec![], AuditAction::RetentionPolicyResumed),
-        (format!("{page}/delete"), vec![], AuditAction::RetentionPolicyDeleted),
+        (
+            format!("{page}/pause"),
+            vec![],
+            AuditAction::RetentionPolicyPaused,
+        ),
+        (
+            format!("{page}/resume"),
+            vec![],
+            AuditAction::RetentionPolicyResumed,
+        ),
+        (
+            format!("{page}/delete"),
+            vec![],
+            AuditAction::RetentionPolicyDeleted,
+        ),
     ] {
         audit.mark();
         see_other(app.post_form(&path, &fields).await, "a retention policy's change").await;

@@ -25,7 +25,10 @@ const WS: &str = "/w/acme-shop";
 /// Noon UTC `days` days ago, as SQL text.
 fn days_ago(days: i64) -> String {
     let day = Utc::now().date_naive() - Duration::days(days);
-    day.and_hms_opt(12, 0, 0).unwrap().format("%Y-%m-%d %H:%M:%S").to_string()
+    day.and_hms_opt(12, 0, 0)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// [`days_ago`] as a timestamp value where a bare literal would be text (in a CASE on
@@ -111,11 +114,17 @@ async fn an_archive_policy_on_ten_thousand_customers_archives_exactly_those_past
         "the page shows what the next run would touch"
     );
     assert!(page.contains("legal hold"), "and says held customers are skipped");
-    assert!(page.contains("10%"), "and that a big first run waits for the owner");
+    assert!(
+        page.contains("10%"),
+        "and that a big first run waits for the owner"
+    );
     assert!(page.contains("cio_"), "with the first of them by internal id");
 
     let outcomes = run_policies(&app);
-    let [RunOutcome::Started { job_id, customers, .. }] = outcomes.as_slice() else {
+    let [RunOutcome::Started {
+        job_id, customers, ..
+    }] = outcomes.as_slice()
+    else {
         panic!("one job started: {outcomes:?}");
     };
     assert_eq!(*customers, 897);
@@ -167,8 +176,14 @@ async fn an_archive_policy_on_ten_thousand_customers_archives_exactly_those_past
     assert_eq!(app.audited("job.started"), 1, "the run is audited");
     assert_eq!(app.audited("job.finished"), 1);
     let page = app.get_html(&format!("{WS}/settings/retention/{policy}")).await;
-    assert!(page.contains(&format!("{WS}/jobs/{job_id}")), "the policy links its last run");
-    assert!(page.contains(&format!("{WS}/receipts/{}", receipt[0])), "and its receipt");
+    assert!(
+        page.contains(&format!("{WS}/jobs/{job_id}")),
+        "the policy links its last run"
+    );
+    assert!(
+        page.contains(&format!("{WS}/receipts/{}", receipt[0])),
+        "and its receipt"
+    );
     assert!(
         page.contains("data-next-count=\"5\""),
         "only the held ones are left for the next run, which skips them"
@@ -208,7 +223,10 @@ async fn a_first_delete_run_above_a_tenth_of_the_workspace_waits_for_the_owner(b
     let policy = add_policy(&app, &[("action", "delete"), ("days", "30"), ("country", "de")]).await;
 
     let outcomes = run_policies(&app);
-    let [RunOutcome::WaitsForOwner { job_id, customers, .. }] = outcomes.as_slice() else {
+    let [RunOutcome::WaitsForOwner {
+        job_id, customers, ..
+    }] = outcomes.as_slice()
+    else {
         panic!("the run waits: {outcomes:?}");
     };
     assert_eq!(*customers, 20);
@@ -227,7 +245,10 @@ async fn a_first_delete_run_above_a_tenth_of_the_workspace_waits_for_the_owner(b
     );
     assert_eq!(app.count("customers"), 100, "nothing deleted yet");
     let page = app.get_html(&format!("{WS}/settings/retention/{policy}")).await;
-    assert!(page.contains("waits for the account owner"), "the policy page says so");
+    assert!(
+        page.contains("waits for the account owner"),
+        "the policy page says so"
+    );
 
     // The next day's run makes no second job while the first waits.
     make_due(&app);
@@ -291,7 +312,10 @@ async fn a_paused_policy_does_not_run_and_wrong_fields_are_named(backend: Backen
     assert_eq!(app.count("retention_policies"), 0);
 
     let nav = app.get_html(&format!("{WS}/settings/workspace")).await;
-    assert!(nav.contains(&format!("{WS}/settings/retention")), "the settings nav links it");
+    assert!(
+        nav.contains(&format!("{WS}/settings/retention")),
+        "the settings nav links it"
+    );
 
     let policy = add_policy(&app, &[("action", "archive"), ("days", "30")]).await;
     let page = format!("{WS}/settings/retention/{policy}");
@@ -302,7 +326,10 @@ async fn a_paused_policy_does_not_run_and_wrong_fields_are_named(backend: Backen
     app.post_form(&format!("{page}/resume"), &[]).await;
     let outcomes = run_policies(&app);
     assert!(
-        matches!(outcomes.as_slice(), [RunOutcome::WaitsForOwner { customers: 1, .. }]),
+        matches!(
+            outcomes.as_slice(),
+            [RunOutcome::WaitsForOwner { customers: 1, .. }]
+        ),
         "one customer is the whole workspace: the first run waits, {outcomes:?}"
     );
 

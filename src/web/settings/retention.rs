@@ -6,7 +6,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::{load_nav, manager, SettingsNav};
-use crate::domain::{CustomerStatus, RetentionAction, RetentionErrors, RetentionField, RetentionInput, RetentionRule};
+use crate::domain::{
+    CustomerStatus, RetentionAction, RetentionErrors, RetentionField, RetentionInput, RetentionRule,
+};
 use crate::format::filters;
 use crate::retention::policies as change;
 use crate::retention::runs::BIG_RUN_SHARE;
@@ -373,12 +375,23 @@ async fn update(
         .await;
     match changed {
         Ok(_) => {
-            session.flash(FlashKind::Success, "The policy is saved; its next run follows it.");
+            session.flash(
+                FlashKind::Success,
+                "The policy is saved; its next run follows it.",
+            );
             Ok(see_other(page_path(&access, id)))
         }
         Err(RetentionError::Fields(errors)) => {
             let form = FormState::with_errors(input, &errors);
-            render_policy(&state, &session, &access, StatusCode::UNPROCESSABLE_ENTITY, id, Some(form)).await
+            render_policy(
+                &state,
+                &session,
+                &access,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                id,
+                Some(form),
+            )
+            .await
         }
         Err(err) => Err(refused(err)),
     }
@@ -397,7 +410,10 @@ async fn pause(
         .run(move |conn| change::pause(conn, &manager, id))
         .await
         .map_err(refused)?;
-    session.flash(FlashKind::Success, "Paused: the policy runs no more until you resume it.");
+    session.flash(
+        FlashKind::Success,
+        "Paused: the policy runs no more until you resume it.",
+    );
     Ok(see_other(page_path(&access, id)))
 }
 
