@@ -113,6 +113,15 @@ enum RetentionCommand {
     Run {
         #[command(flatten)]
         db: DatabaseArgs,
+        /// The address people reach the console at, for the links in the owner's mail
+        #[arg(long, env = "PUBLIC_URL")]
+        public_url: Option<String>,
+        /// smtp://user:pass@host:port or smtps://…; when unset mail goes to DATA_DIR/outbox
+        #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The From: of the owner's mail
+        #[arg(long, env = "MAIL_FROM", default_value = "Erasure <erasure@localhost>")]
+        mail_from: String,
     },
 }
 
@@ -150,7 +159,12 @@ pub fn main() -> ExitCode {
 }
 
 fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
-    let serve = ServeArgs {
+    Settings::from_args(db, &serve_args_without_server()?).map_err(|e| e.to_string())
+}
+
+/// The server's settings with the defaults, for commands that serve nothing.
+fn serve_args_without_server() -> Result<ServeArgs, String> {
+    Ok(ServeArgs {
         bind: "127.0.0.1:0".parse().map_err(|_| "bad address")?,
         public_url: None,
         smtp_url: None,
@@ -167,8 +181,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         delivery_timeout_seconds: 10,
         delivery_retry_first_ms: 5_000,
         delivery_retry_window_seconds: 259_200,
-    };
-    Settings::from_args(db, &serve).map_err(|e| e.to_string())
+    })
 }
 
 fn run(command: Command) -> Result<(), String> {
@@ -239,8 +252,23 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Retention {
-            command: RetentionCommand::Run { db },
-        } => run_retention(&db),
+            command:
+                RetentionCommand::Run {
+                    db,
+                    public_url,
+                    smtp_url,
+                    mail_from,
+                },
+        } => {
+            // The owner's mail goes out as the server's would, with the same links.
+            let serve = ServeArgs {
+                public_url: public_url.filter(|u| !u.trim().is_empty()),
+                smtp_url,
+                mail_from,
+                ..serve_args_without_server()?
+            };
+            run_retention(&Settings::from_args(&db, &serve).map_err(|e| e.to_string())?)
+        }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;
             open_database_unsealed(&settings).map_err(|e| e.to_string())?;
@@ -294,11 +322,10 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
-fn run_retention(db: &DatabaseArgs) -> Result<(), String> {
+fn run_retention(settings: &Settings) -> Result<(), String> {
     use crate::retention::runs::{RunContext, RunOutcome};
-    let settings = settings_without_server(db)?;
-    let secret = load_secret(&settings).map_err(|e| e.to_string())?;
-    let database = open_database(&settings, &secret).map_err(|e| e.to_string())?;
+    let secret = load_secret(settings).map_err(|e| e.to_string())?;
+    let database = open_database(settings, &secret).map_err(|e| e.to_string())?;
     let mut conn = database.pool().get().map_err(|e| e.to_string())?;
     let mailer = crate::mail::Mailer::new(
         settings.smtp_url.as_deref(),

@@ -34,7 +34,7 @@ impl RetentionAction {
         RetentionAction::ALL.into_iter().find(|a| a.key() == key)
     }
 
-    /// "Archive", "Delete": for the list and the form.
+    /// "Archive (anonymize)", "Delete forever": for the list and the form.
     pub fn label(self) -> &'static str {
         match self {
             RetentionAction::Archive => "Archive (anonymize)",

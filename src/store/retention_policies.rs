@@ -148,7 +148,8 @@ pub fn update_rule(conn: &mut DbConnection, id: i64, rule: &RetentionRule) -> St
     Ok(())
 }
 
-/// Pauses or resumes; a resumed policy is due at `next` (at once, unless it ran today).
+/// Pauses or resumes. The next run stays when it was: a policy resumed after its day
+/// has passed is due at once.
 pub fn set_paused(conn: &mut DbConnection, id: i64, paused: bool) -> StoreResult<()> {
     diesel::update(retention_policies::table.find(id))
         .set(retention_policies::paused.eq(paused))
