@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         journal: Vec<std::path::PathBuf>,
     },
+    /// Work with retention policies
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Apply pending database migrations and exit
     Migrate {
         #[command(flatten)]
@@ -98,6 +103,25 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run the retention policies that are due now (the server runs them every minute);
+    /// their jobs are erased by a running server's job runner
+    Run {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The address people reach the console at, for the links in the owner's mail
+        #[arg(long, env = "PUBLIC_URL")]
+        public_url: Option<String>,
+        /// smtp://user:pass@host:port or smtps://…; when unset mail goes to DATA_DIR/outbox
+        #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The From: of the owner's mail
+        #[arg(long, env = "MAIL_FROM", default_value = "Erasure <erasure@localhost>")]
+        mail_from: String,
     },
 }
 
@@ -135,7 +159,12 @@ pub fn main() -> ExitCode {
 }
 
 fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
-    let serve = ServeArgs {
+    Settings::from_args(db, &serve_args_without_server()?).map_err(|e| e.to_string())
+}
+
+/// The server's settings with the defaults, for commands that serve nothing.
+fn serve_args_without_server() -> Result<ServeArgs, String> {
+    Ok(ServeArgs {
         bind: "127.0.0.1:0".parse().map_err(|_| "bad address")?,
         public_url: None,
         smtp_url: None,
@@ -152,8 +181,7 @@ fn settings_without_server(db: &DatabaseArgs) -> Result<Settings, String> {
         delivery_timeout_seconds: 10,
         delivery_retry_first_ms: 5_000,
         delivery_retry_window_seconds: 259_200,
-    };
-    Settings::from_args(db, &serve).map_err(|e| e.to_string())
+    })
 }
 
 fn run(command: Command) -> Result<(), String> {
@@ -223,6 +251,24 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Retention {
+            command:
+                RetentionCommand::Run {
+                    db,
+                    public_url,
+                    smtp_url,
+                    mail_from,
+                },
+        } => {
+            // The owner's mail goes out as the server's would, with the same links.
+            let serve = ServeArgs {
+                public_url: public_url.filter(|u| !u.trim().is_empty()),
+                smtp_url,
+                mail_from,
+                ..serve_args_without_server()?
+            };
+            run_retention(&Settings::from_args(&db, &serve).map_err(|e| e.to_string())?)
+        }
         Command::Migrate { db } => {
             let settings = settings_without_server(&db)?;
             open_database_unsealed(&settings).map_err(|e| e.to_string())?;
@@ -274,6 +320,48 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn run_retention(settings: &Settings) -> Result<(), String> {
+    use crate::retention::runs::{RunContext, RunOutcome};
+    let secret = load_secret(settings).map_err(|e| e.to_string())?;
+    let database = open_database(settings, &secret).map_err(|e| e.to_string())?;
+    let mut conn = database.pool().get().map_err(|e| e.to_string())?;
+    let mailer = crate::mail::Mailer::new(
+        settings.smtp_url.as_deref(),
+        settings.data_dir.join("outbox"),
+        &settings.mail_from,
+    )
+    .map_err(|e| e.to_string())?;
+    let context = RunContext {
+        journal: crate::erasure::journal::Journal::in_data_dir(&settings.data_dir),
+        secret,
+    };
+    let outcomes = crate::retention::schedule::run_and_tell(
+        &mut conn,
+        &context,
+        &mailer,
+        &settings.public_url,
+        crate::store::now(),
+    )
+    .map_err(|e| e.to_string())?;
+    for outcome in &outcomes {
+        match outcome {
+            RunOutcome::Started { policy_id, job_id, customers } => {
+                println!("policy {policy_id}: job {job_id} queued for {customers} customers")
+            }
+            RunOutcome::WaitsForOwner { policy_id, job_id, customers, .. } => println!(
+                "policy {policy_id}: job {job_id} for {customers} customers waits for the owner's confirmation"
+            ),
+            RunOutcome::Pending { policy_id, job_id } => {
+                println!("policy {policy_id}: job {job_id} from an earlier run is not done yet")
+            }
+            RunOutcome::NothingNew { policy_id } => println!("policy {policy_id}: nothing new to erase"),
+            RunOutcome::NotDue { policy_id } => println!("policy {policy_id}: run elsewhere meanwhile"),
+        }
+    }
+    println!("{} due retention policies run", outcomes.len());
+    Ok(())
 }
 
 fn create_api_key(db: &DatabaseArgs, slug: &str, name: &str) -> Result<(), String> {

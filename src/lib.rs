@@ -12,6 +12,7 @@ pub mod memory;
 pub mod password;
 pub mod propagation;
 pub mod requests;
+pub mod retention;
 pub mod secret;
 pub mod seed;
 pub mod startup;

@@ -164,6 +164,7 @@ impl Application {
         spawn_import_preview_sweep(state.clone());
         spawn_anonymous_event_purge(state.clone());
         spawn_request_upkeep(state.clone());
+        spawn_retention_schedule(state.clone());
         // On PostgreSQL the customer tallies grow by appended deltas (see
         // `store::tallies`); folding them every few seconds keeps each count a sum
         // over a few rows per key.
@@ -266,6 +267,42 @@ fn spawn_task(
             tick.tick().await;
             if let Err(err) = state.db.run(task).await {
                 tracing::warn!(error = %err, "{failure}");
+            }
+        }
+    });
+}
+
+/// Runs the retention policies that are due, every minute: when none is, that is one
+/// look at an index. A run that queued a job wakes this server's runner.
+fn spawn_retention_schedule(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let context = crate::retention::runs::RunContext {
+            secret: state.secret.clone(),
+            journal: state.journal.clone(),
+        };
+        loop {
+            tick.tick().await;
+            let context = context.clone();
+            let mailer = state.mailer.clone();
+            let public_url = state.settings.public_url.clone();
+            let ran = state
+                .db
+                .run(move |conn| {
+                    crate::retention::schedule::run_and_tell(
+                        conn,
+                        &context,
+                        &mailer,
+                        &public_url,
+                        crate::store::now(),
+                    )
+                })
+                .await;
+            match ran {
+                Ok(outcomes) if outcomes.iter().any(|o| o.started()) => state.jobs.wake(),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not run the retention policies"),
             }
         }
     });

@@ -399,3 +399,21 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// Archive or delete customers not seen for a number of days; see the migration.
+    retention_policies (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        action -> Text,
+        days -> Integer,
+        filter -> Text,
+        paused -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        last_run_at -> Nullable<Timestamp>,
+        next_run_at -> Timestamp,
+        last_job_id -> Nullable<BigInt>,
+        confirmed_big_run -> Bool,
+    }
+}

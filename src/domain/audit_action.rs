@@ -65,10 +65,15 @@ pub enum AuditAction {
     RequestExported,
     RequestExportDownloaded,
     RequestClosed,
+    RetentionPolicyCreated,
+    RetentionPolicyUpdated,
+    RetentionPolicyPaused,
+    RetentionPolicyResumed,
+    RetentionPolicyDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 61] = [
+    pub const ALL: [AuditAction; 66] = [
         AuditAction::SetupCompleted,
         AuditAction::SignInSucceeded,
         AuditAction::SignInFailed,
@@ -130,6 +135,11 @@ impl AuditAction {
         AuditAction::RequestExported,
         AuditAction::RequestExportDownloaded,
         AuditAction::RequestClosed,
+        AuditAction::RetentionPolicyCreated,
+        AuditAction::RetentionPolicyUpdated,
+        AuditAction::RetentionPolicyPaused,
+        AuditAction::RetentionPolicyResumed,
+        AuditAction::RetentionPolicyDeleted,
     ];
 
     pub fn key(self) -> &'static str {
@@ -196,6 +206,11 @@ impl AuditAction {
             RequestExported => "request.exported",
             RequestExportDownloaded => "request.export_downloaded",
             RequestClosed => "request.closed",
+            RetentionPolicyCreated => "retention_policy.created",
+            RetentionPolicyUpdated => "retention_policy.updated",
+            RetentionPolicyPaused => "retention_policy.paused",
+            RetentionPolicyResumed => "retention_policy.resumed",
+            RetentionPolicyDeleted => "retention_policy.deleted",
         }
     }
 
@@ -264,6 +279,11 @@ impl AuditAction {
             RequestExported => "Request's data exported",
             RequestExportDownloaded => "Request's export downloaded",
             RequestClosed => "Request closed",
+            RetentionPolicyCreated => "Retention policy added",
+            RetentionPolicyUpdated => "Retention policy changed",
+            RetentionPolicyPaused => "Retention policy paused",
+            RetentionPolicyResumed => "Retention policy resumed",
+            RetentionPolicyDeleted => "Retention policy deleted",
         }
     }
 

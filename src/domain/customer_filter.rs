@@ -30,6 +30,7 @@ const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
 /// Keys only the stored form has (see [`CustomerFilter::to_stored`]).
 const STORED_ID: &str = "only_id";
 const STORED_SKIPS_IDENTIFYING: &str = "attr_skips_identifying";
+const STORED_UNARCHIVED: &str = "unarchived";
 
 /// `key=value`: customers whose attribute `key` is the string `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +179,10 @@ pub struct CustomerFilter {
     /// customer's own email, name, phone or external id does not match, so that an
     /// innocent key holding a copy of one cannot stand in for the personal field.
     attr_skips_identifying: bool,
+    /// Only customers not archived yet, whatever their status: what a retention
+    /// policy that archives works through, so that its next run finds nobody it
+    /// archived before.
+    unarchived: bool,
     sort: CustomerSort,
     direction: SortDirection,
     per_page: PageSize,
@@ -196,6 +201,7 @@ impl Default for CustomerFilter {
             seen_to: None,
             attr: None,
             attr_skips_identifying: false,
+            unarchived: false,
             sort: CustomerSort::default(),
             direction: CustomerSort::default().default_direction(),
             per_page: PageSize::default(),
@@ -321,6 +327,7 @@ impl CustomerFilter {
             seen_to,
             attr,
             attr_skips_identifying: false,
+            unarchived: false,
             sort,
             direction,
             per_page,
@@ -382,6 +389,20 @@ impl CustomerFilter {
         self.attr_skips_identifying
     }
 
+    /// Whether only customers not archived yet match.
+    pub fn unarchived(&self) -> bool {
+        self.unarchived
+    }
+
+    /// The same filters, for customers not archived yet only (a stored-only criterion:
+    /// links leave it out, [`CustomerFilter::to_stored`] keeps it).
+    pub fn only_unarchived(self) -> CustomerFilter {
+        CustomerFilter {
+            unarchived: true,
+            ..self
+        }
+    }
+
     pub fn sort(&self) -> CustomerSort {
         self.sort
     }
@@ -409,6 +430,7 @@ impl CustomerFilter {
             || self.seen_from.is_some()
             || self.seen_to.is_some()
             || self.attr.is_some()
+            || self.unarchived
     }
 
     /// Whether a criterion other than the search narrows the set through an index
@@ -560,6 +582,9 @@ impl CustomerFilter {
         if self.attr_skips_identifying {
             pairs.push((STORED_SKIPS_IDENTIFYING, "1".to_owned()));
         }
+        if self.unarchived {
+            pairs.push((STORED_UNARCHIVED, "1".to_owned()));
+        }
         url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish()
@@ -571,6 +596,7 @@ impl CustomerFilter {
         let mut filter = CustomerFilter::from_query(&query)?;
         filter.id = query.get(STORED_ID).and_then(without_personal::parse_internal_id);
         filter.attr_skips_identifying = query.get(STORED_SKIPS_IDENTIFYING) == Some("1");
+        filter.unarchived = query.get(STORED_UNARCHIVED) == Some("1");
         Ok(filter)
     }
 
@@ -600,6 +626,9 @@ impl CustomerFilter {
             (None, None) => {}
         }
         let mut parts = vec![head];
+        if self.unarchived && self.status.is_none() {
+            parts.push("not archived yet".to_owned());
+        }
         match (self.seen_from, self.seen_to) {
             (Some(from), Some(to)) if from == to => parts.push(format!("seen on {}", format_date(from))),
             (Some(from), Some(to)) => parts.push(format!(

@@ -24,6 +24,7 @@ mod permission;
 mod person_name;
 mod personal_data;
 mod pii_keys;
+mod retention_rule;
 mod role;
 mod role_name;
 mod strict_json;
@@ -61,6 +62,10 @@ pub use permission::{Permission, PermissionSet, UnknownPermission};
 pub use person_name::{PersonName, PersonNameError};
 pub use personal_data::{Identifying, PersonalData, ALWAYS_PERSONAL, PERSONAL_SUFFIXES};
 pub use pii_keys::{PiiKeys, PiiKeysError};
+pub use retention_rule::{
+    RetentionAction, RetentionErrors, RetentionField, RetentionInput, RetentionRule,
+    MAX_DAYS as MAX_RETENTION_DAYS, MIN_DAYS as MIN_RETENTION_DAYS,
+};
 pub use role::BuiltinRole;
 pub use role_name::{RoleName, RoleNameError};
 pub use strict_json::parse_strict;

@@ -762,6 +762,9 @@ impl<'f> Matching<'f> {
                 query = query.filter(customers::archived_at.is_not_null());
             }
         }
+        if filter.unarchived() {
+            query = query.filter(customers::archived_at.is_null());
+        }
         if let Some(start) = filter.seen_from_start() {
             query = query.filter(customers::last_seen_at.ge(start));
         }

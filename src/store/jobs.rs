@@ -339,6 +339,15 @@ pub fn set_gate(
     Ok(())
 }
 
+/// Says in other words what a preview's set is (a retention policy's run names its
+/// policy), while it is still a preview.
+pub fn describe_selection(conn: &mut DbConnection, job_id: i64, selection: &str) -> StoreResult<()> {
+    diesel::update(jobs::table.find(job_id).filter(jobs::state.eq(state::PREVIEW)))
+        .set(jobs::selection.eq(selection))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The first `limit` remaining targets, in id order.
 pub fn next_targets(conn: &mut DbConnection, job_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
     Ok(job_targets::table

@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod password_resets;
 mod prepared_sql;
 pub mod requests;
+pub mod retention_policies;
 pub mod roles;
 pub mod sessions;
 pub mod sign_in_addresses;

@@ -51,6 +51,10 @@ fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> O
     if filter.q().is_some() || filter.id().is_some() || filter.attr_skips_identifying() {
         return None;
     }
+    // The tallies count archived customers with the rest (except for a status).
+    if filter.unarchived() {
+        return None;
+    }
     let seen_range = filter.seen_from_start().is_some() || filter.seen_to_end().is_some();
     let criteria = [
         filter.country().is_some(),

@@ -77,7 +77,12 @@ fn scope(action: AuditAction) -> Scope {
         | RequestErasureStarted
         | RequestExported
         | RequestExportDownloaded
-        | RequestClosed => Scope::Workspace,
+        | RequestClosed
+        | RetentionPolicyCreated
+        | RetentionPolicyUpdated
+        | RetentionPolicyPaused
+        | RetentionPolicyResumed
+        | RetentionPolicyDeleted => Scope::Workspace,
         // Refusing to create a workspace names none (see the second test); every other
         // refusal happens inside one.
         PermissionDenied => Scope::Workspace,
@@ -1479,6 +1484,51 @@ async fn every_audited_action_writes_one_entry_with_its_fields_and_no_personal_d
                 Want::new(me, Some(ws), target.clone()),
             );
         }
+    }
+
+    // A retention policy: added, changed, paused, resumed, deleted.
+    audit.mark();
+    see_other(
+        app.post_form(
+            &format!("{WS}/settings/retention"),
+            &[("action", "archive"), ("days", "3650")],
+        )
+        .await,
+        "add a retention policy",
+    )
+    .await;
+    let policy = app.number("SELECT MAX(id) AS v FROM retention_policies");
+    let target = format!("retention_policy:{policy}");
+    audit.one(
+        AuditAction::RetentionPolicyCreated,
+        Want::new(me, Some(ws), target.clone()),
+    );
+    let page = format!("{WS}/settings/retention/{policy}");
+    for (path, fields, action) in [
+        (
+            page.clone(),
+            vec![("action", "archive"), ("days", "3000"), ("country", "NL")],
+            AuditAction::RetentionPolicyUpdated,
+        ),
+        (
+            format!("{page}/pause"),
+            vec![],
+            AuditAction::RetentionPolicyPaused,
+        ),
+        (
+            format!("{page}/resume"),
+            vec![],
+            AuditAction::RetentionPolicyResumed,
+        ),
+        (
+            format!("{page}/delete"),
+            vec![],
+            AuditAction::RetentionPolicyDeleted,
+        ),
+    ] {
+        audit.mark();
+        see_other(app.post_form(&path, &fields).await, "a retention policy's change").await;
+        audit.one(action, Want::new(me, Some(ws), target.clone()));
     }
 
     // The key is revoked once the integration is done with it.

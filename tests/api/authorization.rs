@@ -211,6 +211,17 @@ static WEB_ROUTES: &[Route] = &[
     post("/w/{workspace}/settings/destinations/{id}/test", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("sends a request")),
     post("/w/{workspace}/settings/destinations/{id}/deliveries/{event}/resend", [A, A, F, F, F, S], NO_FIELDS,
         Probe::Skip("sends the event again")),
+    get("/w/{workspace}/settings/retention", [A, A, F, F, F, S]),
+    post("/w/{workspace}/settings/retention", [A, A, F, F, F, S],
+        &[("action", "delete"), ("days", "1")],
+        Probe::Harmless(&[("days", "")])),
+    get("/w/{workspace}/settings/retention/{id}", [A, A, F, F, F, S]),
+    post("/w/{workspace}/settings/retention/{id}", [A, A, F, F, F, S],
+        &[("action", "delete"), ("days", "1")],
+        Probe::Harmless(&[("days", "")])),
+    post("/w/{workspace}/settings/retention/{id}/pause", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("pauses the policy")),
+    post("/w/{workspace}/settings/retention/{id}/resume", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("resumes the policy")),
+    post("/w/{workspace}/settings/retention/{id}/delete", [A, A, F, F, F, S], NO_FIELDS, Probe::Skip("deletes the policy")),
     get("/w/{workspace}/customers/import", [A, A, F, F, F, S]),
     // Not multipart: the upload page with its error, and no job.
     post("/w/{workspace}/customers/import", [A, A, F, F, F, S], NO_FIELDS, SAME),
@@ -743,6 +754,7 @@ struct World {
     destination: i64,
     delivery: i64,
     request: i64,
+    retention_policy: i64,
     viewer_role: i64,
     member_role: i64,
     admin_role: i64,
@@ -1036,6 +1048,12 @@ async fn arrange(backend: Backend) -> World {
     for extension in ["json", "html"] {
         std::fs::write(exports.join(format!("request-{request}.{extension}")), "{}").unwrap();
     }
+    // A paused retention policy (so that no run of it starts meanwhile).
+    app.sql(&format!(
+        "INSERT INTO retention_policies (workspace_id, action, days, filter, paused, created_by, created_at, next_run_at, confirmed_big_run) \
+         SELECT id, 'archive', 3650, '', TRUE, 1, '2026-01-01 00:00:00', '2999-01-01 00:00:00', FALSE FROM workspaces WHERE slug = '{WS}';"
+    ));
+    let retention_policy = app.number("SELECT id AS v FROM retention_policies");
 
     // An open invitation, for an address that has no account yet.
     let token_digest = app.state.secret.digest("invitation", INVITATION_TOKEN.as_bytes());
@@ -1079,6 +1097,7 @@ async fn arrange(backend: Backend) -> World {
         destination,
         delivery,
         request,
+        retention_policy,
         viewer_role: app.number("SELECT id AS v FROM roles WHERE name = 'Viewer' AND builtin IS NULL"),
         member_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'member'"),
         admin_role: app.number("SELECT id AS v FROM roles WHERE builtin = 'admin'"),
@@ -1110,6 +1129,7 @@ impl World {
                         ("id", "api-keys") => self.api_key.to_string(),
                         ("id", "destinations") => self.destination.to_string(),
                         ("id", "requests") => self.request.to_string(),
+                        ("id", "retention") => self.retention_policy.to_string(),
                         ("event", _) => self.delivery.to_string(),
                         ("receipt", _) => self.receipt.clone(),
                         ("user", _) => self.member_user.to_string(),

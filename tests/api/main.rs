@@ -35,6 +35,7 @@ mod recovery_codes;
 mod request_safety;
 mod requests;
 mod residue;
+mod retention;
 mod role_migration;
 mod search_plans;
 mod sign_in;

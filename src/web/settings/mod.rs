@@ -6,6 +6,7 @@ mod nav;
 mod owner_code;
 mod password;
 mod preferences;
+mod retention;
 mod roles;
 mod security;
 mod team;
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     roles::routes(cfg);
     owner_code::routes(cfg);
     destinations::routes(cfg);
+    retention::routes(cfg);
 }
 
 /// The settings navigation for this user, with `current` marked.

@@ -46,6 +46,7 @@ impl SettingsNav {
                 links.push(link(format!("{base}/settings/workspace"), "Workspace"));
                 links.push(link(format!("{base}/settings/api-keys"), "API keys"));
                 links.push(link(format!("{base}/settings/destinations"), "Destinations"));
+                links.push(link(format!("{base}/settings/retention"), "Retention"));
                 links.push(link(format!("{base}/settings/owner-code"), "The owner's code"));
             }
             if can.contains(Permission::TeamManage) {
