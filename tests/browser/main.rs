@@ -10,6 +10,7 @@ mod driver;
 mod helpers;
 mod list_steering;
 mod preview_freeze;
+mod requests;
 
 use daily_use::{
     a_disabled_person_is_told_whom_to_ask, a_mistake_returns_to_the_same_page_with_the_filters_kept,
@@ -18,6 +19,7 @@ use daily_use::{
 use destinations::add_a_destination_test_it_and_see_a_deletion_delivered;
 use driver::{browser_or_skip, Browser};
 use helpers::*;
+use requests::a_request_from_intake_to_close;
 
 /// Customers for the flows: three in DE, two in GB, one with a hostile name.
 fn arrange_customers(app: &TestApp) {
@@ -389,5 +391,6 @@ mod flows {
         an_empty_workspace_shows_how_customers_arrive,
         a_search_with_many_matches_fills_in_its_count,
         add_a_destination_test_it_and_see_a_deletion_delivered,
+        a_request_from_intake_to_close,
     );
 }
