@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::extractors::{perm, Authorized, WorkspaceAccess};
 use super::layout::{render_with_status, see_other, Layout, Section};
 use super::session::{FlashKind, TypedSession};
+use super::settings::manager;
 use super::state::AppState;
 use super::WebError;
 use crate::domain::data_request::{
@@ -22,7 +23,6 @@ use crate::requests::access_export::{make_export, open_download, ExportFormat, E
 use crate::requests::lifecycle::{self, Outcome, RequestError};
 use crate::store::requests::{self as stored, DataRequest};
 use crate::store::{jobs, now, suppressions, StoreError};
-use crate::team::{AccountPower, Manager};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -46,16 +46,6 @@ async fn may_read(access: &WorkspaceAccess, req: &HttpRequest) -> Result<(), Web
         Ok(())
     } else {
         Err(access.deny(req, Permission::RequestsManage.key()).await)
-    }
-}
-
-fn manager(access: &WorkspaceAccess) -> Manager {
-    Manager {
-        user_id: access.user.user.id,
-        workspace_id: access.workspace.id,
-        permissions: access.permissions.clone(),
-        account_power: AccountPower::of(&access.user.user),
-        origin: access.origin.clone(),
     }
 }
 

@@ -47,7 +47,7 @@ async fn load_nav(state: &AppState, user_id: i64, current: String) -> Result<Set
 }
 
 /// The person making a team change, as the team rules see them.
-fn manager(access: &WorkspaceAccess) -> Manager {
+pub(crate) fn manager(access: &WorkspaceAccess) -> Manager {
     Manager {
         user_id: access.user.user.id,
         workspace_id: access.workspace.id,
