@@ -165,6 +165,9 @@ struct AuditPage {
 struct Names {
     people: HashMap<i64, String>,
     keys: HashMap<i64, String>,
+    /// The customers the page names that still exist: an erased one's profile is gone,
+    /// so their entry links nowhere (its receipt, beside it, is the useful link).
+    customers: std::collections::HashSet<i64>,
 }
 
 impl Names {
@@ -208,7 +211,19 @@ fn describe_target(target: &str, base: &str, names: &Names) -> (String, Option<S
         "user" => (names.person(id), None),
         "api_key" => (names.key(id), Some(format!("{base}/settings/api-keys"))),
         "job" => (format!("job #{id}"), Some(format!("{base}/jobs/{id}"))),
-        "customer" => (format!("customer #{id}"), Some(format!("{base}/customers/{id}"))),
+        "customer" if names.customers.contains(&id) => {
+            (format!("customer #{id}"), Some(format!("{base}/customers/{id}")))
+        }
+        "customer" => (format!("customer #{id} (erased)"), None),
+        "destination" => (
+            format!("destination #{id}"),
+            Some(format!("{base}/settings/destinations/{id}")),
+        ),
+        "request" => (format!("request #{id}"), Some(format!("{base}/requests/{id}"))),
+        "retention_policy" => (
+            format!("retention policy #{id}"),
+            Some(format!("{base}/settings/retention/{id}")),
+        ),
         "role" => (format!("role #{id}"), Some(format!("{base}/settings/roles/{id}"))),
         "workspace" => (format!("workspace #{id}"), None),
         "invitation" => (format!("invitation #{id}"), Some(format!("{base}/settings/team"))),
@@ -281,7 +296,7 @@ async fn list(
     let query = params.to_query(access.workspace.id, account_entries(&access), access.time_zone())?;
     let before = params.before;
     let workspace_id = access.workspace.id;
-    let (entries, members, people, keys) = state
+    let (entries, members, people, keys, customers) = state
         .db
         .run(move |conn| -> Result<_, StoreError> {
             let entries = audit::list(conn, &query, before, PAGE_SIZE + 1)?;
@@ -303,12 +318,14 @@ async fn list(
             };
             let people = store::users::names_by_id(conn, &ids("user"))?;
             let keys = store::api_keys::names_by_id(conn, workspace_id, &ids("api_key"))?;
-            Ok((entries, members, people, keys))
+            let customers = store::erasures::existing_ids(conn, workspace_id, &ids("customer"))?;
+            Ok((entries, members, people, keys, customers))
         })
         .await?;
     let names = Names {
         people: people.into_iter().collect(),
         keys: keys.into_iter().collect(),
+        customers: customers.into_iter().collect(),
     };
     let base = access.base();
     let has_more = entries.len() as i64 > PAGE_SIZE;
@@ -615,8 +632,18 @@ mod tests {
             ("job #7".into(), Some("/w/acme/jobs/7".into()))
         );
         assert_eq!(
+            describe_target("customer:42", base, &names),
+            ("customer #42 (erased)".into(), None),
+            "an erased customer's profile is gone: no link to it"
+        );
+        names.customers.insert(42);
+        assert_eq!(
             describe_target("customer:42", base, &names).1,
             Some("/w/acme/customers/42".into())
+        );
+        assert_eq!(
+            describe_target("request:3", base, &names).1,
+            Some("/w/acme/requests/3".into())
         );
         let (refused, link) = describe_target("POST /w/{workspace}/customers/delete-all", base, &names);
         assert_eq!(refused, "a change to customers › delete all");

@@ -600,6 +600,21 @@ async fn every_erasure_path_writes_one_entry_under_its_action_with_its_counts_an
         .find(|r| r.id == deleted_all)
         .unwrap();
     assert!(row.result.contains("skipped on legal hold"), "{:?}", row.result);
+    // A single deletion's target is a customer who is gone: named, never linked to a
+    // profile that would answer "not found".
+    assert!(
+        html.contains("(erased)"),
+        "an erased customer is said to be erased"
+    );
+    let doc = scraper::Html::parse_document(&html);
+    let links = scraper::Selector::parse("table.data a[href]").unwrap();
+    for link in doc.select(&links) {
+        let href = link.value().attr("href").unwrap_or_default();
+        let profile = href
+            .strip_prefix(&format!("{WS}/customers/"))
+            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()));
+        assert!(!profile, "a link to an erased profile: {href}");
+    }
     // "Identifier suppressed" finds every suppression: with a single deletion, a bulk
     // one, delete-all, and the Track API's.
     let html = app
