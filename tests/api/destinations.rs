@@ -372,7 +372,7 @@ async fn a_failing_receiver_gets_the_event_after_retries_and_acknowledges_it_onc
         verify(&secret, request).expect("every attempt is signed");
     }
     assert!(
-        requests[3].arrived - requests[0].arrived >= Duration::from_millis(100 + 200),
+        requests[3].arrived - requests[0].arrived >= Duration::from_millis(200),
         "retries wait longer each time"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
