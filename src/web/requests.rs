@@ -251,7 +251,8 @@ struct ShowPage {
     extension: Option<String>,
     max_extension: i64,
     matches: Vec<MatchRow>,
-    job: Option<(i64, String, String)>,
+    /// The erasure's job, receipt, state, and when it ended.
+    job: Option<(i64, String, String, Option<String>)>,
     export_until: Option<String>,
     export_days: i64,
     can_manage: bool,
@@ -350,7 +351,8 @@ async fn show(
             matches,
             job: job.map(|j| {
                 let state = j.state.key().replace('_', " ");
-                (j.id, j.receipt_id, state)
+                let ended = j.finished_at.map(|at| crate::format::minute(at, zone));
+                (j.id, j.receipt_id, state, ended)
             }),
             export_until: request
                 .export_expires_at
