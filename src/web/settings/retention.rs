@@ -397,24 +397,40 @@ async fn update(
     }
 }
 
+/// A change that needs nothing but the policy: made, then back to `back` with `done`
+/// said.
+async fn change_then(
+    state: &AppState,
+    session: &TypedSession,
+    access: &WorkspaceAccess,
+    id: i64,
+    change: fn(
+        &mut crate::db::DbConnection,
+        &crate::team::Manager,
+        i64,
+    ) -> crate::retention::RetentionResult<()>,
+    done: &str,
+    back: String,
+) -> Result<HttpResponse, WebError> {
+    let manager = manager(access);
+    state
+        .db
+        .run(move |conn| change(conn, &manager, id))
+        .await
+        .map_err(refused)?;
+    session.flash(FlashKind::Success, done.to_owned());
+    Ok(see_other(back))
+}
+
 async fn pause(
     state: web::Data<AppState>,
     session: TypedSession,
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::pause(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    session.flash(
-        FlashKind::Success,
-        "Paused: the policy runs no more until you resume it.",
-    );
-    Ok(see_other(page_path(&access, id)))
+    let done = "Paused: the policy runs no more until you resume it.";
+    let back = page_path(&access, path.1);
+    change_then(&state, &session, &access, path.1, change::pause, done, back).await
 }
 
 async fn resume(
@@ -423,18 +439,9 @@ async fn resume(
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::resume(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    session.flash(
-        FlashKind::Success,
-        "Resumed: when its day has passed, it runs within a minute.",
-    );
-    Ok(see_other(page_path(&access, id)))
+    let done = "Resumed: when its day has passed, it runs within a minute.";
+    let back = page_path(&access, path.1);
+    change_then(&state, &session, &access, path.1, change::resume, done, back).await
 }
 
 async fn delete(
@@ -443,18 +450,9 @@ async fn delete(
     access: Authorized<perm::SettingsManage>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, WebError> {
-    let id = path.1;
-    let manager = manager(&access);
-    state
-        .db
-        .run(move |conn| change::delete(conn, &manager, id))
-        .await
-        .map_err(refused)?;
-    session.flash(
-        FlashKind::Success,
-        "The policy is deleted. The jobs it ran and their receipts stay.",
-    );
-    Ok(see_other(list_path(&access)))
+    let done = "The policy is deleted. The jobs it ran and their receipts stay.";
+    let back = list_path(&access);
+    change_then(&state, &session, &access, path.1, change::delete, done, back).await
 }
 
 fn refused(err: RetentionError) -> WebError {
