@@ -17,6 +17,7 @@ use crate::on_both_backends;
 on_both_backends!(
     every_search_plan_gives_the_pages_a_plain_filter_gives,
     a_costly_count_is_left_for_later_and_counted_apart,
+    combined_filters_over_many_customers_are_counted_apart,
 );
 
 const PAGE_SIZE: i64 = 50;
@@ -446,4 +447,68 @@ async fn a_costly_count_is_left_for_later_and_counted_apart(backend: Backend) {
 
 fn expected_count(people: &[Person], query: &str, at: NaiveDateTime) -> i64 {
     expected(people, query, at).len() as i64
+}
+
+/// Two filters together are counted with the page only while that reads no more than
+/// `CHEAP_COUNT_LIMIT` customers; one filter alone always is, from the tallies.
+async fn combined_filters_over_many_customers_are_counted_apart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_owner().await;
+    let at = Utc::now().naive_utc();
+    let limit = store::customers::CHEAP_COUNT_LIMIT;
+    let (active, inactive, in_hamburg) = (limit + 40, 30, 70);
+    {
+        let mut conn = app.db();
+        let workspace_id: i64 = workspaces::table
+            .filter(workspaces::slug.eq(WORKSPACE_SLUG))
+            .select(workspaces::id)
+            .first(&mut **conn)
+            .unwrap();
+        let rows: Vec<CustomerRow> = (0..active + inactive)
+            .map(|n| {
+                let days = if n < active { n % 20 } else { 60 + n % 20 };
+                let last_seen_at = at - Duration::days(days) - Duration::minutes(30);
+                CustomerRow {
+                    workspace_id,
+                    external_id: Some(format!("many-{n}")),
+                    email: None,
+                    phone: None,
+                    name: None,
+                    country: Some("DE".to_owned()),
+                    city: Some(if n < in_hamburg { "Hamburg" } else { "Berlin" }.to_owned()),
+                    attributes: "{}".to_owned(),
+                    created_at: last_seen_at,
+                    last_seen_at,
+                }
+            })
+            .collect();
+        store::bulk_load::insert_customers(&mut conn, &rows).unwrap();
+    }
+    let list = format!("/w/{WORKSPACE_SLUG}/customers");
+
+    // Over the limit: the page at once, its count apart.
+    let query = "country=DE&status=active";
+    let html = app.get_html(&format!("{list}?{query}")).await;
+    assert_eq!(listed_ids(&html).len(), PAGE_SIZE as usize);
+    assert_eq!(shown_count(&html), None, "no number yet for ?{query}");
+    assert!(html.contains("still counting"), "?{query} says so");
+    let (json_href, exact_href) = count_link(&html).expect("where the count is");
+    let (status, body) = json_count(&app, &app.client, &json_href.replace("&amp;", "&")).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["count"], active, "the script's count");
+    let html = app.get_html(&exact_href.replace("&amp;", "&")).await;
+    assert_eq!(shown_count(&html), Some(active), "counted without the script");
+
+    // One filter alone, or two that match fewer than the limit: counted with the page.
+    for (query, want) in [
+        ("country=DE", active + inactive),
+        ("status=active", active),
+        ("country=DE&status=inactive", inactive),
+        ("country=DE&city=hamburg", in_hamburg),
+        ("city=Hamburg&status=active", in_hamburg),
+    ] {
+        let html = app.get_html(&format!("{list}?{query}")).await;
+        assert_eq!(shown_count(&html), Some(want), "?{query}");
+        assert!(count_link(&html).is_none(), "?{query} counted at once");
+    }
 }
