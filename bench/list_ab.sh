@@ -30,9 +30,12 @@ one() {
 
 echo "| list | before p50 / p99 / req/s, two runs | after p50 / p99 / req/s, two runs |"
 echo "| --- | --- | --- |"
-for query in "" "country=DE" "city=Berlin" "status=active" "status=inactive" \
-  "seen_from=2026-01-01&seen_to=2026-03-31" "attr=plan%3Dpro" "q=user12345" \
-  "country=DE&status=active&sort=name"; do
+# QUERIES="country=DE country=DE&status=active" measures other lists ("-" is the
+# list without a filter).
+for query in ${QUERIES:-- country=DE city=Berlin status=active status=inactive \
+  seen_from=2026-01-01&seen_to=2026-03-31 attr=plan%3Dpro q=user12345 \
+  country=DE&status=active&sort=name}; do
+  [ "$query" = - ] && query=""
   b1=$(one 18201 "$BEFORE_COOKIE" "$query")
   a1=$(one 18202 "$AFTER_COOKIE" "$query")
   b2=$(one 18201 "$BEFORE_COOKIE" "$query")

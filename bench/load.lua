@@ -1,7 +1,7 @@
 -- wrk script for bench/load.sh: the console's side of the mixed load, one kind per wrk.
 -- MODE=list: the first page of the customers list; MODE=filtered: the list under a
 -- rotation of filters; MODE=profile: a customer's profile, ids 1..MAX_ID (a deleted
--- one answers 404). COOKIE is the signed-in session. Counts answers of 500 and over
+-- one answers 404); MODE=search: the list under a rotation of searches. COOKIE is the signed-in session. Counts answers of 500 and over
 -- and bodies that say "database is locked", and prints both when done.
 local mode = os.getenv("MODE") or "list"
 local cookie = os.getenv("COOKIE") or ""
@@ -13,6 +13,15 @@ local filters = {
   "status=active",
   "seen_from=2026-01-01&seen_to=2026-03-31",
   "country=FR&status=inactive&sort=name",
+}
+-- MODE=search: searches for common and rare terms, alone and with other filters.
+local searches = {
+  "q=ada",
+  "q=gmail",
+  "q=ada&country=DE",
+  "q=gmail&status=active",
+  "q=user12345",
+  "q=yahoo&seen_from=2026-06-01&seen_to=2026-06-30",
 }
 local counter = 0
 local threads = {}
@@ -31,6 +40,8 @@ request = function()
   local path = "/w/" .. workspace .. "/customers"
   if mode == "filtered" then
     path = path .. "?" .. filters[counter % #filters + 1]
+  elseif mode == "search" then
+    path = path .. "?" .. searches[counter % #searches + 1]
   elseif mode == "profile" then
     path = path .. "/" .. tostring(math.random(1, max_id))
   end

@@ -8,8 +8,11 @@
 #   identify      3 connections   Track API PUT, new and repeated ids (bench/api.lua)
 #   track         3 connections   Track API POST …/events (bench/api.lua)
 #
+#   search        3 connections   searches, alone and with filters (only with SEARCH=1)
+#
 # At the start a job deletes every inactive customer (last seen over 30 days ago, about
-# 92% of the seeded ones); DELETE=0 leaves it out, for a baseline. Prints one row per
+# 92% of the seeded ones), or those DELETE_FILTER names (e.g. `seen_from=2026-01-01&
+# seen_to=2026-02-09`, about 100,000 of a million); DELETE=0 leaves it out, for a baseline. Prints one row per
 # kind, the job's counts and how long it took under the load, and how often an answer
 # or the server's log said "database is locked".
 #
@@ -40,7 +43,7 @@ WATCH=
 if [ "$DELETE" = 1 ]; then
   # Preview, then confirm, deleting every inactive customer.
   JOB=$(curl -fs -o /dev/null -w '%{redirect_url}' -b "$JAR" \
-    --data-urlencode "csrf_token=$TOKEN" -d intent=delete_filtered -d status=inactive \
+    --data-urlencode "csrf_token=$TOKEN" -d intent=delete_filtered -d "${DELETE_FILTER:-status=inactive}" \
     "$BASE/w/bench/customers/bulk")
   curl -fs -o /dev/null -b "$JAR" --data-urlencode "csrf_token=$TOKEN" "$JOB/confirm"
   STARTED=$(date +%s.%N)
@@ -68,11 +71,16 @@ run filtered 3 load.lua filtered
 run profile 4 load.lua profile
 run identify 3 api.lua identify
 run track 3 api.lua track
+KINDS="list filtered profile identify track"
+if [ "${SEARCH:-0}" = 1 ]; then
+  run search 3 load.lua search
+  KINDS="$KINDS search"
+fi
 wait "${LOADERS[@]}"
 
 echo "| kind | requests | p50 | p99 | requests/s | non-2xx | 5xx |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-for name in list filtered profile identify track; do
+for name in $KINDS; do
   f="$OUT/$name"
   requests=$(awk '/requests in/ { print $1 }' "$f")
   p50=$(awk '$1 == "50%" { print $2 }' "$f")
@@ -96,5 +104,5 @@ elif [ -s "$OUT/job" ]; then
 else
   echo "job: not finished"
 fi
-echo "\"database is locked\" in answers: $(awk '/^locked:/ { n += $2 } END { print n + 0 }' "$OUT"/list "$OUT"/filtered "$OUT"/profile), in the server's log: $(grep -c 'database is locked' "$LOG" || true)"
+echo "\"database is locked\" in answers: $(awk '/^locked:/ { n += $2 } END { print n + 0 }' "$OUT"/list "$OUT"/filtered "$OUT"/profile $([ "${SEARCH:-0}" = 1 ] && echo "$OUT"/search)), in the server's log: $(grep -c 'database is locked' "$LOG" || true)"
 echo "server log lines at ERROR: $(grep -c 'ERROR' "$LOG" || true)"

@@ -49,7 +49,9 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| search | before p50 / p99 / req/s, two runs | after p50 / p99 / req/s, two runs |"
 echo "| --- | --- | --- |"
 for q in ${TERMS:-ada grace alan linus gmail yahoo outlook hotmail gmx.de user12345} "$EXACT"; do
-  for filter in "" "&country=DE"; do
+  # FILTERS="- &status=active" combines each term with other filters ("-" is none).
+  for filter in ${FILTERS:-- &country=DE}; do
+    [ "$filter" = - ] && filter=""
     query="q=$q$filter"
     b1=- b2=-
     [ -n "${BEFORE:-}" ] && b1=$(one 18211 "$BEFORE_COOKIE" "$query")

@@ -121,6 +121,11 @@ const IMPORT_PREVIEW_SWEEP: std::time::Duration = std::time::Duration::from_secs
 /// How often request reminders and export purges are looked for.
 const REQUEST_UPKEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often the search index is merged on SQLite: the segments a minute of writes
+/// leaves slow a search by a few milliseconds at most, and each merge rewrites the
+/// whole index (a few seconds of background work at a million customers).
+const SEARCH_MERGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// PostgreSQL's connections: two per core, at least four.
 ///
 /// Each connection is a server process. More of them than the cores can run only take
@@ -161,6 +166,9 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// How often request reminders and export purges are looked for.
     pub request_upkeep: std::time::Duration,
+    /// SQLite: how often the search index's new segments are merged into one
+    /// (`store::maintenance::merge_search_index_step`).
+    pub search_merge: std::time::Duration,
 }
 
 /// How deliveries to destinations are attempted and retried.
@@ -246,6 +254,7 @@ impl Settings {
                 ..DeliverySettings::default()
             },
             request_upkeep: REQUEST_UPKEEP,
+            search_merge: SEARCH_MERGE,
         })
     }
 
@@ -273,6 +282,7 @@ impl Settings {
             password_pool: crate::password::PoolSize::for_this_machine(),
             delivery: DeliverySettings::default(),
             request_upkeep: REQUEST_UPKEEP,
+            search_merge: SEARCH_MERGE,
         }
     }
 

@@ -165,6 +165,7 @@ impl Application {
         spawn_anonymous_event_purge(state.clone());
         spawn_request_upkeep(state.clone());
         spawn_retention_schedule(state.clone());
+        spawn_search_index_merges(state.clone());
         // On PostgreSQL the customer tallies grow by appended deltas (see
         // `store::tallies`); folding them every few seconds keeps each count a sum
         // over a few rows per key.
@@ -267,6 +268,48 @@ fn spawn_task(
             tick.tick().await;
             if let Err(err) = state.db.run(task).await {
                 tracing::warn!(error = %err, "{failure}");
+            }
+        }
+    });
+}
+
+/// SQLite: merges the search index's new segments into one every `search_merge`, a
+/// bounded step at a time (`store::maintenance::merge_search_index_step`), each its
+/// own write transaction taking its turn among the other writers.
+fn spawn_search_index_merges(state: AppState) {
+    if state.db.backend() != crate::db::Backend::Sqlite {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.settings.search_merge);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (mut steps, mut longest) = (0u32, std::time::Duration::ZERO);
+            loop {
+                let started = std::time::Instant::now();
+                match state
+                    .db
+                    .run(crate::store::maintenance::merge_search_index_step)
+                    .await
+                {
+                    Ok(true) => {
+                        steps += 1;
+                        longest = longest.max(started.elapsed());
+                    }
+                    Ok(false) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not merge the search index");
+                        break;
+                    }
+                }
+            }
+            if steps > 0 {
+                tracing::info!(
+                    steps,
+                    longest_step_ms = longest.as_millis() as u64,
+                    "search index merged"
+                );
             }
         }
     });

@@ -37,6 +37,7 @@ mod requests;
 mod residue;
 mod retention;
 mod role_migration;
+mod search_merges;
 mod search_plans;
 mod sign_in;
 mod sign_in_limits;
