@@ -443,6 +443,47 @@ impl CustomerFilter {
             || self.seen_to.is_some()
     }
 
+    /// Each criterion that the running tallies count on its own (a country, a city, a
+    /// status, a last-seen range, an attribute), as a filter of that criterion alone.
+    /// Whatever matches the whole filter matches each of them, so the smallest of
+    /// their counts bounds the whole filter's count from above.
+    pub fn tallied_criteria(&self) -> Vec<CustomerFilter> {
+        let alone = || CustomerFilter::default();
+        let mut each = Vec::new();
+        if let Some(country) = &self.country {
+            each.push(CustomerFilter {
+                country: Some(country.clone()),
+                ..alone()
+            });
+        }
+        if let Some(city) = &self.city {
+            each.push(CustomerFilter {
+                city: Some(city.clone()),
+                ..alone()
+            });
+        }
+        if let Some(status) = self.status {
+            each.push(CustomerFilter {
+                status: Some(status),
+                ..alone()
+            });
+        }
+        if self.seen_from.is_some() || self.seen_to.is_some() {
+            each.push(CustomerFilter {
+                seen_from: self.seen_from,
+                seen_to: self.seen_to,
+                ..alone()
+            });
+        }
+        if let Some(attr) = &self.attr {
+            each.push(CustomerFilter {
+                attr: Some(attr.clone()),
+                ..alone()
+            });
+        }
+        each
+    }
+
     /// The same filters from the first page.
     pub fn first_page(&self) -> CustomerFilter {
         CustomerFilter {
@@ -703,6 +744,31 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn each_tallied_criterion_stands_alone() {
+        let filter = parse(
+            "q=ada&country=DE&city=Berlin&status=active&seen_from=2026-01-01&seen_to=2026-01-31\
+             &attr=plan%3Dpro&sort=name&per_page=100",
+        )
+        .unwrap();
+        let alone: Vec<String> = filter
+            .tallied_criteria()
+            .iter()
+            .map(CustomerFilter::to_query_string)
+            .collect();
+        assert_eq!(
+            alone,
+            [
+                "country=DE",
+                "city=Berlin",
+                "status=active",
+                "seen_from=2026-01-01&seen_to=2026-01-31",
+                "attr=plan%3Dpro",
+            ]
+        );
+        assert!(parse("q=ada").unwrap().tallied_criteria().is_empty());
     }
 
     #[test]

@@ -44,6 +44,24 @@ pub fn count(
     ))
 }
 
+/// At most how many customers of the workspace match `filter`: the smallest of the
+/// tallied counts of its criteria taken one at a time (a few tally rows each); `None`
+/// when it has none of them.
+pub fn upper_bound(
+    conn: &mut DbConnection,
+    workspace_id: i64,
+    filter: &CustomerFilter,
+    at: NaiveDateTime,
+) -> StoreResult<Option<i64>> {
+    let mut bound: Option<i64> = None;
+    for alone in filter.tallied_criteria() {
+        if let Some(counted) = count(conn, workspace_id, &alone, at)? {
+            bound = Some(bound.map_or(counted, |b| b.min(counted)));
+        }
+    }
+    Ok(bound)
+}
+
 /// The statement and its values for a filter the tallies answer.
 fn statement(workspace_id: i64, filter: &CustomerFilter, at: NaiveDateTime) -> Option<(String, Vec<Bind>)> {
     // The tallies count by value alone; a match that depends on the customer's own
