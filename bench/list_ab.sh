@@ -10,15 +10,22 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 URL=$1 DATA=$2 SECONDS_EACH=${3:-6}
-: "${BEFORE:?the build to compare against}" "${AFTER:=$BIN}"
+: "${AFTER:=$BIN}"
 
-BIN=$BEFORE start_server "$URL" "$DATA" 18201 ${BEFORE_ENV:-}
-BEFORE_PID=$SERVER_PID
+# Without BEFORE, only AFTER runs: its tails then carry no queue the other server
+# left behind when a before run overloaded it.
+BEFORE_PID=
+if [ -n "${BEFORE:-}" ]; then
+  BIN=$BEFORE start_server "$URL" "$DATA" 18201 ${BEFORE_ENV:-}
+  BEFORE_PID=$SERVER_PID
+fi
 BIN=$AFTER start_server "$URL" "$DATA" 18202 ${AFTER_ENV:-}
 AFTER_PID=$SERVER_PID
 trap 'kill $BEFORE_PID $AFTER_PID 2>/dev/null; wait 2>/dev/null || true' EXIT
-sign_in 18201
-BEFORE_COOKIE=$COOKIE
+if [ -n "${BEFORE:-}" ]; then
+  sign_in 18201
+  BEFORE_COOKIE=$COOKIE
+fi
 sign_in 18202
 AFTER_COOKIE=$COOKIE
 
@@ -36,9 +43,10 @@ for query in ${QUERIES:-- country=DE city=Berlin status=active status=inactive \
   seen_from=2026-01-01&seen_to=2026-03-31 attr=plan%3Dpro q=user12345 \
   country=DE&status=active&sort=name}; do
   [ "$query" = - ] && query=""
-  b1=$(one 18201 "$BEFORE_COOKIE" "$query")
+  b1=- b2=-
+  [ -n "${BEFORE:-}" ] && b1=$(one 18201 "$BEFORE_COOKIE" "$query")
   a1=$(one 18202 "$AFTER_COOKIE" "$query")
-  b2=$(one 18201 "$BEFORE_COOKIE" "$query")
+  [ -n "${BEFORE:-}" ] && b2=$(one 18201 "$BEFORE_COOKIE" "$query")
   a2=$(one 18202 "$AFTER_COOKIE" "$query")
   printf '| %s | %s / %s | %s / %s |\n' "${query:-no filter}" "$b1" "$b2" "$a1" "$a2"
 done

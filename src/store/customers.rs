@@ -853,8 +853,15 @@ fn attribute_matches(
     let pattern = format!("%{}%", escape_like(&pair));
     let (prefilter, exists) = match backend {
         // SQLite's LIKE ignores ASCII case, as its lower() folds ASCII only.
+        //
+        // `likely(…)` tells SQLite's planner not to count on this check to narrow the
+        // rows: with the city as a bound value, it took the check for so selective that
+        // walking the last-seen index beat the city's own index, and
+        // `city=Berlin&attr=plan=pro` read 20,000 customers for a page (50 ms, 0.7 s
+        // under 16 connections) where the city's index finds it after 200 (0.4 ms).
+        // Alone, the attribute still walks the last-seen index: no index offers it.
         Backend::Sqlite => (
-            "customers.attributes LIKE ",
+            "likely(customers.attributes LIKE ",
             " ESCAPE '\\' AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(customers.attributes) \
              THEN customers.attributes ELSE '{}' END) AS j WHERE j.type = 'text' AND lower(j.key) = lower(",
         ),
@@ -875,7 +882,10 @@ fn attribute_matches(
             .bind_text(key)
             .sql(value_column)
             .bind_text(value)
-            .sql("))"),
+            .sql(match backend {
+                Backend::Sqlite => ")))",
+                Backend::Postgres => "))",
+            }),
     )
 }
 
