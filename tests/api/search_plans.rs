@@ -458,12 +458,8 @@ async fn combined_filters_over_many_customers_are_counted_apart(backend: Backend
     let limit = store::customers::CHEAP_COUNT_LIMIT;
     let (active, inactive, in_hamburg) = (limit + 40, 30, 70);
     {
+        let workspace_id = crate::helpers::api::workspace(&app).id;
         let mut conn = app.db();
-        let workspace_id: i64 = workspaces::table
-            .filter(workspaces::slug.eq(WORKSPACE_SLUG))
-            .select(workspaces::id)
-            .first(&mut **conn)
-            .unwrap();
         let rows: Vec<CustomerRow> = (0..active + inactive)
             .map(|n| {
                 let days = if n < active { n % 20 } else { 60 + n % 20 };
