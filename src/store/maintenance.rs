@@ -33,9 +33,9 @@ pub fn merge_search_index(conn: &mut DbConnection) -> StoreResult<()> {
 
 /// Pages of merged search index one background merge step writes (SQLite).
 ///
-/// Each step holds the write lock while it runs. At a million customers, after 24,500
-/// Track API calls, steps of 256 pages took up to 205 ms (124 of them); steps of 64
-/// took up to 122 ms (388 of them), both timed with the wait for the write queue.
+/// Each step holds the write lock while it runs. At a million customers, steps of 256
+/// pages took up to 205 ms (124 steps, after 24,500 Track API calls) and steps of 64
+/// up to 122 ms (388 steps, after 26,500), both timed with the wait for the write queue.
 pub const MERGE_STEP_PAGES: i32 = 64;
 
 /// SQLite: one bounded step of merging the search index's segments into one, in a
@@ -65,15 +65,9 @@ pub fn merge_search_index_step(conn: &mut DbConnection) -> StoreResult<bool> {
     })
 }
 
-#[derive(diesel::QueryableByName)]
-struct Changes {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 fn total_changes(conn: &mut DbConnection) -> StoreResult<i64> {
     Ok(diesel::sql_query("SELECT total_changes() AS n")
-        .get_result::<Changes>(conn)?
+        .get_result::<super::tallies::Count>(conn)?
         .n)
 }
 

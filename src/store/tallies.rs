@@ -20,10 +20,11 @@ use crate::domain::{CustomerFilter, CustomerStatus};
 /// How many folded deltas make the table worth vacuuming at once.
 const VACUUM_AFTER_FOLDING: i64 = 10_000;
 
+/// One number a statement selects as `n`.
 #[derive(QueryableByName)]
-struct Count {
+pub(super) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(super) n: i64,
 }
 
 /// The number of the workspace's customers matching `filter`, when the filter is a
